@@ -1,0 +1,1 @@
+"""The hall managers' dashboard (Flask). Filled by the dashboard issue."""

@@ -1,0 +1,134 @@
+"""The pure observe step: scripted detections and poses in, per-window verdicts out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vision.config import BadgeProfile, Thresholds, Window
+from vision.detections import KP, Detection, FrameDetections, Pose
+from vision.observe import head_down, observe_window
+
+W, H = 1000, 800
+TH = Thresholds()
+WINDOW = Window(id="w1", staff_zone=[(0.0, 0.0), (1.0, 0.0), (1.0, 0.6), (0.0, 0.6)],
+                counter=[(0.0, 0.6), (1.0, 0.6), (1.0, 0.8), (0.0, 0.8)],
+                citizen_zone=[(0.0, 0.8), (1.0, 0.8), (1.0, 1.0), (0.0, 1.0)])
+
+
+def seated_pose(cx=500.0, shoulder_y=250.0, sw=160.0, *, wrist=None, eye_dy=-90.0, ear_dy=-85.0, face=True):
+    """A frontal seated person: shoulders sw apart at shoulder_y, head above."""
+    kp = np.zeros((17, 3), np.float32)
+    def put(name, x, y, s=0.9):
+        kp[KP[name]] = (x, y, s)
+    if face:
+        put("nose", cx, shoulder_y + eye_dy + 25)
+        put("left_eye", cx + 20, shoulder_y + eye_dy)
+        put("right_eye", cx - 20, shoulder_y + eye_dy)
+        put("left_ear", cx + 45, shoulder_y + ear_dy)
+        put("right_ear", cx - 45, shoulder_y + ear_dy)
+    put("left_shoulder", cx + sw / 2, shoulder_y)
+    put("right_shoulder", cx - sw / 2, shoulder_y)
+    put("left_elbow", cx + sw / 2 + 10, shoulder_y + 110)
+    put("right_elbow", cx - sw / 2 - 10, shoulder_y + 110)
+    lw, rw = wrist or ((cx + 60, shoulder_y + 200), (cx - 60, shoulder_y + 200))
+    put("left_wrist", *lw)
+    put("right_wrist", *rw)
+    put("left_hip", cx + 60, shoulder_y + 260, 0.5)
+    put("right_hip", cx - 60, shoulder_y + 260, 0.5)
+    return Pose(kp, 0.8)
+
+
+def frame(persons, objects=()):
+    return FrameDetections(W, H, objects=list(objects), persons=[p for p, _ in persons], poses=[q for _, q in persons])
+
+
+STAFF_BOX = (380.0, 120.0, 620.0, 470.0)
+
+
+def test_staff_by_zone_not_by_presence():
+    citizen = Detection("person", 0.9, (400.0, 650.0, 600.0, 800.0))
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose()), (citizen, None)]),
+                         WINDOW, TH, BadgeProfile())
+    assert obs.staff_count == 1 and obs.citizen_waiting
+    assert [p.staff for p in obs.persons] == [True, False]
+    assert obs.persons[0].evidence["staff_zone_overlap"] > 0.9
+    empty = observe_window(frame([(citizen, None)]), WINDOW, TH, BadgeProfile())
+    assert empty.staff_count == 0 and empty.badge_missing is None
+
+
+@pytest.mark.parametrize("phone_box, wrist, on_counter, in_hand, at_ear", [
+    ((700, 520, 740, 560), None, True, False, False),                          # lying on the counter
+    ((545, 430, 585, 470), ((565, 450), (440, 450)), False, True, False),      # in the left hand
+    ((530, 130, 570, 190), ((550, 165), (440, 450)), False, True, True),       # held at the ear
+    ((700, 300, 740, 340), None, False, False, False),                         # in the staff zone, not on the counter
+])
+def test_phone_positions(phone_box, wrist, on_counter, in_hand, at_ear):
+    phone = Detection("cell phone", 0.6, tuple(float(v) for v in phone_box))
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose(wrist=wrist))], [phone]),
+                         WINDOW, TH, BadgeProfile())
+    assert obs.phone_on_counter is on_counter
+    assert obs.persons[0].phone_in_hand is in_hand
+    assert obs.phone_at_ear is at_ear
+    assert obs.phone_in_use is (in_hand or at_ear)
+    assert obs.objects[0].to_json()["on_counter"] is on_counter
+
+
+def test_low_score_phone_is_ignored():
+    phone = Detection("cell phone", 0.1, (700.0, 520.0, 740.0, 560.0))
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose())], [phone]), WINDOW, TH, BadgeProfile())
+    assert not obs.phone_on_counter and obs.objects == []
+
+
+def test_cup_at_mouth_is_eating_cup_on_counter_is_not():
+    at_mouth = Detection("cup", 0.7, (480.0, 185.0, 530.0, 235.0))
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose())], [at_mouth]), WINDOW, TH, BadgeProfile())
+    assert obs.eating and obs.persons[0].evidence["food_at_mouth"]["label"] == "cup"
+    on_counter = Detection("cup", 0.7, (700.0, 520.0, 740.0, 560.0))
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose())], [on_counter]), WINDOW, TH, BadgeProfile())
+    assert not obs.eating
+
+
+@pytest.mark.parametrize("eye_dy, ear_dy, face, expected", [
+    (-90, -85, True, False),     # upright: eyes and ears level
+    (-60, -95, True, True),      # pitched down: ears well above the eyes
+    (-5, -20, True, True),       # eyes sunk to the shoulder line (head on the counter)
+    (0, 0, False, True),         # face hidden, nothing above the shoulders
+])
+def test_head_down(eye_dy, ear_dy, face, expected):
+    pose = seated_pose(eye_dy=eye_dy, ear_dy=ear_dy, face=face)
+    box = (380.0, 240.0 if not face else 120.0, 620.0, 470.0)
+    down, why = head_down(pose, box, 160.0, TH)
+    assert down is expected, why
+
+
+def test_badge_unknown_without_shoulders_and_when_chest_too_small():
+    pose = seated_pose()
+    pose.keypoints[KP["left_shoulder"], 2] = 0.05
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), pose)]), WINDOW, TH, BadgeProfile(),
+                         image=np.zeros((H, W, 3), np.uint8))
+    assert obs.persons[0].badge is None and obs.badge_missing is None
+    tiny = seated_pose(sw=12.0)
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), tiny)]), WINDOW, TH, BadgeProfile(),
+                         image=np.zeros((H, W, 3), np.uint8))
+    assert obs.persons[0].badge is None and "too small" in obs.persons[0].evidence["badge"]["reason"]
+
+
+def test_badge_by_colour_on_the_chest():
+    image = np.full((H, W, 3), (90, 60, 40), np.uint8)       # dark blue jacket everywhere
+    pose = seated_pose()
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), pose)]), WINDOW, TH, BadgeProfile(), image=image)
+    assert obs.persons[0].badge is False and obs.badge_missing is True
+    image[290:330, 530:560] = 255                             # a white card on the left chest
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), pose)]), WINDOW, TH, BadgeProfile(), image=image)
+    assert obs.persons[0].badge is True and obs.badge_missing is False
+    white_shirt = np.full((H, W, 3), 250, np.uint8)
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), pose)]), WINDOW, TH, BadgeProfile(), image=white_shirt)
+    assert obs.persons[0].badge is None                       # cannot tell a white card on a white shirt
+
+
+def test_badge_class_from_a_custom_model():
+    badge = Detection("badge", 0.8, (520.0, 280.0, 560.0, 330.0))
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose())], [badge]), WINDOW, TH,
+                         BadgeProfile(), image=np.zeros((H, W, 3), np.uint8))
+    assert obs.persons[0].badge is True

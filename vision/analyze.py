@@ -1,0 +1,103 @@
+"""`hallmonitor analyze IMAGE|DIR`: one photo (or a folder of them) through models and observations."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .config import HallConfig, Window, single_window_config
+from .errors import InputError
+from .detections import FrameDetections
+from .observations import WindowObservation
+from .observe import observe_camera
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Read a photo or fail with a message that says what is wrong with it."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an image")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not data:
+        raise InputError(f"{path}: the file is empty")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise InputError(f"{path}: not an image OpenCV can decode (corrupt, truncated, or not a JPEG/PNG/BMP/WebP/TIFF)")
+    if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise InputError(f"{path}: the JPEG is truncated (no end-of-image marker); copy the file again")
+    return image
+
+
+@dataclass
+class ImageResult:
+    path: Path
+    image: np.ndarray
+    observations: list[WindowObservation]
+    timing_ms: dict[str, float]
+    windows: list[Window]
+    frame: FrameDetections
+    object_score: float = 0.3
+
+    def to_json(self) -> dict:
+        h, w = self.image.shape[:2]
+        persons, objects, seen_p, seen_o = [], [], set(), set()
+        for obs in self.observations:
+            for p in obs.persons:
+                key = tuple(round(v) for v in p.box)
+                if key not in seen_p:
+                    seen_p.add(key)
+                    persons.append(p.to_json())
+            for o in obs.objects:
+                key = (o.detection.label,) + tuple(round(v) for v in o.detection.box)
+                if key not in seen_o:
+                    seen_o.add(key)
+                    objects.append(o.to_json())
+        for d in self.frame.objects:  # the rest of what the detector saw, with no window meaning
+            key = (d.label,) + tuple(round(v) for v in d.box)
+            if key not in seen_o and d.score >= self.object_score:
+                seen_o.add(key)
+                objects.append({**d.to_json(), "on_counter": False, "held": False, "at_face": False})
+        return {
+            "image": {"path": str(self.path), "width": w, "height": h},
+            "persons": persons,
+            "objects": objects,
+            "windows": [o.to_json() for o in self.observations],
+            "timing_ms": {k: round(v, 2) for k, v in self.timing_ms.items()},
+        }
+
+
+def analyze_image(path: Path, analyzer, config: HallConfig | None = None, camera_id: str | None = None,
+                  counter_px=None) -> ImageResult:
+    t0 = time.perf_counter()
+    image = read_image(path)
+    decode_ms = (time.perf_counter() - t0) * 1000
+    h, w = image.shape[:2]
+    if config is None:
+        config = single_window_config(w, h, counter_px)
+        camera_id = "image"
+    elif camera_id is None:
+        camera_id = config.cameras[0].id
+    config.camera(camera_id)
+    th = config.thresholds(config.camera(camera_id).windows[0])
+    frame = analyzer.analyze(image, person_min_score=th.person_score)
+    t1 = time.perf_counter()
+    observations = observe_camera(frame, config, camera_id, image)
+    observe_ms = (time.perf_counter() - t1) * 1000
+    timing = {"decode": decode_ms, **frame.timing_ms, "observe": observe_ms}
+    timing["total"] = (time.perf_counter() - t0) * 1000
+    return ImageResult(path, image, observations, timing, list(config.camera(camera_id).windows), frame,
+                       th.object_score)
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

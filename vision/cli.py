@@ -1,0 +1,140 @@
+"""The `hallmonitor` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import HallmonitorError
+
+
+class Command(click.Group):
+    """Turns every HallmonitorError into a one-line message and its exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except HallmonitorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=Command)
+@click.version_option(__version__, prog_name="hallmonitor")
+def main() -> None:
+    """hallmonitor: watch the staff windows of a service hall with cameras and models."""
+
+
+def _counter(value: str | None):
+    if not value:
+        return None
+    try:
+        nums = [float(v) for v in value.split(",")]
+    except ValueError:
+        nums = []
+    if len(nums) != 4:
+        raise click.BadParameter("give the counter as four pixel numbers x1,y1,x2,y2, e.g. 0,400,640,480")
+    return tuple(nums)
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="cameras.yaml with the window zones")
+@click.option("--camera", "camera_id", help="camera id in the config (default: the first)")
+@click.option("--counter", help="without --config: the counter box in pixels, x1,y1,x2,y2")
+@click.option("--json", "as_json", is_flag=True, help="print JSON (one line per image for a folder)")
+@click.option("--annotate", "annotate_path", type=click.Path(path_type=Path),
+              help="write the picture with zones, boxes, skeletons and verdicts (a folder for a folder)")
+def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_path) -> None:
+    """Analyse a photo, a folder of photos, or a video file.
+
+    A video runs the camera's rules at its analysis rate and prints events as JSON lines."""
+    from .analyze import IMAGE_SUFFIXES, analyze_image, list_images
+    from .annotate import annotate
+    from .config import load_config
+    from .detect import load_analyzer
+    from .errors import InputError
+
+    counter_px = _counter(counter)
+    config = load_config(config_path) if config_path else None
+    if config is not None and camera_id is not None:
+        config.camera(camera_id)
+    if config is not None and not config.cameras:
+        raise InputError(f"{config_path}: has no cameras; add one with its windows")
+    if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES and _is_video(source):
+        from .video_analysis import analyze_video
+        if config is None:
+            raise InputError("a video needs --config and --camera: the rules are set per window in cameras.yaml")
+        analyze_video(source, config, camera_id or config.cameras[0].id)
+        return
+    analyzer = load_analyzer(config.models if config else None, config.base_dir if config else None)
+    if source.is_dir():
+        images = list_images(source)
+        if not images:
+            raise InputError(f"{source}: no images (jpg, png, bmp, webp, tif) in this folder")
+        if annotate_path:
+            annotate_path.mkdir(parents=True, exist_ok=True)
+        failed = 0
+        show = sys.stderr.isatty()
+        from tqdm import tqdm
+        for path in tqdm(images, desc="analyse", unit="img", disable=not show, file=sys.stderr):
+            try:
+                result = analyze_image(path, analyzer, config, camera_id, counter_px)
+            except InputError as exc:
+                failed += 1
+                click.echo(json.dumps({"image": {"path": str(path)}, "error": str(exc)}, ensure_ascii=False))
+                continue
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            if annotate_path:
+                _write_annotated(annotate_path / f"{path.stem}.annotated.png", result, annotate)
+        if failed:
+            click.echo(f"{failed} of {len(images)} images could not be read (see their error lines)", err=True)
+            sys.exit(1)
+        return
+    result = analyze_image(source, analyzer, config, camera_id, counter_px)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        _print_summary(result)
+    if annotate_path:
+        _write_annotated(annotate_path, result, annotate)
+        if not as_json:
+            click.echo(f"annotated picture: {annotate_path}")
+
+
+def _is_video(path: Path) -> bool:
+    return path.suffix.lower() in {".mp4", ".avi", ".mkv", ".mov", ".h264", ".264", ".ts", ".webm"}
+
+
+def _write_annotated(path: Path, result, annotate) -> None:
+    import cv2
+
+    from .errors import InputError
+    picture = annotate(result.image, result.windows, result.observations)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), picture):
+        raise InputError(f"{path}: cannot write the picture here (check the folder and the suffix .png/.jpg)")
+
+
+def _print_summary(result) -> None:
+    data = result.to_json()
+    img = data["image"]
+    click.echo(f"{img['path']}: {img['width']}x{img['height']}, {len(data['persons'])} persons, "
+               f"{len(data['objects'])} objects, {data['timing_ms'].get('total', 0):.0f} ms")
+    for p in data["persons"]:
+        flags = [k for k in ("staff", "phone_in_hand", "phone_at_ear", "eating", "head_down") if p[k]]
+        click.echo(f"  person {p['score']:.2f} at {p['box']} badge={p['badge']} {' '.join(flags)}")
+    for o in data["objects"]:
+        click.echo(f"  {o['label']} {o['score']:.2f} at {o['box']}{' on counter' if o['on_counter'] else ''}")
+    for w in data["windows"]:
+        click.echo(f"  window {w['id']}: staff_present={w['staff_present']} phone_on_counter={w['phone_on_counter']} "
+                   f"phone_in_use={w['phone_in_use']} badge_missing={w['badge_missing']} eating={w['eating']} "
+                   f"head_down={w['head_down']}")
+
+
+if __name__ == "__main__":
+    main()

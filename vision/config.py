@@ -1,0 +1,440 @@
+"""cameras.yaml: the hall, its cameras, their windows (zones), schedules and rule settings.
+
+Loaded with ruamel (so line numbers are known and comments survive an edit) and
+validated with pydantic (``extra="forbid"``). Every error names the file, the
+line and the key, e.g. ``cameras.yaml:14: cameras[0].windows[0].staff_zone:
+a polygon needs at least 3 points``.
+
+Zone coordinates are relative to the frame (0..1), so a camera's sub-stream and
+main stream share the same zones.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from .errors import ConfigError
+
+Point = tuple[float, float]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _polygon(value: list[Point]) -> list[Point]:
+    if len(value) < 3:
+        raise ValueError("a polygon needs at least 3 points [x, y]")
+    for x, y in value:
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise ValueError(f"point [{x}, {y}] is outside the frame: coordinates are relative, 0 to 1")
+    return value
+
+
+class Thresholds(Strict):
+    """Per-frame judgement thresholds (observe). Distances are in shoulder widths unless noted."""
+
+    person_score: float = Field(0.35, ge=0, le=1, description="minimum detector score for a person")
+    object_score: float = Field(0.30, ge=0, le=1, description="minimum score for cups, bottles, food")
+    phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
+    keypoint_score: float = Field(0.30, ge=0, le=1, description="minimum score for a keypoint to be used")
+    staff_zone_overlap: float = Field(0.5, gt=0, le=1, description="share of a person's box inside the staff zone to count as staff")
+    citizen_zone_overlap: float = Field(0.5, gt=0, le=1)
+    counter_overlap: float = Field(0.5, gt=0, le=1, description="share of an object's box on the counter polygon")
+    hand_distance: float = Field(0.45, gt=0, description="phone centre to wrist, in shoulder widths, to count as held")
+    ear_distance: float = Field(0.55, gt=0, description="phone centre to ear/eye, in shoulder widths, for phone at ear")
+    mouth_distance: float = Field(0.5, gt=0, description="food/drink or wrist to mouth, in shoulder widths")
+    head_down_tilt: float = Field(0.15, ge=0, description="nose below the eye line by this many shoulder widths")
+    head_down_drop: float = Field(0.10, description="eyes below the shoulder line minus this many shoulder widths")
+    min_shoulder_px: float = Field(24.0, gt=0, description="shoulder width in pixels below which the chest is too small to judge")
+    still_motion: float = Field(0.02, ge=0, le=1, description="changed-pixel share in a head-down person's box below which they are still")
+
+
+class BadgeProfile(Strict):
+    """How this hall's work badge looks on the chest."""
+
+    colors: list[str] = Field(default_factory=lambda: ["#ffffff"], description="card or lanyard colours, #rrggbb")
+    hue_tolerance: int = Field(12, ge=1, le=90)
+    min_saturation: int = Field(0, ge=0, le=255)
+    max_saturation: int = Field(60, ge=0, le=255)
+    min_value: int = Field(170, ge=0, le=255)
+    min_area: float = Field(0.03, gt=0, le=1, description="badge area over chest region area, lower bound")
+    max_area: float = Field(0.35, gt=0, le=1, description="upper bound: a bigger patch is a shirt, not a card")
+    detector_labels: list[str] = Field(default_factory=lambda: ["badge"], description="detector classes that are a badge when in the chest region")
+
+    @field_validator("colors")
+    @classmethod
+    def _hex(cls, value: list[str]) -> list[str]:
+        for c in value:
+            if not re.fullmatch(r"#[0-9a-fA-F]{6}", c):
+                raise ValueError(f"colour {c!r} must be #rrggbb")
+        return value
+
+
+class RuleSettings(Strict):
+    enabled: bool = True
+    dwell_s: float = Field(ge=0, description="seconds the condition must hold before the event starts")
+    grace_s: float = Field(10.0, ge=0, description="a gap shorter than this neither resets the dwell nor ends the event")
+    cooldown_s: float = Field(120.0, ge=0, description="after an event ends, no new one of this kind for this long")
+    on_ratio: float = Field(0.6, gt=0, le=1, description="share of samples over the dwell that must be positive (hysteresis)")
+    off_ratio: float = Field(0.2, ge=0, lt=1, description="the event ends when the share over the grace falls below this")
+    update_every_s: float = Field(60.0, gt=0, description="an active event sends an `updated` this often")
+    severity: Literal["low", "medium", "high"] = "medium"
+
+
+def _rule(dwell: float, severity: str = "medium", **kw: Any):
+    return Field(default_factory=lambda: RuleSettings(dwell_s=dwell, severity=severity, **kw))
+
+
+class LateOpeningSettings(Strict):
+    enabled: bool = True
+    lead_s: float = Field(180.0, ge=0, description="staff must be at the window this long before opening")
+    grace_s: float = Field(0.0, ge=0, description="tolerance after the lead time before the event starts")
+    severity: Literal["low", "medium", "high"] = "medium"
+
+
+class Rules(Strict):
+    unattended: RuleSettings = _rule(60, "medium", grace_s=10)
+    phone_on_counter: RuleSettings = _rule(30, "low")
+    phone_use: RuleSettings = _rule(30, "medium")
+    long_call: RuleSettings = _rule(180, "high")
+    badge_absent: RuleSettings = _rule(120, "low", grace_s=20)
+    eating: RuleSettings = _rule(20, "low")
+    sleeping: RuleSettings = _rule(90, "high", grace_s=15)
+    extra_person: RuleSettings = _rule(120, "low", grace_s=20)
+    late_opening: LateOpeningSettings = Field(default_factory=LateOpeningSettings)
+
+
+class Schedule(Strict):
+    """Service hours per weekday in the hall's time zone; gaps between periods are breaks."""
+
+    timezone: str = "Asia/Shanghai"
+    hours: dict[str, list[str]] = Field(default_factory=lambda: {
+        "mon-fri": ["09:00-12:00", "13:30-17:30"]})
+    closed: list[date] = Field(default_factory=list, description="dates with no service")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for days, periods in value.items():
+            expand_days(days)
+            for p in periods:
+                parse_period(p)
+        return value
+
+    def periods(self, weekday: int) -> list[tuple[time, time]]:
+        """Service periods for weekday 0=Monday, sorted."""
+        out: list[tuple[time, time]] = []
+        for days, periods in self.hours.items():
+            if weekday in expand_days(days):
+                out.extend(parse_period(p) for p in periods)
+        return sorted(out)
+
+
+def expand_days(spec: str) -> list[int]:
+    """'mon-fri' -> [0..4]; 'sat' -> [5]; 'mon,wed' -> [0, 2]."""
+    days: list[int] = []
+    for part in spec.lower().split(","):
+        part = part.strip()
+        if "-" in part:
+            a, b = part.split("-", 1)
+            if a not in WEEKDAYS or b not in WEEKDAYS:
+                raise ValueError(f"weekday range {part!r}: use mon..sun, e.g. 'mon-fri'")
+            i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)
+            days.extend(range(i, j + 1))
+        elif part in WEEKDAYS:
+            days.append(WEEKDAYS.index(part))
+        else:
+            raise ValueError(f"weekday {part!r}: use mon, tue, wed, thu, fri, sat, sun or a range like mon-fri")
+    return days
+
+
+def parse_period(spec: str) -> tuple[time, time]:
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", spec)
+    if not m:
+        raise ValueError(f"service period {spec!r} must look like '09:00-12:00'")
+    h1, m1, h2, m2 = map(int, m.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59:
+        raise ValueError(f"service period {spec!r} has an impossible time")
+    start, end = time(h1, m1), (time(23, 59, 59) if h2 == 24 else time(h2, m2))
+    if end <= start:
+        raise ValueError(f"service period {spec!r} ends before it starts")
+    return start, end
+
+
+class PauseSign(Strict):
+    template: Path = Field(description="photo of the hall's '暂停服务' sign, cropped to the sign")
+    threshold: float = Field(0.6, gt=0, le=1, description="match score above which the sign is seen")
+
+
+def _patch_model(model: type[BaseModel]) -> type[BaseModel]:
+    """The same fields as ``model``, all optional: a per-window override."""
+    fields = {name: (f.annotation | None, None) for name, f in model.model_fields.items()}
+    return create_model(f"{model.__name__}Override", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+
+
+ThresholdsOverride = _patch_model(Thresholds)
+
+
+class RuleOverride(Strict):
+    enabled: bool | None = None
+    dwell_s: float | None = Field(None, ge=0)
+    grace_s: float | None = Field(None, ge=0)
+    cooldown_s: float | None = Field(None, ge=0)
+    on_ratio: float | None = Field(None, gt=0, le=1)
+    off_ratio: float | None = Field(None, ge=0, lt=1)
+    update_every_s: float | None = Field(None, gt=0)
+    severity: Literal["low", "medium", "high"] | None = None
+    lead_s: float | None = Field(None, ge=0)
+
+
+RulesOverride = create_model(
+    "RulesOverride", __config__=ConfigDict(extra="forbid", frozen=True),
+    **{name: (RuleOverride | None, None) for name in Rules.model_fields})
+
+
+class Window(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    name: str | None = None
+    staff: int = Field(1, ge=1, le=10, description="how many staff serve at this window")
+    staff_zone: list[Point]
+    counter: list[Point]
+    citizen_zone: list[Point] | None = None
+    schedule: Schedule | None = None
+    pause_sign: PauseSign | None = None
+    thresholds: ThresholdsOverride | None = None  # type: ignore[valid-type]
+    rules: RulesOverride | None = None  # type: ignore[valid-type]
+
+    _poly = field_validator("staff_zone", "counter", "citizen_zone")(
+        classmethod(lambda cls, v: v if v is None else _polygon(v)))
+
+
+class ClipSettings(Strict):
+    pre_s: float = Field(10.0, ge=0, le=120)
+    post_s: float = Field(20.0, ge=0, le=600)
+
+
+class Camera(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    name: str | None = None
+    url: str = Field(description="rtsp://user:pass@host/stream, or a video file path (looped)")
+    enabled: bool = True
+    analysis_fps: float = Field(1.0, gt=0, le=15)
+    open_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(5.0, gt=0)
+    stall_s: float = Field(10.0, gt=0, description="no frame for this long: the camera is offline, reconnect")
+    clip: ClipSettings = Field(default_factory=ClipSettings)
+    windows: list[Window] = Field(min_length=1)
+
+
+class Hall(Strict):
+    name: str = "Service hall"
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class ModelChoice(Strict):
+    manifest: Path = Path("models/models.yaml")
+    detector: str = "nanodet"
+    pose: str | None = "movenet-lightning"
+    threads: int = Field(0, ge=0, description="onnxruntime intra-op threads; 0 = all cores")
+
+
+class Storage(Strict):
+    database: Path = Path("var/hallmonitor.db")
+    media_dir: Path = Path("var/media")
+    retention_days: float = Field(30, gt=0)
+    max_media_gb: float = Field(20, gt=0)
+
+
+class Defaults(Strict):
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    rules: Rules = Field(default_factory=Rules)
+
+
+class HallConfig(Strict):
+    hall: Hall = Field(default_factory=Hall)
+    models: ModelChoice = Field(default_factory=ModelChoice)
+    storage: Storage = Field(default_factory=Storage)
+    schedule: Schedule = Field(default_factory=Schedule)
+    badge: BadgeProfile = Field(default_factory=BadgeProfile)
+    defaults: Defaults = Field(default_factory=Defaults)
+    cameras: list[Camera] = Field(default_factory=list)
+    base_dir: Path = Path(".")   # set by the loader: relative paths resolve against the config's folder
+
+    def duplicate_ids(self) -> list[tuple[tuple, str]]:
+        """(path in the YAML, message) for every camera or window id used twice."""
+        out, seen_cam, seen_win = [], set(), set()
+        for i, cam in enumerate(self.cameras):
+            if cam.id in seen_cam:
+                out.append((("cameras", i, "id"), f"camera id {cam.id!r} is used twice"))
+            seen_cam.add(cam.id)
+            for j, win in enumerate(cam.windows):
+                if win.id in seen_win:
+                    out.append((("cameras", i, "windows", j, "id"),
+                                f"window id {win.id!r} is used twice (window ids are unique across cameras)"))
+                seen_win.add(win.id)
+        return out
+
+    def camera(self, camera_id: str) -> Camera:
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        known = ", ".join(c.id for c in self.cameras) or "none"
+        raise ConfigError(f"no camera {camera_id!r} in the config (cameras: {known})")
+
+    def path(self, p: Path) -> Path:
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    def thresholds(self, window: Window) -> Thresholds:
+        over = window.thresholds.model_dump(exclude_none=True) if window.thresholds else {}
+        return self.defaults.thresholds.model_copy(update=over)
+
+    def rules(self, window: Window) -> Rules:
+        if not window.rules:
+            return self.defaults.rules
+        update = {}
+        for name, over in window.rules:
+            if over is not None:
+                base = getattr(self.defaults.rules, name)
+                fields = {k: v for k, v in over.model_dump(exclude_none=True).items() if k in type(base).model_fields}
+                update[name] = base.model_copy(update=fields)
+        return self.defaults.rules.model_copy(update=update)
+
+    def schedule_for(self, window: Window) -> Schedule:
+        return window.schedule or self.schedule
+
+
+# ---- loading, with errors mapped back to the YAML line ----
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    return y
+
+
+def _loc_text(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_of(tree: Any, loc: tuple) -> int | None:
+    """1-based line of the deepest node on ``loc`` that exists in the ruamel tree."""
+    node, line = tree, None
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(part, int) and isinstance(node, list) and part < len(node):
+                if lc is not None:
+                    line = lc.item(part)[0] + 1
+                node = node[part]
+            elif isinstance(node, dict) and part in node:
+                if lc is not None:
+                    line = lc.key(part)[0] + 1
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, TypeError):
+            break
+    if line is None and getattr(tree, "lc", None) is not None:
+        line = tree.lc.line + 1
+    return line
+
+
+def _clean_pydantic_message(err: dict) -> str:
+    msg = err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check its spelling; see the example cameras.yaml)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    if "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], (dict, list)):
+        msg += f" (got {err['input']!r})"
+    return msg
+
+
+def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None = None) -> HallConfig:
+    try:
+        tree = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{source}{line}: not valid YAML: {exc.problem or exc}") from None
+    if tree is None:
+        tree = {}
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{source}:1: the top level must be a mapping (hall:, cameras:, ...)")
+    data = _plain(tree)
+    data["base_dir"] = base_dir or Path(".")
+    try:
+        config = HallConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            # drop pydantic's union/function-wrapper hints from the path
+            loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+            line = _line_of(tree, loc)
+            where = f"{source}:{line}" if line else source
+            lines.append(f"{where}: {_loc_text(loc)}: {_clean_pydantic_message(err)}")
+        raise ConfigError("\n".join(lines)) from None
+    dups = config.duplicate_ids()
+    if dups:
+        raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}" for loc, msg in dups))
+    return config
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def load_config(path: str | Path) -> HallConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (copy cameras.yaml from the project as a start)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    return parse_config(text, source=str(path), base_dir=path.resolve().parent)
+
+
+def single_window_config(width: int, height: int, counter_px: tuple[float, float, float, float] | None) -> HallConfig:
+    """The config ``analyze`` uses without --config: the whole image is one window."""
+    whole = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+    if counter_px:
+        x1, y1, x2, y2 = counter_px
+        cx1, cx2 = sorted((min(max(x1 / width, 0), 1), min(max(x2 / width, 0), 1)))
+        cy1, cy2 = sorted((min(max(y1 / height, 0), 1), min(max(y2 / height, 0), 1)))
+        counter = [(cx1, cy1), (cx2, cy1), (cx2, cy2), (cx1, cy2)]
+    else:
+        counter = [(0.0, 1.0), (1.0, 1.0), (1.0, 1.0)]  # degenerate: nothing lies on it
+    win = Window.model_construct(id="window", name=None, staff=1, staff_zone=whole, counter=counter,
+                                 citizen_zone=None, schedule=None, pause_sign=None, thresholds=None, rules=None)
+    cam = Camera.model_construct(id="image", name=None, url="", enabled=True, analysis_fps=1.0,
+                                 open_timeout_s=5.0, read_timeout_s=5.0, stall_s=10.0,
+                                 clip=ClipSettings(), windows=[win])
+    return HallConfig(cameras=[cam])

@@ -1,0 +1,42 @@
+"""Model adapters, picked by the manifest's ``family``, and the per-frame detection pipeline."""
+
+from __future__ import annotations
+
+from ..errors import ModelError
+from ..models import ModelSpec
+from .movenet import MoveNetPose
+from .nanodet import NanoDetDetector
+from .yolo import YoloDetector, YoloPose
+
+ADAPTERS = {
+    ("nanodet", "detect"): NanoDetDetector,
+    ("yolo", "detect"): YoloDetector,
+    ("movenet", "pose"): MoveNetPose,
+    ("yolo", "pose"): YoloPose,
+}
+
+
+def build(spec: ModelSpec, threads: int = 0):
+    try:
+        adapter = ADAPTERS[(spec.family, spec.task)]
+    except KeyError:
+        raise ModelError(f"model {spec.name!r}: no adapter for a {spec.family} {spec.task} model") from None
+    return adapter(spec, threads=threads)
+
+
+def load_analyzer(choice=None, base_dir=None, crop_pass: bool = True):
+    """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning)."""
+    from pathlib import Path
+
+    from ..config import ModelChoice
+    from ..models import DEFAULT_MANIFEST, get_model
+    from .pipeline import Analyzer
+
+    choice = choice or ModelChoice()
+    manifest = Path(choice.manifest)
+    if not manifest.is_absolute():
+        candidate = Path(base_dir or ".") / manifest
+        manifest = candidate if candidate.is_file() else DEFAULT_MANIFEST
+    detector = build(get_model(choice.detector, manifest, task="detect"), choice.threads)
+    pose = build(get_model(choice.pose, manifest, task="pose"), choice.threads) if choice.pose else None
+    return Analyzer(detector, pose, crop_pass=crop_pass)

@@ -1,0 +1,79 @@
+"""One frame through the models: detector on the frame, a second detector pass on each
+person's enlarged crop (small phones and cups show up there), pose on each person crop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..detections import Detection, FrameDetections
+from ..labels import HALL_OBJECTS
+from .base import Timer, batched_nms
+
+
+def _merge(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
+    """Per-label NMS over detections from several passes."""
+    if len(dets) < 2:
+        return dets
+    labels = sorted({d.label for d in dets})
+    boxes = np.array([d.box for d in dets], dtype=np.float32)
+    scores = np.array([d.score for d in dets], dtype=np.float32)
+    classes = np.array([labels.index(d.label) for d in dets])
+    return [dets[i] for i in batched_nms(boxes, scores, classes, iou)]
+
+
+class Analyzer:
+    """Detector + pose, shared by every window of a camera (and every camera of a worker process)."""
+
+    def __init__(self, detector, pose=None, *, min_score: float = 0.2, person_label: str = "person",
+                 crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
+                 min_crop_px: int = 48, max_pose_persons: int = 8,
+                 crop_labels: frozenset[str] = HALL_OBJECTS):
+        self.detector = detector
+        self.pose = pose
+        self.min_score = min_score
+        self.person_label = person_label
+        self.crop_pass = crop_pass
+        self.crop_pad = crop_pad
+        self.max_crop_persons = max_crop_persons
+        self.min_crop_px = min_crop_px
+        self.max_pose_persons = max_pose_persons
+        self.crop_labels = crop_labels
+
+    def analyze(self, image: np.ndarray, person_min_score: float = 0.35) -> FrameDetections:
+        h, w = image.shape[:2]
+        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0}
+        t = Timer()
+        found = self.detector.detect(image, min_score=self.min_score)
+        timing["detect"] = t.ms()
+        timing["preprocess"] += self.detector.timing.get("preprocess", 0.0)
+        persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
+                         key=lambda d: d.score, reverse=True)
+        objects = [d for d in found if d.label != self.person_label]
+
+        if self.crop_pass and persons:
+            t = Timer()
+            extra: list[Detection] = []
+            biggest = sorted(persons, key=lambda d: d.width * d.height, reverse=True)[: self.max_crop_persons]
+            for p in biggest:
+                x1, y1, x2, y2 = p.box
+                px, py = (x2 - x1) * self.crop_pad, (y2 - y1) * self.crop_pad
+                cx1, cy1 = int(max(0, x1 - px)), int(max(0, y1 - py))
+                cx2, cy2 = int(min(w, x2 + px)), int(min(h, y2 + py))
+                if cx2 - cx1 < self.min_crop_px or cy2 - cy1 < self.min_crop_px:
+                    continue
+                # a crop close to the whole frame adds nothing
+                if (cx2 - cx1) * (cy2 - cy1) > 0.8 * w * h:
+                    continue
+                crop_found = self.detector.detect(image[cy1:cy2, cx1:cx2], min_score=self.min_score,
+                                                  origin=(cx1, cy1))
+                timing["preprocess"] += self.detector.timing.get("preprocess", 0.0)
+                extra.extend(d for d in crop_found if d.label in self.crop_labels)
+            objects = _merge(objects + extra)
+            timing["crop_detect"] = t.ms()
+
+        poses = []
+        t = Timer()
+        for i, p in enumerate(persons):
+            poses.append(self.pose.estimate(image, p.box) if self.pose is not None and i < self.max_pose_persons else None)
+        timing["pose"] = t.ms()
+        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, timing_ms=timing)

@@ -1,0 +1,176 @@
+"""Per frame and per window: who is staff, where the phones are, badge, eating, head down.
+
+Pure: detections, poses and the window's zones in, observations out. The frame
+itself is only read for the badge's colour and the pause sign. Every verdict
+carries its evidence (boxes, keypoints, distances) so it can be drawn and checked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .badge import judge_badge
+from .config import BadgeProfile, HallConfig, Thresholds, Window
+from .detections import Detection, FrameDetections, Pose
+from .labels import FOOD_LABELS, HALL_OBJECTS, PHONE_LABELS
+from .geometry import bounding_rect, box_center, box_overlap, distance, point_box_distance, to_pixels
+from .observations import ObjectObservation, PersonObservation, WindowObservation
+from .pause_sign import sign_score
+
+
+
+def shoulder_width(pose: Pose | None, box, th: Thresholds) -> tuple[float, str]:
+    """The body's scale: shoulder width in pixels, or a share of the box width when shoulders are unsure."""
+    if pose is not None:
+        ls, rs = pose.point("left_shoulder", th.keypoint_score), pose.point("right_shoulder", th.keypoint_score)
+        if ls and rs and distance(ls, rs) >= 0.15 * (box[2] - box[0]):
+            return distance(ls, rs), "shoulders"
+    return 0.45 * (box[2] - box[0]), "box"
+
+
+def _wrists(pose: Pose | None, th: Thresholds) -> list[tuple[float, float]]:
+    if pose is None:
+        return []
+    return [p for p in (pose.point("left_wrist", th.keypoint_score), pose.point("right_wrist", th.keypoint_score)) if p]
+
+
+def _mouth(pose: Pose, sw: float, th: Thresholds) -> tuple[float, float] | None:
+    nose = pose.point("nose", th.keypoint_score)
+    return None if nose is None else (nose[0], nose[1] + 0.12 * sw)
+
+
+def head_down(pose: Pose | None, box, sw: float, th: Thresholds) -> tuple[bool, dict]:
+    """Head bowed toward the counter: ears above the eyes (pitch), eyes sunk to the shoulders,
+    or the face hidden with nothing above the shoulders (resting on the arms)."""
+    if pose is None:
+        return False, {"reason": "no pose"}
+    k = th.keypoint_score
+    ls, rs = pose.point("left_shoulder", k), pose.point("right_shoulder", k)
+    if not (ls and rs):
+        return False, {"reason": "shoulders not visible"}
+    shoulder_y = (ls[1] + rs[1]) / 2
+    eyes = [p for p in (pose.point("left_eye", k), pose.point("right_eye", k)) if p]
+    ears = [p for p in (pose.point("left_ear", k), pose.point("right_ear", k)) if p]
+    nose = pose.point("nose", k)
+    if eyes:
+        eye_y = float(np.mean([p[1] for p in eyes]))
+        if eye_y >= shoulder_y - th.head_down_drop * sw:
+            return True, {"reason": "eyes at the shoulder line", "eye_y": eye_y, "shoulder_y": shoulder_y}
+        if ears:
+            ear_y = float(np.mean([p[1] for p in ears]))
+            pitch = (eye_y - ear_y) / sw
+            if pitch >= th.head_down_tilt:
+                return True, {"reason": "head pitched down (ears above eyes)", "pitch": round(pitch, 3)}
+            return False, {"reason": "head up", "pitch": round(pitch, 3)}
+        return False, {"reason": "head up"}
+    if nose is None and not ears and box[1] > shoulder_y - 0.5 * sw:
+        return True, {"reason": "face hidden, nothing above the shoulders", "shoulder_y": shoulder_y}
+    return False, {"reason": "face not visible"}
+
+
+def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge: BadgeProfile,
+                   image: np.ndarray | None = None, base_dir=None) -> WindowObservation:
+    w, h = frame.width, frame.height
+    staff_zone = to_pixels(window.staff_zone, w, h)
+    counter = to_pixels(window.counter, w, h)
+    citizen_zone = to_pixels(window.citizen_zone, w, h) if window.citizen_zone else None
+
+    people: list[tuple[Detection, Pose | None, float]] = []
+    persons: list[PersonObservation] = []
+    for det, pose in zip(frame.persons, frame.poses):
+        if det.score < th.person_score:
+            continue
+        sw, scale_src = shoulder_width(pose, det.box, th)
+        overlap = box_overlap(det.box, staff_zone)
+        staff = overlap >= th.staff_zone_overlap
+        cit = citizen_zone is not None and not staff and box_overlap(det.box, citizen_zone) >= th.citizen_zone_overlap
+        people.append((det, pose, sw))
+        persons.append(PersonObservation(box=det.box, score=det.score, pose=pose, staff=staff, citizen=cit,
+                                         evidence={"staff_zone_overlap": round(overlap, 3),
+                                                   "scale_px": round(sw, 1), "scale_from": scale_src}))
+
+    objects: list[ObjectObservation] = []
+    held: set[int] = set()
+    kept: list[Detection] = []
+    relevant = HALL_OBJECTS | set(badge.detector_labels)
+    for det in frame.objects:
+        if det.label not in relevant:
+            continue
+        is_phone = det.label in PHONE_LABELS
+        if det.score < (th.phone_score if is_phone else th.object_score):
+            continue
+        obs = ObjectObservation(det)
+        c = box_center(det.box)
+        for pi, (p, pose, sw) in enumerate(people):
+            if any(min(distance(c, wr), point_box_distance(wr, det.box)) <= th.hand_distance * sw
+                   for wr in _wrists(pose, th)):
+                obs.held = True
+                if is_phone:
+                    persons[pi].phone_in_hand = True
+            if pose is None:
+                continue
+            if is_phone:
+                heads = [q for q in (pose.point(n, th.keypoint_score) for n in
+                                     ("left_ear", "right_ear", "left_eye", "right_eye")) if q]
+                if heads and min(distance(c, q) for q in heads) <= th.ear_distance * sw:
+                    obs.at_face = True
+                    persons[pi].phone_at_ear = True
+                    persons[pi].evidence["phone_at_ear"] = det.to_json()
+            elif det.label in FOOD_LABELS:
+                mouth = _mouth(pose, sw, th)
+                if mouth and min(distance(c, mouth), point_box_distance(mouth, det.box)) <= th.mouth_distance * sw:
+                    obs.at_face = True
+                    persons[pi].eating = True
+                    persons[pi].evidence["food_at_mouth"] = det.to_json()
+        obs.on_counter = (not obs.held and not obs.at_face
+                          and box_overlap(det.box, counter) >= th.counter_overlap)
+        if obs.held:
+            held.add(len(kept))
+        kept.append(det)
+        objects.append(obs)
+
+    for (det, pose, sw), person in zip(people, persons):
+        if pose is not None and not person.eating and not person.phone_in_hand:
+            mouth = _mouth(pose, sw, th)
+            if mouth and any(distance(wr, mouth) <= 0.6 * th.mouth_distance * sw for wr in _wrists(pose, th)):
+                person.eating = True
+                person.evidence["wrist_at_mouth"] = True
+        down, why = head_down(pose, det.box, sw, th)
+        person.head_down = down
+        person.evidence["head"] = why
+        if person.staff:
+            verdict = judge_badge(image, pose, kept, held, badge, th)
+            person.badge = verdict.badge
+            person.evidence["badge"] = verdict.to_json()
+
+    staff = [p for p in persons if p.staff]
+    judged = [p.badge for p in staff if p.badge is not None]
+    pause = None
+    if window.pause_sign is not None and image is not None:
+        tmpl = window.pause_sign.template
+        if base_dir is not None and not tmpl.is_absolute():
+            tmpl = base_dir / tmpl
+        score = sign_score(image, bounding_rect(counter, w, h), tmpl)
+        pause = score >= window.pause_sign.threshold
+    return WindowObservation(
+        window_id=window.id,
+        staff_count=len(staff),
+        phone_on_counter=any(o.on_counter and o.detection.label in PHONE_LABELS for o in objects),
+        phone_in_use=any(p.phone_in_hand or p.phone_at_ear for p in staff),
+        phone_at_ear=any(p.phone_at_ear for p in staff),
+        badge_missing=None if not judged else not all(judged),
+        eating=any(p.eating for p in staff),
+        head_down=any(p.head_down for p in staff),
+        citizen_waiting=any(p.citizen for p in persons),
+        pause_sign=pause,
+        score=max([p.score for p in staff] + [o.detection.score for o in objects], default=0.0),
+        persons=persons,
+        objects=objects,
+    )
+
+
+def observe_camera(frame: FrameDetections, config: HallConfig, camera_id: str,
+                   image: np.ndarray | None = None) -> list[WindowObservation]:
+    cam = config.camera(camera_id)
+    return [observe_window(frame, win, config.thresholds(win), config.badge, image, config.base_dir)
+            for win in cam.windows]
