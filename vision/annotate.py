@@ -29,6 +29,18 @@ def _poly(img: np.ndarray, poly: np.ndarray, color, name: str, scale: float, fil
     _label(img, name, tuple(poly.min(axis=0).astype(int)), color, 0.45 * scale)
 
 
+def draw_window(image: np.ndarray, window: Window) -> np.ndarray:
+    """A copy of ``image`` with one window's zones drawn (for event snapshots)."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    scale = max(0.8, min(w, h) / 600)
+    _poly(out, to_pixels(window.staff_zone, w, h), BLUE, f"{window.name or window.id} staff zone", scale)
+    _poly(out, to_pixels(window.counter, w, h), CYAN, "counter", scale)
+    if window.citizen_zone:
+        _poly(out, to_pixels(window.citizen_zone, w, h), GREY, "citizen zone", scale)
+    return out
+
+
 def annotate(image: np.ndarray, windows: list[Window], observations: list[WindowObservation],
              kp_score: float = 0.3) -> np.ndarray:
     out = image.copy()

@@ -49,7 +49,9 @@ def _counter(value: str | None):
 @click.option("--json", "as_json", is_flag=True, help="print JSON (one line per image for a folder)")
 @click.option("--annotate", "annotate_path", type=click.Path(path_type=Path),
               help="write the picture with zones, boxes, skeletons and verdicts (a folder for a folder)")
-def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_path) -> None:
+@click.option("--start", help="video only: wall-clock time of the first frame, ISO 8601 "
+              "(default: today's first service opening)")
+def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_path, start) -> None:
     """Analyse a photo, a folder of photos, or a video file.
 
     A video runs the camera's rules at its analysis rate and prints events as JSON lines."""
@@ -69,7 +71,14 @@ def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_pat
         from .video_analysis import analyze_video
         if config is None:
             raise InputError("a video needs --config and --camera: the rules are set per window in cameras.yaml")
-        analyze_video(source, config, camera_id or config.cameras[0].id)
+        start_ts = None
+        if start:
+            try:
+                from datetime import datetime
+                start_ts = datetime.fromisoformat(start).astimezone().timestamp()
+            except ValueError:
+                raise click.BadParameter("give --start as ISO 8601, e.g. 2026-11-23T09:00+08:00") from None
+        analyze_video(source, config, camera_id or config.cameras[0].id, start_ts)
         return
     analyzer = load_analyzer(config.models if config else None, config.base_dir if config else None)
     if source.is_dir():
@@ -104,6 +113,97 @@ def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_pat
         _write_annotated(annotate_path, result, annotate)
         if not as_json:
             click.echo(f"annotated picture: {annotate_path}")
+
+
+@main.command()
+@click.option("--images", "image_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="folder of photos to run (default: the fetched real photos and the bundled example)")
+@click.option("--repeats", default=5, show_default=True, help="passes over the photos")
+@click.option("--threads", default=1, show_default=True, help="onnxruntime threads (1 = the cost on one core)")
+@click.option("--no-crop-pass", is_flag=True, help="skip the second detector pass on person crops")
+def bench(image_dir, repeats, threads, no_crop_pass) -> None:
+    """Per-stage latency (median, p95) and how many windows one core can watch."""
+    from .analyze import list_images
+    from .bench import default_images, format_stage_table, stage_bench
+    from .errors import InputError
+
+    images = list_images(image_dir) if image_dir else default_images()
+    if not images:
+        raise InputError("no photos to run: give --images DIR, or run scripts/fetch-media.sh")
+    click.echo(f"bench: {len(images)} photos x {repeats} passes, {threads} thread(s)", err=True)
+    with click.progressbar(length=repeats, label="bench", file=sys.stderr) as bar:
+        result = stage_bench(images, repeats, threads, not no_crop_pass,
+                             progress=lambda done, total: bar.update(1))
+    click.echo(format_stage_table(result))
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="cameras.yaml", show_default=True)
+@click.option("--log-json", is_flag=True, help="structured logs: one JSON object per line")
+def run(config_path: Path, log_json: bool) -> None:
+    """Run every camera of the hall: capture, models, rules, events with snapshots and clips."""
+    from .config import load_config
+    from .logs import setup_logging
+    setup_logging(log_json)
+    config = load_config(config_path)
+    run_until_signal(config)
+
+
+@main.command()
+@click.option("--folder", type=click.Path(path_type=Path), default="var/demo", show_default=True,
+              help="where the demo keeps its streams, config, database and clips")
+@click.option("--port", default=8554, show_default=True, help="RTSP port of the demo cameras (0: any free port)")
+@click.option("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
+def demo(folder: Path, port: int, seconds: float | None) -> None:
+    """Real RTSP cameras serving real footage, the real models and rules: events within a minute."""
+    from .config import load_config
+    from .demo import prepare
+    from .logs import setup_logging
+    setup_logging()
+    server, config_path = prepare(folder.resolve(), port)
+    try:
+        config = load_config(config_path)
+
+        def started(sup):
+            click.echo("")
+            click.echo("  demo cameras:   " + ", ".join(server.urls.values()))
+            click.echo(f"  config:         {config_path}")
+            click.echo(f"  events:         {sup.store.path}   (sqlite3 {sup.store.path} 'select type, phase, window_id from events')")
+            click.echo(f"  snapshots/clips {config.path(config.storage.media_dir)}")
+            click.echo("  events print below as they happen; Ctrl-C stops")
+            click.echo("")
+
+        def show(ev):
+            click.echo(f"  [{ev.phase:>7}] {ev.type:<16} window={ev.window_id or '-':<4} camera={ev.camera_id} "
+                       f"severity={ev.severity}" + (f" duration={ev.duration_s:.0f}s" if ev.phase == "ended" else "")
+                       + (f" clip={ev.clip}" if ev.phase == "started" and ev.clip else ""))
+        run_until_signal(config, on_started=started, publish=show, seconds=seconds)
+    finally:
+        server.stop()
+
+
+def run_until_signal(config, on_started=None, publish=None, seconds: float | None = None) -> None:
+    import signal
+    import threading
+    import time
+
+    from .supervisor import Supervisor
+    sup = Supervisor(config, publish=publish).start()
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    click.echo(f"hallmonitor: watching {len(sup.workers)} cameras; events in {sup.store.path}, "
+               f"media in {config.path(config.storage.media_dir)}; Ctrl-C to stop", err=True)
+    if on_started:
+        on_started(sup)
+    try:
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while not done.wait(0.5):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    finally:
+        click.echo("hallmonitor: stopping (finishing clips)", err=True)
+        sup.stop()
 
 
 def _is_video(path: Path) -> bool:

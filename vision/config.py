@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
@@ -103,6 +103,20 @@ class LateOpeningSettings(Strict):
 
 
 class Rules(Strict):
+    """Each rule's settings; a rule given in part keeps that rule's own defaults for the rest."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_with_rule_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, value in data.items():
+            field = cls.model_fields.get(name)
+            if field is not None and isinstance(value, dict) and field.default_factory is not None:
+                merged[name] = {**field.default_factory().model_dump(), **value}
+        return merged
+
     unattended: RuleSettings = _rule(60, "medium", grace_s=10)
     phone_on_counter: RuleSettings = _rule(30, "low")
     phone_use: RuleSettings = _rule(30, "medium")

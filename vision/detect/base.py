@@ -75,7 +75,9 @@ def preprocess(image: np.ndarray, spec: InputSpec, origin: tuple[float, float] =
         resized = np.full((th, tw, 3), fill, dtype=np.uint8)
         x0, y0 = int(round(px - 0.1)), int(round(py - 0.1))
         resized[y0:y0 + nh, x0:x0 + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        tf = Transform(s, s, pad_x=x0, pad_y=y0, off_x=origin[0], off_y=origin[1])
+        # Map back with the scale actually applied to each axis (nw / w, nh / h, after rounding), as
+        # ultralytics' scale_boxes does, not with s: they differ by up to half a pixel over the image.
+        tf = Transform(nw / w, nh / h, pad_x=x0, pad_y=y0, off_x=origin[0], off_y=origin[1])
     else:
         raise ModelError(f"unknown resize mode {spec.resize!r} (stretch, letterbox, pad_square)")
     if spec.color == "RGB":
@@ -117,7 +119,8 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou:
     """Per-class NMS by offsetting each class's boxes far apart."""
     if len(boxes) == 0:
         return np.zeros(0, dtype=np.int64)
-    offset = classes.astype(np.float32)[:, None] * (float(boxes.max()) + 1.0)
+    # The offset must exceed the boxes' whole span: boxes may start below 0 (YOLO boxes at the border).
+    offset = classes.astype(np.float32)[:, None] * (float(boxes.max() - min(boxes.min(), 0.0)) + 1.0)
     return nms(boxes + offset, scores, iou)
 
 

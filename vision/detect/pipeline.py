@@ -39,21 +39,24 @@ class Analyzer:
         self.max_pose_persons = max_pose_persons
         self.crop_labels = crop_labels
 
-    def analyze(self, image: np.ndarray, person_min_score: float = 0.35) -> FrameDetections:
+    def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None) -> FrameDetections:
+        """``focus(person) -> bool`` picks the persons whose crops get the second pass (e.g. staff only)."""
         h, w = image.shape[:2]
         timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0}
         t = Timer()
         found = self.detector.detect(image, min_score=self.min_score)
-        timing["detect"] = t.ms()
         timing["preprocess"] += self.detector.timing.get("preprocess", 0.0)
+        timing["detect"] = t.ms() - timing["preprocess"]
         persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
                          key=lambda d: d.score, reverse=True)
         objects = [d for d in found if d.label != self.person_label]
 
         if self.crop_pass and persons:
             t = Timer()
+            crop_pre = 0.0
             extra: list[Detection] = []
-            biggest = sorted(persons, key=lambda d: d.width * d.height, reverse=True)[: self.max_crop_persons]
+            chosen = [p for p in persons if focus is None or focus(p)]
+            biggest = sorted(chosen, key=lambda d: d.width * d.height, reverse=True)[: self.max_crop_persons]
             for p in biggest:
                 x1, y1, x2, y2 = p.box
                 px, py = (x2 - x1) * self.crop_pad, (y2 - y1) * self.crop_pad
@@ -66,10 +69,11 @@ class Analyzer:
                     continue
                 crop_found = self.detector.detect(image[cy1:cy2, cx1:cx2], min_score=self.min_score,
                                                   origin=(cx1, cy1))
-                timing["preprocess"] += self.detector.timing.get("preprocess", 0.0)
+                crop_pre += self.detector.timing.get("preprocess", 0.0)
                 extra.extend(d for d in crop_found if d.label in self.crop_labels)
             objects = _merge(objects + extra)
-            timing["crop_detect"] = t.ms()
+            timing["preprocess"] += crop_pre
+            timing["crop_detect"] = t.ms() - crop_pre
 
         poses = []
         t = Timer()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..detections import Box, Detection, Pose
+from ..errors import ModelError
 from ..models import ModelSpec
 from .base import Timer, batched_nms, open_session, preprocess
 from .movenet import crop_box
@@ -41,7 +42,17 @@ class YoloDetector:
         self.labels = spec.labels
         self.session = open_session(spec, threads)
         self.iou = iou
-        self.output = self.session.get_outputs()[0].name
+        out = self.session.get_outputs()[0]
+        self.output = out.name
+        kpt_shape = spec.decode.get("kpt_shape", (17, 3)) if spec.task == "pose" else (0,)
+        self.n_keypoint_values = int(np.prod(kpt_shape))
+        self.n_classes = max(1, len(self.labels))
+        rows = out.shape[1] if len(out.shape) == 3 else None
+        if isinstance(rows, int) and rows != 4 + self.n_classes + self.n_keypoint_values:
+            raise ModelError(
+                f"model {spec.name!r}: {spec.file.name} outputs {rows} rows per anchor, but the manifest's "
+                f"{len(self.labels)} labels{f' and {kpt_shape} keypoints' if self.n_keypoint_values else ''} "
+                f"make {4 + self.n_classes + self.n_keypoint_values}; re-register it with `hallmonitor models add`")
         self.timing: dict[str, float] = {}
 
     def raw(self, image: np.ndarray, origin: tuple[float, float] = (0.0, 0.0)):
@@ -53,14 +64,25 @@ class YoloDetector:
         self.timing["infer"] = t.ms()
         return out, tf
 
+    def predict(self, image: np.ndarray, min_score: float = 0.25, origin: tuple[float, float] = (0.0, 0.0),
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Boxes xyxy, scores, class ids and keypoints ``[n, K, 3]`` (or None), best first, in the pixels of the
+        frame ``image`` sits in at ``origin``; boxes and keypoints clipped to ``image``, as ultralytics does."""
+        out, tf = self.raw(image, origin)
+        boxes, scores, classes, kps = decode_yolo(out, self.n_classes, min_score, self.iou)
+        h, w = image.shape[:2]
+        lo = np.array(origin, dtype=np.float32)
+        hi = lo + np.array([w, h], dtype=np.float32)
+        boxes = tf.boxes(boxes)
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(lo[0], hi[0])
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(lo[1], hi[1])
+        if kps is not None:
+            kps = np.concatenate([np.clip(tf.points(kps[..., :2]), lo, hi), kps[..., 2:3]], axis=-1)
+        return boxes, scores, classes, kps
+
     def detect(self, image: np.ndarray, min_score: float = 0.25,
                origin: tuple[float, float] = (0.0, 0.0)) -> list[Detection]:
-        out, tf = self.raw(image, origin)
-        boxes, scores, classes, _ = decode_yolo(out, len(self.labels), min_score, self.iou)
-        boxes = tf.boxes(boxes)
-        h, w = image.shape[:2]
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(origin[0], origin[0] + w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(origin[1], origin[1] + h)
+        boxes, scores, classes, _ = self.predict(image, min_score, origin)
         return [Detection(self.labels[int(c)], float(s), tuple(float(v) for v in b))
                 for b, s, c in zip(boxes, scores, classes)]
 
@@ -70,17 +92,16 @@ class YoloPose:
 
     task = "pose"
 
-    def __init__(self, spec: ModelSpec, threads: int = 0, pad: float = 0.15):
+    def __init__(self, spec: ModelSpec, threads: int = 0, pad: float = 0.15, min_score: float = 0.1):
         self.detector = YoloDetector(spec, threads)
         self.spec = spec
         self.pad = pad
+        self.min_score = min_score
 
     def estimate(self, image: np.ndarray, box: Box) -> Pose | None:
         h, w = image.shape[:2]
         x1, y1, x2, y2 = crop_box(box, w, h, self.pad)
-        out, tf = self.detector.raw(image[y1:y2, x1:x2], origin=(x1, y1))
-        boxes, scores, _, kps = decode_yolo(out, max(1, len(self.spec.labels)), 0.1, 0.7)
+        _, scores, _, kps = self.detector.predict(image[y1:y2, x1:x2], self.min_score, origin=(x1, y1))
         if kps is None or len(scores) == 0:
             return None
-        pts = tf.points(kps[0][:, :2])
-        return Pose(np.concatenate([pts, kps[0][:, 2:3]], axis=1), float(scores[0]))
+        return Pose(kps[0], float(scores[0]))

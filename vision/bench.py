@@ -1,0 +1,91 @@
+"""`hallmonitor bench`: per-stage latency on real photos, and what that means in windows per core.
+
+A benchmark prints a table; it never fails because the machine is slow.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "observe")
+
+
+def _stats(values: list[float]) -> tuple[float, float]:
+    arr = np.asarray(values, dtype=np.float64)
+    return float(np.median(arr)), float(np.percentile(arr, 95))
+
+
+def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pass: bool = True,
+                progress=None) -> dict:
+    """Run every photo ``repeats`` times through decode, models and observe with ``threads`` threads."""
+    from .analyze import analyze_image
+    from .config import ModelChoice
+    from .detect import load_analyzer
+
+    analyzer = load_analyzer(ModelChoice(threads=threads), crop_pass=crop_pass)
+    for img in images:                      # warm-up: first runs allocate
+        analyze_image(img, analyzer)
+    samples: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
+    persons = []
+    for r in range(repeats):
+        for img in images:
+            res = analyze_image(img, analyzer)
+            t = res.timing_ms
+            samples["decode"].append(t["decode"])
+            samples["preprocess"].append(t.get("preprocess", 0.0))
+            samples["detect"].append(t["detect"])
+            samples["crop_detect"].append(t.get("crop_detect", 0.0))
+            samples["pose"].append(t["pose"])
+            samples["observe"].append(t["observe"])
+            samples["total"].append(t["total"])
+            persons.append(len(res.frame.persons))
+        if progress:
+            progress(r + 1, repeats)
+    return {"samples": samples, "persons": float(np.mean(persons)), "threads": threads,
+            "frames": repeats * len(images), "crop_pass": crop_pass}
+
+
+def format_stage_table(result: dict, windows_per_camera: tuple[int, ...] = (1, 2, 4)) -> str:
+    s = result["samples"]
+    lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+             f"{platform.python_version()}; onnxruntime threads={result['threads']}; crop pass="
+             f"{'on' if result['crop_pass'] else 'off'}; {result['frames']} frames, "
+             f"{result['persons']:.1f} persons/frame on average",
+             "",
+             "| stage | median ms | p95 ms |",
+             "| --- | ---: | ---: |"]
+    for stage in (*STAGES, "total"):
+        med, p95 = _stats(s[stage])
+        lines.append(f"| {stage} | {med:.1f} | {p95:.1f} |")
+    total_med = _stats(s["total"])[0]
+    # with T threads a frame occupies T cores for its wall time
+    frames_per_core = 1000.0 / (total_med * result["threads"]) if total_med else 0.0
+    lines += ["", "At one analysis per second per window, one core watches:", "",
+              "| windows per camera | windows per core |", "| ---: | ---: |"]
+    for k in windows_per_camera:
+        lines.append(f"| {k} | {frames_per_core * k:.1f} |")
+    return "\n".join(lines)
+
+
+def default_images() -> list[Path]:
+    from .analyze import list_images
+    root = Path(os.environ.get("HALLMONITOR_MEDIA", Path(__file__).resolve().parent.parent / ".cache" / "media"))
+    images = []
+    for sub in ("ultralytics", "opencv"):
+        if (root / sub).is_dir():
+            images += list_images(root / sub)
+    bundled = Path(__file__).resolve().parent.parent / "examples"
+    if bundled.is_dir():
+        images += list_images(bundled)
+    return images
+
+
+def timed(fn, *args, **kw):
+    t0 = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, (time.perf_counter() - t0) * 1000
