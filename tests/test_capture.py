@@ -92,11 +92,11 @@ def test_frame_queue_drops_the_oldest_and_counts():
     assert queue.get(0.01) is None
 
 
-def test_reader_decodes_keyframes_only_at_1fps_and_every_frame_when_the_gop_is_too_long(rtsp_server, thread_errors):
+def test_reader_decodes_keyframes_only_when_the_gop_allows_and_every_frame_when_the_gop_is_too_long(rtsp_server, thread_errors):
     slow = Recorder()
     fast = Recorder()
-    # 1 fps with a 2 s GOP: keyframes only. 2 fps with a 2 s GOP: decode all, deliver one per 0.5 s.
-    keyframes = slow.reader("cam1", rtsp_server.urls["cam1"], analysis_fps=1.0).start()
+    # 0.5 fps with a 2 s GOP: keyframes only. 2 fps with a 2 s GOP: decode all, deliver one per 0.5 s.
+    keyframes = slow.reader("cam1", rtsp_server.urls["cam1"], analysis_fps=0.5).start()
     sampled = fast.reader("cam2", rtsp_server.urls["cam2"], analysis_fps=2.0).start()
     try:
         time.sleep(7.0)
@@ -212,8 +212,8 @@ def test_corrupt_inputs_do_not_kill_the_reader(tmp_path: Path, camera_stream: Pa
 
     paths = {"garbage": garbage, "spliced": spliced, "spliced_keyframes": spliced, "truncated": truncated}
     recs = {name: Recorder() for name in paths}
-    # 4 fps decodes every packet; 1 fps (2 s GOP) feeds the decoder keyframes only.
-    readers = {name: recs[name].reader(name, str(path), analysis_fps=1.0 if "keyframes" in name else 4.0,
+    # 4 fps decodes every packet; 0.5 fps (2 s GOP) feeds the decoder keyframes only.
+    readers = {name: recs[name].reader(name, str(path), analysis_fps=0.5 if "keyframes" in name else 4.0,
                                        backoff_initial_s=0.2, backoff_max_s=0.5).start()
                for name, path in paths.items()}
     try:

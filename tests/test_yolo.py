@@ -121,7 +121,8 @@ def yolo_env(tmp: Path) -> dict[str, str]:
     font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
     if font.is_file() and not (cfg / "Arial.ttf").exists():
         shutil.copyfile(font, cfg / "Arial.ttf")
-    return dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="0", YOLO_CONFIG_DIR=str(cfg.parent))
+    return dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="0", YOLO_CONFIG_DIR=str(cfg.parent),
+                MPLCONFIGDIR=str(tmp / "mpl-config"))
 
 
 def run_yolo(python: str, script: str, args: list[str], tmp: Path) -> None:
@@ -134,13 +135,15 @@ def run_yolo(python: str, script: str, args: list[str], tmp: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def yolo_python() -> str:
+def yolo_python(tmp_path_factory) -> str:
     """The Python with ultralytics that `hallmonitor models add` would use. Missing -> fail, not skip."""
     try:
         python = model_admin.yolo_python()
     except ModelError as exc:
         pytest.fail(f"the YOLO tests need the yolo venv: run `bash scripts/yolo-venv.sh` first ({exc})")
-    proc = subprocess.run([python, "-c", "import ultralytics, torch, onnx"], capture_output=True, text=True)
+    tmp = tmp_path_factory.mktemp("yolo-check")
+    proc = subprocess.run([python, "-c", "import ultralytics, torch, onnx, onnxruntime"], capture_output=True,
+                          text=True, env=yolo_env(tmp), cwd=tmp)
     if proc.returncode:
         pytest.fail(f"{python} cannot import ultralytics/torch/onnx: run `bash scripts/yolo-venv.sh`\n"
                     f"{proc.stderr[-1500:]}")

@@ -196,7 +196,7 @@ class CameraReader:
         stall_s: float = 10.0,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 30.0,
-        keyframe_slack_s: float = 1.0,
+        keyframe_slack_s: float = 0.25,
         decode: str = "auto",
         probe_s: float = 0.5,
     ):

@@ -307,6 +307,25 @@ class HallConfig(Strict):
                 seen_win.add(win.id)
         return out
 
+    def grace_problems(self) -> list[tuple[tuple, str]]:
+        """Rules whose grace is shorter than the time between two analyses: every gap would reset them."""
+        out = []
+        for i, cam in enumerate(self.cameras):
+            period = 1.0 / cam.analysis_fps
+            for j, win in enumerate(cam.windows):
+                rules = self.rules(win)
+                for name in Rules.model_fields:
+                    rule = getattr(rules, name)
+                    if isinstance(rule, RuleSettings) and rule.enabled and rule.grace_s < period:
+                        loc = (("cameras", i, "windows", j, "rules", name, "grace_s")
+                               if win.rules is not None and getattr(win.rules, name, None) is not None
+                               else ("defaults", "rules", name, "grace_s"))
+                        out.append((loc, f"window {win.id}: {name}.grace_s {rule.grace_s:g} s is shorter than the "
+                                         f"{period:g} s between two analyses of camera {cam.id} "
+                                         f"(analysis_fps {cam.analysis_fps:g}): every gap would reset the rule. "
+                                         f"Raise grace_s to at least {period:g} s or analysis_fps"))
+        return out
+
     def camera(self, camera_id: str) -> Camera:
         for cam in self.cameras:
             if cam.id == camera_id:
@@ -411,9 +430,9 @@ def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None 
             where = f"{source}:{line}" if line else source
             lines.append(f"{where}: {_loc_text(loc)}: {_clean_pydantic_message(err)}")
         raise ConfigError("\n".join(lines)) from None
-    dups = config.duplicate_ids()
-    if dups:
-        raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}" for loc, msg in dups))
+    problems = config.duplicate_ids() + config.grace_problems()
+    if problems:
+        raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}" for loc, msg in problems))
     return config
 
 

@@ -105,7 +105,7 @@ def export_onnx(pt: Path, out_dir: Path, imgsz: int = 640, progress: Callable[[s
     src = work / pt.name   # ultralytics writes the .onnx beside the .pt: keep the user's folder untouched
     shutil.copyfile(pt, src)
     env = dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="0", YOLO_VERBOSE="1",
-               YOLO_CONFIG_DIR=str(out_dir / "yolo-config"))
+               YOLO_CONFIG_DIR=str(out_dir / "yolo-config"), MPLCONFIGDIR=str(out_dir / "mpl-config"))
     progress(f"exporting {pt.name} to ONNX (imgsz {imgsz}, opset {OPSET}) with ultralytics in {python}")
     try:
         proc = subprocess.run([python, "-c", _EXPORT_SCRIPT, str(src), str(imgsz), str(OPSET)], cwd=work, env=env,

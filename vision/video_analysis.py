@@ -46,12 +46,14 @@ def sampled_frames(path: Path, fps: float):
             raise InputError(f"{path}: has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
         next_t, first = 0.0, None
         try:
-            for frame in container.decode(stream):
-                if frame.pts is None or frame.time_base is None:
-                    continue
-                t = float(frame.pts * frame.time_base)
+            for index, frame in enumerate(container.decode(stream)):
+                if frame.pts is not None and frame.time_base is not None:
+                    t = float(frame.pts * frame.time_base)
+                else:  # a raw elementary stream has no timestamps: count frames
+                    t = index / rate
                 first = t if first is None else first
                 t -= first
                 if t + 1e-6 < next_t:
