@@ -115,6 +115,38 @@ def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_pat
             click.echo(f"annotated picture: {annotate_path}")
 
 
+@main.group()
+def models() -> None:
+    """The model manifest: list the models, add a YOLO model."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """Every model in models/models.yaml, with its task, family, input size and class count."""
+    from .models import DEFAULT_MANIFEST, load_manifest
+    for name, spec in load_manifest(DEFAULT_MANIFEST).items():
+        present = "ok" if spec.file.is_file() else "MISSING"
+        click.echo(f"{name:<22} {spec.task:<7} {spec.family:<8} {spec.input.width}x{spec.input.height:<5} "
+                   f"{len(spec.labels):>3} labels  {spec.license or '?':<10} {present}")
+
+
+@models.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", help="name in the manifest (default: the file's stem)")
+@click.option("--imgsz", default=640, show_default=True, help="export size for a .pt")
+@click.option("--license", "license_", default="unknown", show_default=True, help="the weights' licence")
+@click.option("--replace", is_flag=True, help="replace a model of the same name")
+def models_add(path: Path, name, imgsz, license_, replace) -> None:
+    """Register a YOLO model: a .pt is exported to ONNX with ultralytics (the `yolo` extra), then added.
+
+    Use it by naming it in cameras.yaml: models: {detector: NAME}."""
+    from .model_admin import add_model
+    spec = add_model(path, name=name, imgsz=imgsz, license=license_, replace=replace,
+                     progress=lambda msg: click.echo(msg, err=True))
+    click.echo(f"added {spec.name}: {spec.task} model, {len(spec.labels)} classes "
+               f"({', '.join(spec.labels[:8])}{', ...' if len(spec.labels) > 8 else ''}) -> {spec.file}")
+
+
 @main.command()
 @click.option("--images", "image_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
               help="folder of photos to run (default: the fetched real photos and the bundled example)")
