@@ -1,1 +1,75 @@
-"""The hall managers' dashboard (Flask). Filled by the dashboard issue."""
+"""The hall managers' dashboard and the integrators' API: one Flask app (app factory, a blueprint per area)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g
+
+from vision.config import HallConfig
+from vision.store import Store
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _secret_key(path: Path) -> bytes:
+    """The session signing key, made once and kept (0600) so sessions survive restarts."""
+    if path.is_file():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+def create_app(config: HallConfig, *, store: Store | None = None, supervisor=None, config_path: Path | None = None,
+               testing: bool = False, secret_key: bytes | None = None) -> Flask:
+    from . import api, auth, errors, pages
+    from .accounts import Accounts
+    from .i18n import language, t
+
+    app = Flask(__name__)
+    app.config.update(
+        HALL=config,
+        HALL_CONFIG_PATH=config_path,
+        TESTING=testing,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SECRET_KEY=secret_key or _secret_key(config.path(config.dashboard.secret_key_file)),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        JSON_AS_ASCII=False,
+    )
+    if store is None:
+        db = config.path(config.storage.database)
+        store = Store(db)
+    app.extensions["hallmonitor.store"] = store
+    app.extensions["hallmonitor.accounts"] = Accounts(store)
+    app.extensions["hallmonitor.supervisor"] = supervisor
+
+    errors.register(app)
+    app.before_request(auth.identify)
+
+    @app.before_request
+    def _language():
+        g.lang = language()
+
+    app.jinja_env.globals.update(t=t, csrf_token=auth.csrf_token)
+
+    @app.context_processor
+    def _hall():
+        return {"hall": app.config["HALL"]}
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    return app
+
+
+def store_of(app: Flask) -> Store:
+    return app.extensions["hallmonitor.store"]

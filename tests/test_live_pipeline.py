@@ -47,6 +47,7 @@ def hall_yaml(folder: Path, cameras: dict[str, str], stall_s: float = 4.0) -> st
     return f"""
 models: {{manifest: {ROOT / 'models' / 'models.yaml'}}}
 storage: {{database: {folder / 'hall.db'}, media_dir: {folder / 'media'}}}
+dashboard: {{port: 0, secret_key_file: {folder / 'secret_key'}}}
 schedule:
   hours: {{mon-sun: ["00:00-24:00"]}}
 defaults:

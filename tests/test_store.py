@@ -65,7 +65,7 @@ def store(db: Path):
 
 def test_new_database_is_migrated_to_latest_with_wal_and_foreign_keys(store: Store, db: Path):
     conn = store._conn()
-    assert schema_version(conn) == LATEST_VERSION == 3
+    assert schema_version(conn) == LATEST_VERSION == len(store_module.MIGRATIONS) >= 4
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -98,7 +98,7 @@ def test_database_from_a_newer_hallmonitor_is_refused_and_left_alone(db: Path):
     with pytest.raises(StoreError) as err:
         Store(db)
     assert str(err.value) == (
-        f"{db}: the database has schema version 99, but this hallmonitor knows versions up to 3; it was "
+        f"{db}: the database has schema version 99, but this hallmonitor knows versions up to {LATEST_VERSION}; it was "
         f"written by a newer hallmonitor. Upgrade hallmonitor, or set storage.database to another file.")
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
@@ -111,16 +111,16 @@ def test_a_failing_migration_is_rolled_back_whole(db: Path, monkeypatch):
         conn.execute("CREATE TABLE half_done (x)")
         raise RuntimeError("migration 4 failed")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, (4, broken)])
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, (LATEST_VERSION + 1, broken)])
     with pytest.raises(RuntimeError, match="migration 4 failed"):
         Store(db)
     assert "half_done" not in table_names(db)
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
 
 
 def test_migrations_must_be_registered_in_order():
-    with pytest.raises(RuntimeError, match="claims version 7, but the next one is 4"):
+    with pytest.raises(RuntimeError, match=f"claims version 7, but the next one is {LATEST_VERSION + 1}"):
         store_module.migration(7)(lambda conn: None)
 
 

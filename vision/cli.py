@@ -178,26 +178,32 @@ def run(config_path: Path, log_json: bool) -> None:
     from .logs import setup_logging
     setup_logging(log_json)
     config = load_config(config_path)
-    run_until_signal(config)
+    run_until_signal(config, config_path=config_path.resolve())
 
 
 @main.command()
 @click.option("--folder", type=click.Path(path_type=Path), default="var/demo", show_default=True,
               help="where the demo keeps its streams, config, database and clips")
 @click.option("--port", default=8554, show_default=True, help="RTSP port of the demo cameras (0: any free port)")
+@click.option("--web-port", default=8080, show_default=True, help="dashboard port (0: any free port)")
 @click.option("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
-def demo(folder: Path, port: int, seconds: float | None) -> None:
+def demo(folder: Path, port: int, web_port: int, seconds: float | None) -> None:
     """Real RTSP cameras serving real footage, the real models and rules: events within a minute."""
     from .config import load_config
     from .demo import prepare
     from .logs import setup_logging
     setup_logging()
-    server, config_path = prepare(folder.resolve(), port)
+    from .demo import ensure_demo_admin
+    server, config_path = prepare(folder.resolve(), port, web_port)
     try:
         config = load_config(config_path)
+        password = ensure_demo_admin(config)
+        login_file = config.path(config.storage.database).parent / "demo-login.txt"
 
         def started(sup):
             click.echo("")
+            click.echo(f"  dashboard:      {sup.web_url}   login: demo / "
+                       f"{password or '(see ' + str(login_file) + ')'}")
             click.echo("  demo cameras:   " + ", ".join(server.urls.values()))
             click.echo(f"  config:         {config_path}")
             click.echo(f"  events:         {sup.store.path}   (sqlite3 {sup.store.path} 'select type, phase, window_id from events')")
@@ -209,21 +215,81 @@ def demo(folder: Path, port: int, seconds: float | None) -> None:
             click.echo(f"  [{ev.phase:>7}] {ev.type:<16} window={ev.window_id or '-':<4} camera={ev.camera_id} "
                        f"severity={ev.severity}" + (f" duration={ev.duration_s:.0f}s" if ev.phase == "ended" else "")
                        + (f" clip={ev.clip}" if ev.phase == "started" and ev.clip else ""))
-        run_until_signal(config, on_started=started, publish=show, seconds=seconds)
+        run_until_signal(config, on_started=started, publish=show, seconds=seconds, config_path=config_path)
     finally:
         server.stop()
 
 
-def run_until_signal(config, on_started=None, publish=None, seconds: float | None = None) -> None:
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="cameras.yaml", show_default=True)
+@click.option("--host", help="address to listen on (default: dashboard.host in the config)")
+@click.option("--port", type=int, help="port (default: dashboard.port in the config)")
+def dashboard(config_path: Path, host, port) -> None:
+    """Serve the dashboard and API alone (the workers run elsewhere, e.g. `hallmonitor run`)."""
+    import signal
+    import threading
+
+    from dashboard import create_app
+    from dashboard.server import WebServer
+
+    from .config import load_config
+    from .logs import setup_logging
+    setup_logging()
+    config = load_config(config_path)
+    app = create_app(config, config_path=config_path.resolve())
+    web = WebServer(app, host or config.dashboard.host, config.dashboard.port if port is None else port).start()
+    click.echo(f"dashboard: {web.url}  (first admin: hallmonitor users add NAME --role admin)", err=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    while not done.wait(0.5):
+        pass
+    web.stop()
+
+
+@main.group()
+def users() -> None:
+    """Dashboard accounts."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "manager", "viewer"]), default="viewer", show_default=True)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="cameras.yaml", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input instead of a prompt")
+def users_add(username: str, role: str, config_path: Path, password_stdin: bool) -> None:
+    """Create a user (the first admin is made this way)."""
+    from dashboard.accounts import Accounts
+
+    from .config import load_config
+    from .store import Store
+    config = load_config(config_path)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    with Store(config.path(config.storage.database)) as store:
+        user = Accounts(store).add_user(username, password, role)
+    click.echo(f"user {user['username']} ({user['role']}) created in {config.path(config.storage.database)}")
+
+
+def run_until_signal(config, on_started=None, publish=None, seconds: float | None = None,
+                     config_path: Path | None = None) -> None:
     import signal
     import threading
     import time
 
     from .supervisor import Supervisor
+    from dashboard import create_app
+    from dashboard.server import WebServer
     sup = Supervisor(config, publish=publish).start()
+    web = WebServer(create_app(config, store=sup.store, supervisor=sup, config_path=config_path),
+                    config.dashboard.host, config.dashboard.port).start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
+    click.echo(f"hallmonitor: dashboard {web.url}", err=True)
+    sup.web_url = web.url
     click.echo(f"hallmonitor: watching {len(sup.workers)} cameras; events in {sup.store.path}, "
                f"media in {config.path(config.storage.media_dir)}; Ctrl-C to stop", err=True)
     if on_started:
@@ -235,6 +301,7 @@ def run_until_signal(config, on_started=None, publish=None, seconds: float | Non
                 break
     finally:
         click.echo("hallmonitor: stopping (finishing clips)", err=True)
+        web.stop()
         sup.stop()
 
 

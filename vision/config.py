@@ -278,6 +278,34 @@ class Storage(Strict):
     max_media_gb: float = Field(20, gt=0)
 
 
+class WebhookEndpoint(Strict):
+    """Where integrators receive events (Standard Webhooks: signed, retried, same webhook-id on retry)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    url: str = Field(pattern=r"^https?://", description="the receiver's URL")
+    secrets: list[str] = Field(min_length=1, description="whsec_... secrets; give two while rotating")
+    types: list[str] = Field(default_factory=list, description="message types to send (empty: all), e.g. event.started")
+    windows: list[str] = Field(default_factory=list, description="window ids to send (empty: all)")
+    enabled: bool = True
+    allow_private: bool = Field(False, description="allow loopback/link-local/private addresses (tests, on-site receivers)")
+    timeout_s: float = Field(15.0, gt=0, le=60)
+
+    @field_validator("secrets")
+    @classmethod
+    def _whsec(cls, value: list[str]) -> list[str]:
+        for s in value:
+            if not s.startswith("whsec_") or len(s) < 20:
+                raise ValueError("a secret looks like whsec_ followed by base64 of 24-64 random bytes "
+                                 "(make one with `hallmonitor webhooks secret`)")
+        return value
+
+
+class Dashboard(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    secret_key_file: Path = Field(Path("var/secret_key"), description="session signing key, made on first start")
+
+
 class Defaults(Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     rules: Rules = Field(default_factory=Rules)
@@ -291,6 +319,8 @@ class HallConfig(Strict):
     badge: BadgeProfile = Field(default_factory=BadgeProfile)
     defaults: Defaults = Field(default_factory=Defaults)
     cameras: list[Camera] = Field(default_factory=list)
+    webhooks: list[WebhookEndpoint] = Field(default_factory=list)
+    dashboard: Dashboard = Field(default_factory=Dashboard)
     base_dir: Path = Path(".")   # set by the loader: relative paths resolve against the config's folder
 
     def duplicate_ids(self) -> list[tuple[tuple, str]]:

@@ -24,6 +24,10 @@ hall:
   name: 演示大厅 (demo hall)
 models:
   manifest: {manifest}
+dashboard:
+  host: 127.0.0.1
+  port: {web_port}
+  secret_key_file: {folder}/secret_key
 storage:
   database: {folder}/hallmonitor.db
   media_dir: {folder}/media
@@ -84,7 +88,7 @@ def footage_path() -> Path:
     return src
 
 
-def prepare(folder: Path, port: int = 0):
+def prepare(folder: Path, port: int = 0, web_port: int = 8080):
     """Transcode the footage, start the RTSP server, write the demo config; returns (server, config path)."""
     from .footage import RtspServerProcess, prepare_stream_file
 
@@ -95,6 +99,22 @@ def prepare(folder: Path, port: int = 0):
     server = RtspServerProcess({"hall-a": stream, "hall-b": stream}, port=port).start()
     config_path = folder / "cameras.yaml"
     config_path.write_text(DEMO_CONFIG.format(
-        manifest=ROOT / "models" / "models.yaml", folder=folder,
+        manifest=ROOT / "models" / "models.yaml", folder=folder, web_port=web_port,
         url_a=server.urls["hall-a"], url_b=server.urls["hall-b"]), encoding="utf-8")
     return server, config_path
+
+
+def ensure_demo_admin(config) -> str | None:
+    """The demo's login: an admin `demo` with a fresh password, made once; returns the password if made now."""
+    import secrets
+
+    from dashboard.accounts import Accounts
+    from .store import Store
+    with Store(config.path(config.storage.database)) as store:
+        accounts = Accounts(store)
+        if accounts.count_users():
+            return None
+        password = secrets.token_urlsafe(9)
+        accounts.add_user("demo", password, "admin")
+    (config.path(config.storage.database).parent / "demo-login.txt").write_text(f"demo {password}\n")
+    return password

@@ -208,6 +208,46 @@ def _deliveries(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration(4)
+def _accounts_and_endpoints(conn: sqlite3.Connection) -> None:
+    # dashboard users, API tokens (only their sha256 is kept), webhook endpoints made in the dashboard
+    _ddl(
+        conn,
+        """CREATE TABLE users (
+            id            INTEGER PRIMARY KEY,
+            username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            role          TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'viewer')),
+            created_at    REAL NOT NULL,
+            disabled      INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE api_tokens (
+            id           TEXT PRIMARY KEY,
+            name         TEXT NOT NULL,
+            token_hash   TEXT NOT NULL UNIQUE,
+            scope        TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+            created_by   TEXT,
+            created_at   REAL NOT NULL,
+            revoked_at   REAL,
+            last_used_at REAL
+        )""",
+        """CREATE TABLE webhook_endpoints (
+            id              TEXT PRIMARY KEY,
+            url             TEXT NOT NULL,
+            secrets         TEXT NOT NULL,
+            types           TEXT NOT NULL DEFAULT '[]',
+            windows         TEXT NOT NULL DEFAULT '[]',
+            enabled         INTEGER NOT NULL DEFAULT 1,
+            allow_private   INTEGER NOT NULL DEFAULT 0,
+            timeout_s       REAL NOT NULL DEFAULT 15,
+            source          TEXT NOT NULL DEFAULT 'dashboard' CHECK (source IN ('dashboard', 'config')),
+            disabled_reason TEXT,
+            created_at      REAL NOT NULL,
+            updated_at      REAL NOT NULL
+        )""",
+    )
+
+
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
 
@@ -480,6 +520,15 @@ class Store:
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")
+
+    def write(self):
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT) on this thread's connection, for modules
+        that keep their own tables in this database (accounts, webhook endpoints)."""
+        return self._write()
+
+    def read(self):
+        """A read snapshot on this thread's connection."""
+        return self._read()
 
     def close(self) -> None:
         """Close every thread's connection; the store cannot be used afterwards."""

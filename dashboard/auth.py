@@ -1,0 +1,134 @@
+"""Who is asking: a logged-in user (session cookie, CSRF-protected) or an API bearer token.
+
+Nothing but the login page and static files works without one of the two.
+Roles: viewer (look), manager (acknowledge, resolve, pause), admin (settings, users,
+tokens, webhooks). Token scopes: read (GET) and write (also POST: pause, review).
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+
+from .accounts import RANK, Accounts
+
+bp = Blueprint("auth", __name__)
+
+OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static"}
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def accounts() -> Accounts:
+    return current_app.extensions["hallmonitor.accounts"]
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+def identify() -> None:
+    """before_request: set g.user or g.token, refuse anything else (401 JSON for the API, login page otherwise)."""
+    g.user = g.token = None
+    token = _bearer()
+    if token is not None:
+        g.token = accounts().verify_token(token)
+        if g.token is None:
+            abort(401, description="the bearer token is not valid (unknown or revoked); ask an admin for a new one")
+        if request.method in UNSAFE and g.token["scope"] != "write":
+            abort(403, description="this token has read scope; this request needs a write token")
+        return None
+    username = session.get("user")
+    if username:
+        user = _session_user(username)
+        if user is not None:
+            g.user = user
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if g.user is None:
+        if request.path.startswith(("/api/", "/metrics")) or request.accept_mimetypes.best == "application/json":
+            abort(401, description="log in, or send an API token as `Authorization: Bearer hm_...`")
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    if request.method in UNSAFE:
+        sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+        if not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(403, description="missing or wrong CSRF token; reload the page and try again")
+    return None
+
+
+def _session_user(username: str) -> dict | None:
+    try:
+        user = accounts().user(username)
+    except Exception:  # noqa: BLE001 - deleted user: the session is void
+        return None
+    if user["disabled"]:
+        return None
+    return {"username": user["username"], "role": user["role"]}
+
+
+def require(role: str = "viewer", *, token: bool = True):
+    """Allow a user of at least ``role``; a token too when ``token`` (read for GET, write otherwise)."""
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            if g.get("token") is not None:
+                if not token:
+                    abort(403, description="API tokens cannot do this; log in as an admin")
+                return view(*args, **kwargs)
+            user = g.get("user")
+            if user is None:
+                abort(401, description="log in first")
+            if RANK[user["role"]] < RANK[role]:
+                abort(403, description=f"this needs the {role} role; you are {user['role']}")
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+def actor() -> str:
+    """Who did it, for review and audit fields."""
+    if g.get("user"):
+        return g.user["username"]
+    if g.get("token"):
+        return f"token:{g.token['name']}"
+    return "anonymous"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    next_url = request.values.get("next") or url_for("pages.board")
+    if not next_url.startswith("/") or next_url.startswith("//"):
+        next_url = url_for("pages.board")
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        if not hmac.compare_digest(sent, session.get("csrf", "")):
+            error = "form_expired"
+        else:
+            user = accounts().authenticate(request.form.get("username", ""), request.form.get("password", ""))
+            if user is None:
+                error = "bad_login"          # the same words whether or not the user exists
+            else:
+                session.clear()
+                session["user"] = user["username"]
+                session.permanent = True
+                csrf_token()
+                return redirect(next_url)
+    return render_template("login.html", error=error, next=next_url), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST", "GET"])
+def logout():
+    session.clear()
+    return redirect(url_for("auth.login"))

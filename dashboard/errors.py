@@ -1,0 +1,44 @@
+"""One error path for the whole web app: JSON for /api and JSON clients, a page for browsers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from vision.errors import HallmonitorError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    if request.path.startswith(("/api/", "/metrics", "/events/stream")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, message: str, **extra):
+    if wants_json():
+        body = {"error": {"status": status, "message": message, **extra}}
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HallmonitorError)
+    def _hallmonitor(exc: HallmonitorError):
+        return error_response(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = f"the request body is too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
+        return error_response(exc.code or 500, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal error; the server log has the details")
