@@ -84,6 +84,7 @@ class CameraWorker:
         self._thread: threading.Thread | None = None
         self._events_lock = threading.Lock()
         self.steps = 0
+        self.latest: tuple | None = None    # (ts, image, observations) of the newest analysed frame, for live views
         self._frame_size: tuple[int | None, int | None] = (None, None)
         self.step_ms = 0.0
         self.last_error: str | None = None
@@ -154,6 +155,7 @@ class CameraWorker:
             self.step_ms = (time.perf_counter() - t0) * 1000
             self.steps += 1
             self._frame_size = (step.frame.width, step.frame.height)
+            self.latest = (frame.ts, frame.image, step.observations)
             boxes = frame_boxes(step.observations)
             self.overlay.append((frame.ts, boxes))
             while self.overlay and self.overlay[0][0] < frame.ts - self.keep_s:
