@@ -1,15 +1,186 @@
-"""Dashboard pages (board, live, events, event, report, settings). Filled by the dashboard issue."""
+"""Dashboard pages: the board (windows + live alert feed), the events list, one event, its media,
+and the review actions (acknowledge / resolve / false positive, keep)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import timedelta
+from urllib.parse import urlencode
 
-from .auth import require
+import cv2
+from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, send_file, url_for
+
+from vision.errors import InputError
+from vision.events import EVENT_TYPES, SEVERITIES
+from vision.store import REVIEW_STATUSES
+
+from .auth import actor, require
+from .board import board_tiles
+from .present import (alert_json, camera_names, duration, hall, local, local_day_start, media_file, parse_day,
+                      store, type_title, where, window_names)
+from .sse import last_log_id
 
 bp = Blueprint("pages", __name__)
+
+PAGE_SIZE = 50
+FEED_SIZE = 30
+THUMB_WIDTH = 320
+
+
+def _helpers() -> dict:
+    return {"local": local, "duration": duration, "type_title": type_title, "where": where}
 
 
 @bp.route("/")
 @require("viewer", token=False)
 def board():
-    return render_template("base.html")
+    tiles = board_tiles(hall(), store())
+    recent, _ = store().list_events(limit=FEED_SIZE)
+    return render_template("board.html", tiles=tiles, alerts=[alert_json(e) for e in recent],
+                           last_id=last_log_id(), types_text={ty: type_title(ty) for ty in EVENT_TYPES},
+                           **_helpers())
+
+
+# ---- the events list ----
+
+def _filters() -> dict:
+    """The list's filters from the query string, as list_events takes them (bad values are ignored)."""
+    args = request.args
+    out: dict = {}
+    day_from, day_to = parse_day(args.get("from")), parse_day(args.get("to"))
+    if day_from:
+        out["since"] = local_day_start(day_from)
+    if day_to:
+        out["until"] = local_day_start(day_to + timedelta(days=1))
+    if args.get("window") in window_names():
+        out["window_id"] = args["window"]
+    if args.get("camera") in camera_names():
+        out["camera_id"] = args["camera"]
+    picks = {"types": (args.getlist("type"), EVENT_TYPES), "review_status": (args.getlist("status"), REVIEW_STATUSES),
+             "severity": (args.getlist("severity"), SEVERITIES)}
+    for key, (values, allowed) in picks.items():
+        values = [v for v in values if v in allowed]
+        if values:
+            out[key] = values
+    if args.get("open") == "1":
+        out["phases"] = ["started", "updated"]
+    return out
+
+
+@bp.route("/events")
+@require("viewer", token=False)
+def events():
+    filters = _filters()
+    cursor = request.args.get("cursor") or None
+    try:
+        rows, next_cursor = store().list_events(**filters, limit=PAGE_SIZE, cursor=cursor)
+    except InputError as exc:
+        if cursor is None:
+            raise
+        rows, next_cursor = [], None
+        filters["cursor_error"] = exc.message
+    total = store().count_events(**{k: v for k, v in filters.items() if k != "cursor_error"})
+    keep_args = [(k, v) for k in ("from", "to", "window", "camera", "type", "status", "severity", "open")
+                 for v in request.args.getlist(k) if v]
+    next_url = None
+    if next_cursor:
+        next_url = url_for("pages.events") + "?" + urlencode([*keep_args, ("cursor", next_cursor)])
+    first_url = url_for("pages.events") + ("?" + urlencode(keep_args) if keep_args else "")
+    return render_template("events.html", rows=rows, total=total, next_url=next_url, first_url=first_url,
+                           paged=cursor is not None, cursor_error=filters.get("cursor_error"),
+                           args=request.args, windows=window_names(), types=EVENT_TYPES,
+                           statuses=REVIEW_STATUSES, severities=SEVERITIES, **_helpers())
+
+
+# ---- one event ----
+
+def _event_or_404(event_id: str) -> dict:
+    event = store().get_event(event_id)
+    if event is None:
+        abort(404, description=f"no event {event_id!r}")
+    return event
+
+
+@bp.route("/events/<event_id>")
+@require("viewer", token=False)
+def event(event_id: str):
+    ev = _event_or_404(event_id)
+    timeline = store().timeline(event_id)
+    return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline,
+                           statuses=REVIEW_STATUSES, **_helpers())
+
+
+@bp.route("/events/<event_id>/clip.mp4")
+@require("viewer", token=False)
+def clip(event_id: str):
+    path = media_file(_event_or_404(event_id).get("clip"))
+    download = request.args.get("download") == "1"
+    return send_file(path, mimetype="video/mp4", conditional=True, as_attachment=download,
+                     download_name=f"{event_id}.mp4", max_age=3600)
+
+
+@bp.route("/events/<event_id>/boxes.json")
+@require("viewer", token=False)
+def boxes(event_id: str):
+    clip_rel = _event_or_404(event_id).get("clip")
+    if not clip_rel:
+        abort(404, description="this event has no clip")
+    stem = clip_rel.rsplit(".", 1)[0]
+    path = media_file(f"{stem}.boxes.json")
+    return send_file(path, mimetype="application/json", conditional=True, max_age=60)
+
+
+@bp.route("/events/<event_id>/snapshot.jpg")
+@require("viewer", token=False)
+def snapshot(event_id: str):
+    path = media_file(_event_or_404(event_id).get("snapshot"))
+    if request.args.get("thumb") != "1":
+        return send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400)
+    # a thumbnail for lists: JPEG decoded at 1/4 (or 1/2) scale, then resized; cheap, no file kept
+    image = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_4)
+    if image is None:
+        abort(404, description="the snapshot cannot be read")
+    if image.shape[1] > THUMB_WIDTH:
+        h = round(image.shape[0] * THUMB_WIDTH / image.shape[1])
+        image = cv2.resize(image, (THUMB_WIDTH, h), interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    if not ok:
+        abort(500, description="the thumbnail could not be encoded")
+    resp = make_response(jpeg.tobytes())
+    resp.headers["Content-Type"] = "image/jpeg"
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp
+
+
+# ---- review actions (manager and up) ----
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+@bp.post("/events/<event_id>/review")
+@require("manager", token=False)
+def review(event_id: str):
+    data = request.get_json(silent=True) if request.is_json else request.form
+    data = data or {}
+    status = data.get("status")
+    if status not in REVIEW_STATUSES:
+        raise InputError(f"status: use one of {', '.join(REVIEW_STATUSES)}")
+    comment = (data.get("comment") or "").strip() or None
+    if comment is not None and len(comment) > 2000:
+        raise InputError("comment: at most 2000 characters")
+    updated = store().set_review(event_id, status, comment, actor())
+    if _wants_json():
+        return jsonify(alert_json(updated))
+    return redirect(request.form.get("next") or url_for("pages.event", event_id=event_id))
+
+
+@bp.post("/events/<event_id>/keep")
+@require("manager", token=False)
+def keep(event_id: str):
+    data = request.get_json(silent=True) if request.is_json else request.form
+    value = str((data or {}).get("keep", "")).lower() in ("1", "true", "on", "yes")
+    _event_or_404(event_id)
+    store().set_keep(event_id, value)
+    if _wants_json():
+        return jsonify({"id": event_id, "keep": value})
+    return redirect(url_for("pages.event", event_id=event_id))

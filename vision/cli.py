@@ -153,8 +153,24 @@ def models_add(path: Path, name, imgsz, license_, replace) -> None:
 @click.option("--repeats", default=5, show_default=True, help="passes over the photos")
 @click.option("--threads", default=1, show_default=True, help="onnxruntime threads (1 = the cost on one core)")
 @click.option("--no-crop-pass", is_flag=True, help="skip the second detector pass on person crops")
-def bench(image_dir, repeats, threads, no_crop_pass) -> None:
-    """Per-stage latency (median, p95) and how many windows one core can watch."""
+@click.option("--cameras", "cameras", type=int, multiple=True,
+              help="run the live pipeline against this many real RTSP streams (repeat for several runs)")
+@click.option("--windows-per-camera", default=2, show_default=True)
+@click.option("--seconds", default=30.0, show_default=True, help="measured seconds per run (after a warm-up)")
+@click.option("--fps", default=1.0, show_default=True, help="analyses per second per camera")
+@click.option("--sweep", is_flag=True, help="raise the camera count until the goal no longer holds")
+@click.option("--mode", "modes", type=click.Choice(["baseline", "optimized", "lean"]), multiple=True,
+              help="with --cameras: the pipeline settings to measure (default: optimized; repeat for both)")
+def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera, seconds, fps, sweep, modes) -> None:
+    """Per-stage latency on photos; or, with --cameras, the live pipeline on N real RTSP streams."""
+    if cameras:
+        from .logs import setup_logging
+        from .stream_bench import stream_bench
+        import logging
+        setup_logging(level=logging.WARNING)
+        click.echo(stream_bench(list(cameras), windows_per_camera, seconds, fps, list(modes) or ["optimized"],
+                                not no_crop_pass, sweep))
+        return
     from .analyze import list_images
     from .bench import default_images, format_stage_table, stage_bench
     from .errors import InputError
@@ -273,6 +289,18 @@ def users_add(username: str, role: str, config_path: Path, password_stdin: bool)
     click.echo(f"user {user['username']} ({user['role']}) created in {config.path(config.storage.database)}")
 
 
+@main.group()
+def webhooks() -> None:
+    """Webhooks for integrators (Standard Webhooks: signed, retried)."""
+
+
+@webhooks.command("secret")
+def webhooks_secret() -> None:
+    """Print a new signing secret (whsec_...) for a webhook endpoint in cameras.yaml."""
+    from .webhook import new_secret
+    click.echo(new_secret())
+
+
 def run_until_signal(config, on_started=None, publish=None, seconds: float | None = None,
                      config_path: Path | None = None) -> None:
     import signal
@@ -282,7 +310,11 @@ def run_until_signal(config, on_started=None, publish=None, seconds: float | Non
     from .supervisor import Supervisor
     from dashboard import create_app
     from dashboard.server import WebServer
-    sup = Supervisor(config, publish=publish).start()
+    from .webhook import Dispatcher, Endpoints, camera_windows
+    sup = Supervisor(config, publish=publish)
+    Endpoints(sup.store).sync_config(config.webhooks)  # a refused endpoint stops here, before any camera starts
+    sup.start()
+    dispatcher = Dispatcher(sup.store, camera_windows=camera_windows(config)).start()
     web = WebServer(create_app(config, store=sup.store, supervisor=sup, config_path=config_path),
                     config.dashboard.host, config.dashboard.port).start()
     done = threading.Event()
@@ -302,6 +334,7 @@ def run_until_signal(config, on_started=None, publish=None, seconds: float | Non
     finally:
         click.echo("hallmonitor: stopping (finishing clips)", err=True)
         web.stop()
+        dispatcher.stop()
         sup.stop()
 
 

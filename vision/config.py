@@ -256,6 +256,9 @@ class Camera(Strict):
     read_timeout_s: float = Field(5.0, gt=0)
     stall_s: float = Field(10.0, gt=0, description="no frame for this long: the camera is offline, reconnect")
     clip: ClipSettings = Field(default_factory=ClipSettings)
+    detect_on: Literal["auto", "zones", "frame"] = Field(
+        "auto", description="where the detector looks: the windows' zones (padded), the whole frame, "
+                            "or auto (zones when they cover less than 70 % of the frame)")
     windows: list[Window] = Field(min_length=1)
 
 
@@ -268,7 +271,10 @@ class ModelChoice(Strict):
     manifest: Path = Path("models/models.yaml")
     detector: str = "nanodet"
     pose: str | None = "movenet-lightning"
-    threads: int = Field(0, ge=0, description="onnxruntime intra-op threads; 0 = all cores")
+    threads: int = Field(0, ge=0, description="onnxruntime intra-op threads per session; 0 = 1 with several sessions, else all cores")
+    sessions: int = Field(0, ge=0, le=16, description="model sessions shared by all cameras; 0 = one per core")
+    crop_pass: bool = Field(True, description="a second detector pass on each staff member's crop: finds small "
+                                              "phones and cups, costs about one more detection per staff member")
 
 
 class Storage(Strict):
@@ -499,5 +505,5 @@ def single_window_config(width: int, height: int, counter_px: tuple[float, float
                                  citizen_zone=None, schedule=None, pause_sign=None, thresholds=None, rules=None)
     cam = Camera.model_construct(id="image", name=None, url="", enabled=True, analysis_fps=1.0,
                                  open_timeout_s=5.0, read_timeout_s=5.0, stall_s=10.0,
-                                 clip=ClipSettings(), windows=[win])
+                                 clip=ClipSettings(), detect_on="frame", windows=[win])
     return HallConfig(cameras=[cam])

@@ -248,6 +248,26 @@ def _accounts_and_endpoints(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration(5)
+def _webhook_dispatch(conn: sqlite3.Connection) -> None:
+    # the dispatcher's durable state: how far it has fanned the outbox out to endpoints (the cursor
+    # starts at the newest message, so an upgraded database does not send its history), and each
+    # delivery's place in its endpoint's queue (the outbox seq: deliveries per endpoint go in order)
+    _ddl(
+        conn,
+        "ALTER TABLE deliveries ADD COLUMN seq INTEGER",
+        "ALTER TABLE deliveries ADD COLUMN created_at REAL",
+        "ALTER TABLE deliveries ADD COLUMN delivered_at REAL",
+        "CREATE INDEX deliveries_queue ON deliveries (endpoint_id, status, seq)",
+        """CREATE TABLE webhook_cursor (
+            id         INTEGER PRIMARY KEY CHECK (id = 1),
+            seq        INTEGER NOT NULL,
+            updated_at REAL
+        )""",
+        "INSERT INTO webhook_cursor (id, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM outbox",
+    )
+
+
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
 

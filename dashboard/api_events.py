@@ -1,0 +1,118 @@
+"""/api/events: list (filters, keyset paging), one event, its timeline, its media, its review."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Blueprint, jsonify, request, send_file
+
+from vision.clips import overlay_path
+from vision.errors import NotFound
+from vision.store import MAX_PAGE
+
+from .api_common import hall, int_arg, json_body, query, store, text
+from .auth import actor, require
+
+bp = Blueprint("events", __name__, url_prefix="/events")
+
+LIST_PARAMS = {"since", "until", "window", "camera", "type", "phase", "severity", "review_status", "limit", "cursor"}
+REVIEW_VERDICTS = ("acknowledged", "resolved", "false_positive")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def _time_arg(name: str):
+    """ISO 8601 with a zone, or Unix seconds; the store explains what is wrong with anything else."""
+    value = request.args.get(name)
+    if value is not None and _NUMBER.match(value.strip()):
+        return float(value)
+    return value
+
+
+def _many(name: str):
+    values = request.args.getlist(name)
+    return values or None
+
+
+def _event(event_id: str) -> dict:
+    event = store().get_event(event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id!r}")
+    return event
+
+
+def _media(event_id: str, relative: str | None, what: str) -> Path:
+    """The event's file under storage.media_dir, or 404 saying why it is not there."""
+    _event(event_id)
+    media_dir = hall().path(hall().storage.media_dir).resolve()
+    if relative:
+        path = (media_dir / relative).resolve()
+        if media_dir in path.parents and path.is_file():
+            return path
+    if what == "clip":
+        raise NotFound(f"event {event_id}: the clip is not there yet (clips are written once the seconds after "
+                       f"the event are recorded) or was removed by retention; try again later")
+    raise NotFound(f"event {event_id}: no {what} (not written, or removed by retention)")
+
+
+@bp.get("")
+@require("viewer")
+def list_events():
+    query(LIST_PARAMS)
+    events, next_cursor = store().list_events(
+        since=_time_arg("since"), until=_time_arg("until"), window_id=_many("window"), camera_id=_many("camera"),
+        types=_many("type"), phases=_many("phase"), severity=_many("severity"),
+        review_status=_many("review_status"), limit=int_arg("limit", 50, 1, MAX_PAGE),
+        cursor=request.args.get("cursor"))
+    return jsonify({"events": events, "next_cursor": next_cursor})
+
+
+@bp.get("/<event_id>")
+@require("viewer")
+def get_event(event_id: str):
+    query(set())
+    return jsonify(_event(event_id))
+
+
+@bp.get("/<event_id>/timeline")
+@require("viewer")
+def timeline(event_id: str):
+    query(set())
+    return jsonify({"event_id": event_id, "timeline": store().timeline(event_id)})
+
+
+@bp.get("/<event_id>/clip.mp4")
+@require("viewer")
+def clip(event_id: str):
+    query(set())
+    path = _media(event_id, _event(event_id)["clip"], "clip")
+    # conditional: ETag/Last-Modified, 304, and Range (206) so a browser's <video> can seek
+    return send_file(path, mimetype="video/mp4", conditional=True, max_age=3600)
+
+
+@bp.get("/<event_id>/snapshot.jpg")
+@require("viewer")
+def snapshot(event_id: str):
+    query(set())
+    path = _media(event_id, _event(event_id)["snapshot"], "snapshot")
+    return send_file(path, mimetype="image/jpeg", conditional=True, max_age=3600)
+
+
+@bp.get("/<event_id>/boxes.json")
+@require("viewer")
+def boxes(event_id: str):
+    query(set())
+    clip_path = _event(event_id)["clip"]
+    path = _media(event_id, overlay_path(Path(clip_path)).as_posix() if clip_path else None, "boxes overlay")
+    return send_file(path, mimetype="application/json", conditional=True, max_age=60)
+
+
+@bp.post("/<event_id>/review")
+@require("manager")
+def review(event_id: str):
+    query(set())
+    data = json_body({"status", "comment"})
+    status = text(data, "status", max_len=32, required=True, allowed=REVIEW_VERDICTS)
+    comment = text(data, "comment", max_len=2000)
+    _event(event_id)
+    return jsonify(store().set_review(event_id, status, comment, actor()))

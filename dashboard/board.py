@@ -1,0 +1,46 @@
+"""The board: one tile per window with its state (staffed, unattended, paused, late, closed, camera
+offline, no data yet), since when, and the events now open. Built from the store, so it is the same
+in the process that runs the cameras and in a separate `hallmonitor dashboard`."""
+
+from __future__ import annotations
+
+from vision.config import HallConfig
+from vision.events import iso
+from vision.store import Store
+
+# worst first: a tile shows the first that applies
+STATES = ("offline", "unattended", "late", "paused", "staffed", "closed", "unknown")
+
+
+def board_tiles(config: HallConfig, store: Store) -> list[dict]:
+    """``[{window_id, name, camera_id, camera_name, state, since, active_types, open_events}]`` in config order."""
+    rows = {r["window_id"]: r for r in store.window_states()}
+    opened = store.open_events()
+    offline_since: dict[str, float] = {}
+    open_by_window: dict[str, list[str]] = {}
+    for ev in opened:
+        if ev.type == "camera_offline":
+            offline_since[ev.camera_id] = min(ev.started_at, offline_since.get(ev.camera_id, ev.started_at))
+        elif ev.window_id:
+            open_by_window.setdefault(ev.window_id, []).append(ev.type)
+    tiles = []
+    for cam in config.cameras:
+        for win in cam.windows:
+            row = rows.get(win.id)
+            if cam.id in offline_since:
+                state, since = "offline", iso(offline_since[cam.id])
+            elif row is not None:
+                state, since = row["status"], row["since"]
+                if state not in STATES:
+                    state = "unknown"
+            else:
+                state, since = "unknown", None
+            if not cam.enabled:
+                state, since = "closed", None
+            active = sorted(set((row or {}).get("active_types", [])) | set(open_by_window.get(win.id, [])))
+            tiles.append({
+                "window_id": win.id, "name": win.name or win.id, "camera_id": cam.id,
+                "camera_name": cam.name or cam.id, "state": state, "since": since,
+                "active_types": active, "open_events": len(open_by_window.get(win.id, [])),
+            })
+    return tiles

@@ -1,0 +1,140 @@
+"""How the pages show things: hall-local times, durations, event titles, window names, media files.
+
+Shared by the page blueprints (pages, live, sse, report, settings); no routes here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, g
+
+from vision.config import HallConfig
+from vision.events import EVENT_TYPES, parse_iso
+from vision.store import Store
+
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def hall() -> HallConfig:
+    return current_app.config["HALL"]
+
+
+def store() -> Store:
+    return current_app.extensions["hallmonitor.store"]
+
+
+def supervisor():
+    return current_app.extensions.get("hallmonitor.supervisor")
+
+
+def hall_tz() -> ZoneInfo:
+    return ZoneInfo(hall().schedule.timezone)
+
+
+def lang() -> str:
+    return g.get("lang") or hall().hall.language
+
+
+def type_title(event_type: str) -> str:
+    en, zh = EVENT_TYPES.get(event_type, (event_type, event_type))
+    return en if lang() == "en" else zh
+
+
+def to_ts(value) -> float | None:
+    """An ISO string (as the store returns) or Unix seconds -> Unix seconds."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    return parse_iso(value)
+
+
+def local(value, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    ts = to_ts(value)
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, tz=hall_tz()).strftime(fmt)
+
+
+def duration(seconds: float | None) -> str:
+    """73 -> '1m 13s' / '1分13秒'; 3700 -> '1h 1m' / '1小时1分'."""
+    if seconds is None:
+        return ""
+    s = int(round(max(0.0, seconds)))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    zh = lang() != "en"
+    if h:
+        return f"{h}小时{m}分" if zh else f"{h}h {m}m"
+    if m:
+        return f"{m}分{sec}秒" if zh else f"{m}m {sec}s"
+    return f"{sec}秒" if zh else f"{sec}s"
+
+
+def window_names() -> dict[str, str]:
+    """window id -> its display name (name, else id)."""
+    return {w.id: (w.name or w.id) for cam in hall().cameras for w in cam.windows}
+
+
+def window_camera() -> dict[str, str]:
+    return {w.id: cam.id for cam in hall().cameras for w in cam.windows}
+
+
+def camera_names() -> dict[str, str]:
+    return {cam.id: (cam.name or cam.id) for cam in hall().cameras}
+
+
+def where(event: dict) -> str:
+    """The window's name, or the camera's for camera-level events."""
+    if event.get("window_id"):
+        return window_names().get(event["window_id"], event["window_id"])
+    return camera_names().get(event["camera_id"], event["camera_id"])
+
+
+def local_day_start(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=hall_tz()).timestamp()
+
+
+def parse_day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def media_file(relative: str | None) -> Path:
+    """The file of a snapshot/clip path stored on an event, refusing anything outside media_dir."""
+    if not relative:
+        abort(404, description="this event has no such media file")
+    root = hall().path(hall().storage.media_dir).resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        abort(404, description="this event has no such media file")
+    if not path.is_file():
+        abort(404, description="the media file is gone (deleted by retention, or not written yet)")
+    return path
+
+
+def alert_json(event: dict) -> dict:
+    """An event as the pages' scripts show it: the event JSON plus what to display."""
+    return {
+        **{k: event.get(k) for k in ("id", "type", "camera_id", "window_id", "phase", "severity", "started_at",
+                                     "updated_at", "ended_at", "duration_s", "snapshot", "clip")},
+        "review_status": event.get("review_status", "new"),
+        "review_comment": event.get("review_comment"),
+        "reviewed_by": event.get("reviewed_by"),
+        "title": type_title(event["type"]),
+        "where": where(event),
+        "time": local(event.get("started_at"), "%m-%d %H:%M:%S"),
+    }
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

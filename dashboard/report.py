@@ -1,0 +1,220 @@
+"""The weekly report: per window x event type counts, unattended minutes, the longest events, and
+the trend against the week before, drawn as SVG bar charts; a CSV of the same table.
+
+A week is an ISO week (``2026-W48``: Monday 00:00 to the next Monday 00:00 in the hall's time
+zone). An event belongs to the week it started in; its duration is cut at the week's end.
+Events a reviewer marked as false positives are left out (and counted separately).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from html import escape
+
+from flask import Blueprint, Response, render_template, request
+
+from vision.events import EVENT_TYPES, iso
+
+from .auth import require
+from .present import camera_names, duration, hall, hall_tz, local, store, type_title, window_names
+from .i18n import t
+
+bp = Blueprint("report", __name__)
+
+TOP_LONGEST = 10
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_week(text: str | None, today: date) -> date:
+    """'2026-W48' -> the Monday of that ISO week; anything else -> this week's Monday."""
+    if text:
+        try:
+            year, week = text.strip().upper().split("-W")
+            return date.fromisocalendar(int(year), int(week), 1)
+        except ValueError:
+            pass
+    return today - timedelta(days=today.weekday())
+
+
+def week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass
+class Week:
+    label: str
+    monday: date
+    start: float
+    end: float
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)       # (place, type) -> n
+    seconds: dict[tuple[str, str], float] = field(default_factory=dict)    # (place, type) -> total s
+    longest_s: dict[tuple[str, str], float] = field(default_factory=dict)
+    per_day: list[int] = field(default_factory=lambda: [0] * 7)
+    by_type: dict[str, int] = field(default_factory=dict)
+    longest: list[dict] = field(default_factory=list)
+    false_positives: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def unattended_minutes(self, place: str) -> float:
+        return self.seconds.get((place, "unattended"), 0.0) / 60
+
+
+def week_stats(monday: date, now: float | None = None) -> Week:
+    tz = hall_tz()
+    start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+    nxt = monday + timedelta(days=7)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
+    week = Week(week_label(monday), monday, start.timestamp(), end.timestamp())
+    with store().read() as conn:
+        rows = conn.execute(
+            "SELECT id, type, camera_id, window_id, severity, started_at, coalesce(ended_at, updated_at) AS stop, "
+            "review_status FROM events WHERE started_at >= ? AND started_at < ?", (week.start, week.end)).fetchall()
+    longest = []
+    for r in rows:
+        if r["review_status"] == "false_positive":
+            week.false_positives += 1
+            continue
+        place = r["window_id"] or f"camera:{r['camera_id']}"
+        key = (place, r["type"])
+        secs = max(0.0, min(r["stop"], week.end) - r["started_at"])
+        week.counts[key] = week.counts.get(key, 0) + 1
+        week.seconds[key] = week.seconds.get(key, 0.0) + secs
+        week.longest_s[key] = max(week.longest_s.get(key, 0.0), secs)
+        week.by_type[r["type"]] = week.by_type.get(r["type"], 0) + 1
+        day = datetime.fromtimestamp(r["started_at"], tz=tz).date()
+        week.per_day[(day - monday).days] += 1
+        longest.append((secs, r["id"], r))
+    longest.sort(key=lambda x: (-x[0], x[1]))
+    week.longest = [{"id": r["id"], "type": r["type"], "window_id": r["window_id"], "camera_id": r["camera_id"],
+                     "severity": r["severity"], "started_at": iso(r["started_at"]), "seconds": secs}
+                    for secs, _, r in longest[:TOP_LONGEST]]
+    return week
+
+
+def place_name(place: str) -> str:
+    if place.startswith("camera:"):
+        cam = place.split(":", 1)[1]
+        return f"{camera_names().get(cam, cam)} ({t('camera')})"
+    return window_names().get(place, place)
+
+
+def places(*weeks: Week) -> list[str]:
+    """Windows in config order, then any other place that has events."""
+    order = list(window_names())
+    seen = {p for w in weeks for (p, _) in w.counts}
+    return order + sorted(seen - set(order))
+
+
+def types_in(*weeks: Week) -> list[str]:
+    seen = {ty for w in weeks for (_, ty) in w.counts}
+    return [ty for ty in EVENT_TYPES if ty in seen]
+
+
+# ---- SVG charts (drawn here, no script) ----
+
+def bar_chart(labels: list[str], series: list[tuple[str, list[float], str]], unit: str = "",
+              width: int = 560, row_h: int = 26) -> str:
+    """Horizontal grouped bars: one group per label, one bar per series ``(name, values, colour)``."""
+    n = len(series)
+    label_w, pad, legend_h = 150, 8, 22
+    bar_h = max(6, (row_h - 6) // max(1, n))
+    height = legend_h + len(labels) * row_h + pad
+    top = max([v for _, values, _ in series for v in values] + [1])
+    plot_w = width - label_w - 60
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'xmlns="http://www.w3.org/2000/svg" font-size="12">']
+    x = label_w
+    for name, _, colour in series:
+        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{x + 16}" y="14">{escape(name)}</text>')
+        x += 16 + 8 * len(name) + 30
+    for i, label in enumerate(labels):
+        y = legend_h + i * row_h
+        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.0f}" text-anchor="end">{escape(label)}</text>')
+        for j, (name, values, colour) in enumerate(series):
+            v = values[i]
+            w = 0 if top <= 0 else plot_w * v / top
+            by = y + 3 + j * bar_h
+            parts.append(f'<rect x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_h - 1}" fill="{colour}">'
+                         f'<title>{escape(label)} · {escape(name)}: {v:g}{unit}</title></rect>')
+            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{by + bar_h - 2}" fill="#333">{v:g}{unit}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+THIS_COLOUR, PREV_COLOUR = "#2f5fb3", "#b8c2d6"
+
+
+def _trend(now_n: float, before_n: float) -> str:
+    if before_n == 0:
+        return "—" if now_n == 0 else "+∞"
+    pct = (now_n - before_n) / before_n * 100
+    return f"{pct:+.0f}%"
+
+
+@bp.route("/report")
+@require("viewer", token=False)
+def report():
+    today = datetime.now(hall_tz()).date()
+    monday = parse_week(request.args.get("week"), today)
+    this, prev = week_stats(monday), week_stats(monday - timedelta(days=7))
+    all_places = [p for p in places(this, prev)]
+    types = types_in(this, prev)
+    table = []
+    for p in all_places:
+        counts = {ty: this.counts.get((p, ty), 0) for ty in types}
+        table.append({"place": p, "name": place_name(p), "counts": counts, "total": sum(counts.values()),
+                      "prev_total": sum(prev.counts.get((p, ty), 0) for ty in types),
+                      "unattended_min": this.unattended_minutes(p), "prev_unattended_min": prev.unattended_minutes(p)})
+    this_name, prev_name = t("this_week"), t("previous_week")
+    charts = {
+        "by_type": bar_chart([type_title(ty) for ty in types],
+                             [(this_name, [this.by_type.get(ty, 0) for ty in types], THIS_COLOUR),
+                              (prev_name, [prev.by_type.get(ty, 0) for ty in types], PREV_COLOUR)]) if types else "",
+        "by_day": bar_chart([t(d) for d in WEEKDAY_KEYS],
+                            [(this_name, this.per_day, THIS_COLOUR), (prev_name, prev.per_day, PREV_COLOUR)]),
+        "unattended": bar_chart([row["name"] for row in table if not row["place"].startswith("camera:")],
+                                [(this_name, [round(r["unattended_min"], 1) for r in table
+                                              if not r["place"].startswith("camera:")], THIS_COLOUR),
+                                 (prev_name, [round(r["prev_unattended_min"], 1) for r in table
+                                              if not r["place"].startswith("camera:")], PREV_COLOUR)],
+                                unit=" min"),
+    }
+    weeks = [week_label(today - timedelta(days=today.weekday() + 7 * k)) for k in range(0, 26)]
+    if this.label not in weeks:
+        weeks.insert(0, this.label)
+    return render_template(
+        "report.html", this=this, prev=prev, table=table, types=types, charts=charts, weeks=weeks,
+        prev_label=week_label(monday - timedelta(days=7)), next_label=week_label(monday + timedelta(days=7)),
+        sunday=monday + timedelta(days=6), trend=_trend, type_title=type_title, place_name=place_name,
+        duration=duration, local=local, windows=window_names())
+
+
+@bp.route("/report.csv")
+@require("viewer", token=False)
+def report_csv():
+    today = datetime.now(hall_tz()).date()
+    monday = parse_week(request.args.get("week"), today)
+    this, prev = week_stats(monday), week_stats(monday - timedelta(days=7))
+    out = io.StringIO()
+    out.write("\ufeff")  # so that Excel opens the Chinese names as UTF-8
+    writer = csv.writer(out)
+    writer.writerow(["week", "window_id", "window", "type", "event", "count", "total_minutes", "longest_minutes",
+                     "previous_week_count"])
+    for p in places(this, prev):
+        for ty in types_in(this, prev):
+            n, before = this.counts.get((p, ty), 0), prev.counts.get((p, ty), 0)
+            if n == 0 and before == 0:
+                continue
+            writer.writerow([this.label, p, place_name(p), ty, type_title(ty), n,
+                             f"{this.seconds.get((p, ty), 0.0) / 60:.1f}",
+                             f"{this.longest_s.get((p, ty), 0.0) / 60:.1f}", before])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="hallmonitor-{this.label}.csv"'})

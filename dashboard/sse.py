@@ -1,0 +1,104 @@
+"""Server-Sent Events for the board: alerts and window states pushed as they happen.
+
+``GET /events/stream`` follows the store's ``event_log`` table by id. Every event transition is a
+row there, written by whichever process runs the cameras, so a stream served by a separate
+`hallmonitor dashboard` process sees the same rows: each stream polls SQLite (an indexed
+``id > ?`` lookup, microseconds) and sends what is new. Each message carries its ``event_log`` id
+as the SSE ``id``, so a browser that reconnects sends ``Last-Event-ID`` and gets exactly what it
+missed. The board's tiles are sent as a ``board`` message whenever they change. A comment line
+is sent as a heartbeat when nothing else was, so proxies and waitress keep the connection open.
+A stream ends after ``HM_SSE_MAX_S`` and the browser reconnects (freeing a server thread now
+and then); ``retry:`` tells it to do so within two seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from .auth import require
+from .board import board_tiles
+from .present import alert_json, hall, store
+
+bp = Blueprint("sse", __name__)
+
+DEFAULTS = {"HM_SSE_POLL_S": 1.0, "HM_SSE_HEARTBEAT_S": 15.0, "HM_SSE_MAX_S": 600.0}
+BATCH = 200
+
+
+def _setting(name: str) -> float:
+    return float(current_app.config.get(name, DEFAULTS[name]))
+
+
+def last_log_id() -> int:
+    with store().read() as conn:
+        return conn.execute("SELECT coalesce(max(id), 0) FROM event_log").fetchone()[0]
+
+
+def log_after(after: int, limit: int = BATCH) -> list[dict]:
+    """event_log rows after ``after``, each as the alert the pages show (with the event's review state now)."""
+    with store().read() as conn:
+        rows = conn.execute("SELECT id, event_id, json FROM event_log WHERE id > ? ORDER BY id LIMIT ?",
+                            (after, limit)).fetchall()
+        ids = sorted({r["event_id"] for r in rows})
+        review = {}
+        if ids:
+            review = {r["id"]: dict(r) for r in conn.execute(
+                f"SELECT id, review_status, review_comment, reviewed_by FROM events "
+                f"WHERE id IN ({', '.join('?' * len(ids))})", ids)}
+    out = []
+    for r in rows:
+        event = json.loads(r["json"])
+        event.update({k: v for k, v in review.get(r["event_id"], {}).items() if k != "id"})
+        out.append({"log_id": r["id"], **alert_json(event)})
+    return out
+
+
+def _start_id() -> int:
+    for raw in (request.headers.get("Last-Event-ID"), request.args.get("after")):
+        if raw is not None and raw.strip().isdigit():
+            return int(raw.strip())
+    return last_log_id()
+
+
+def _message(data: dict, event: str, msg_id: int | None = None) -> str:
+    head = f"id: {msg_id}\n" if msg_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+@bp.get("/events/stream")
+@require("viewer", token=False)
+def stream():
+    after = _start_id()
+    poll_s, heartbeat_s, max_s = (_setting(k) for k in ("HM_SSE_POLL_S", "HM_SSE_HEARTBEAT_S", "HM_SSE_MAX_S"))
+
+    def generate():
+        nonlocal after
+        started = last_sent = time.monotonic()
+        board_before = None
+        yield f"retry: 2000\n: stream from event_log id {after}\n\n"
+        while True:
+            sent = False
+            for alert in log_after(after):
+                after = alert["log_id"]
+                yield _message(alert, "alert", after)
+                sent = True
+            tiles = board_tiles(hall(), store())
+            if tiles != board_before:
+                board_before = tiles
+                yield _message({"tiles": tiles}, "board")
+                sent = True
+            now = time.monotonic()
+            if sent:
+                last_sent = now
+            elif now - last_sent >= heartbeat_s:
+                yield f": heartbeat {int(time.time())}\n\n"
+                last_sent = now
+            if now - started >= max_s:
+                return
+            time.sleep(poll_s)
+
+    return Response(stream_with_context(generate()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,198 @@
+// The board: window tiles and the alert feed, both pushed by the server over Server-Sent Events
+// (/events/stream). Nothing here polls: the tiles' "for 5 min" counters tick locally.
+(function () {
+  'use strict';
+  const data = JSON.parse(document.getElementById('hm-data').textContent);
+  const T = data.text;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const list = document.getElementById('alerts');
+  const tilesBox = document.getElementById('tiles');
+  const streamState = document.getElementById('stream-state');
+  const alerts = new Map();          // event id -> {data, el}
+  const MAX_ALERTS = 80;
+  window.hmBoard = {received: 0, alerts: alerts, lastId: data.lastId};
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+
+  function fmtDuration(sec) {
+    sec = Math.max(0, Math.round(sec));
+    const h = Math.floor(sec / 3600), m = Math.floor(sec % 3600 / 60), s = sec % 60, U = T.unit;
+    if (h) return (h + U.h + m + U.m).trim();
+    if (m) return (m + U.m + s + U.s).trim();
+    return (s + U.s).trim();
+  }
+
+  // ---- tiles ----
+  function tickTiles() {
+    const now = Date.now();
+    tilesBox.querySelectorAll('.tile-since').forEach(function (span) {
+      const since = span.dataset.since;
+      span.textContent = since ? T.for.replace('{d}', fmtDuration((now - Date.parse(since)) / 1000)) : '';
+    });
+  }
+
+  function renderTiles(tiles) {
+    tilesBox.replaceChildren(...tiles.map(function (tile) {
+      const a = el('a', 'tile state-' + tile.state);
+      a.href = '/events?window=' + encodeURIComponent(tile.window_id);
+      a.dataset.window = tile.window_id;
+      a.append(el('span', 'tile-name', tile.name), el('span', 'tile-state', T.state[tile.state] || tile.state));
+      const since = el('span', 'tile-since'); since.dataset.since = tile.since || '';
+      const types = el('span', 'tile-types');
+      tile.active_types.forEach(function (ty) { types.append(el('span', 'chip', T.types[ty] || ty)); });
+      a.append(since, el('span', 'tile-cam', tile.camera_name), types);
+      return a;
+    }));
+    tickTiles();
+  }
+
+  // ---- alerts ----
+  function fill(item, a) {
+    const e = item.el;
+    e.className = 'alert sev-' + a.severity + ' phase-' + a.phase + ' status-' + a.review_status;
+    e.querySelector('.a-sev').textContent = T.severity[a.severity];
+    e.querySelector('.a-sev').className = 'a-sev sev sev-' + a.severity;
+    e.querySelector('.a-title').textContent = a.title;
+    e.querySelector('.a-where').textContent = a.where;
+    const meta = [a.time, T.phase[a.phase]];
+    if (a.duration_s) meta.push(fmtDuration(a.duration_s));
+    e.querySelector('.a-meta').textContent = meta.join(' · ');
+    const st = e.querySelector('.a-status');
+    st.textContent = T.review[a.review_status] + (a.reviewed_by && a.review_status !== 'new' ? ' · ' + T.by + ' ' + a.reviewed_by : '');
+    st.className = 'a-status status status-' + a.review_status;
+    e.querySelector('.a-comment').textContent = a.review_comment || '';
+    const img = e.querySelector('.a-thumb img');
+    if (a.snapshot && img && !img.getAttribute('src')) img.src = '/events/' + encodeURIComponent(a.id) + '/snapshot.jpg?thumb=1';
+  }
+
+  function openReview(item, status, button) {
+    const box = item.el.querySelector('.a-form');
+    box.replaceChildren(document.getElementById('review-form-tpl').content.cloneNode(true));
+    const form = box.querySelector('form');
+    form.querySelector('button[type=submit]').textContent = T.act[status];
+    form.dataset.status = status;
+    form.querySelector('.cancel').onclick = function () { box.replaceChildren(); };
+    form.onsubmit = async function (ev) {
+      ev.preventDefault();
+      const comment = form.querySelector('textarea').value;
+      form.querySelectorAll('button').forEach(b => { b.disabled = true; });
+      try {
+        const r = await fetch('/events/' + encodeURIComponent(item.data.id) + '/review', {
+          method: 'POST', credentials: 'same-origin',
+          headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf},
+          body: JSON.stringify({status: status, comment: comment})});
+        const body = await r.json();
+        if (!r.ok) throw new Error((body.error && body.error.message) || r.status);
+        item.data = Object.assign(item.data, body);
+        fill(item, item.data);
+        box.replaceChildren();
+      } catch (err) {
+        box.append(el('p', 'error', T.failed + ': ' + err.message));
+        form.querySelectorAll('button').forEach(b => { b.disabled = false; });
+      }
+    };
+    form.querySelector('textarea').focus();
+  }
+
+  function build(a) {
+    const li = el('li');
+    li.dataset.id = a.id;
+    const thumb = el('a', 'a-thumb');
+    thumb.href = '/events/' + encodeURIComponent(a.id);
+    if (a.snapshot) { const img = el('img'); img.alt = ''; img.loading = 'lazy'; thumb.append(img); }
+    else thumb.append(el('span', 'no-thumb'));
+    const body = el('div', 'a-body');
+    const head = el('div', 'a-head');
+    const title = el('a', 'a-title'); title.href = thumb.href;
+    head.append(el('span', 'a-sev'), ' ', title, ' · ', el('span', 'a-where'));
+    body.append(head, el('div', 'a-meta small muted'), el('div', 'a-status'), el('q', 'a-comment small'));
+    const item = {data: a, el: li};
+    if (data.canReview) {
+      const actions = el('div', 'a-actions');
+      ['acknowledged', 'resolved', 'false_positive'].forEach(function (status) {
+        const b = el('button', 'small act-' + status, T.act[status]);
+        b.type = 'button';
+        b.onclick = function () { openReview(item, status, b); };
+        actions.append(b);
+      });
+      body.append(actions, el('div', 'a-form'));
+    }
+    li.append(thumb, body);
+    fill(item, a);
+    return item;
+  }
+
+  function upsert(a, live) {
+    const known = alerts.get(a.id);
+    if (known) {
+      known.data = Object.assign(known.data, a);
+      fill(known, known.data);
+      if (live) { known.el.classList.add('flash'); setTimeout(() => known.el.classList.remove('flash'), 1500); }
+      return known;
+    }
+    const item = build(a);
+    alerts.set(a.id, item);
+    // newest first by start time
+    let before = null;
+    for (const li of list.children) {
+      const other = alerts.get(li.dataset.id);
+      if (other && other.data.started_at < a.started_at) { before = li; break; }
+    }
+    list.insertBefore(item.el, before);
+    while (list.children.length > MAX_ALERTS) {
+      const last = list.lastElementChild; alerts.delete(last.dataset.id); last.remove();
+    }
+    if (live) {
+      item.el.classList.add('flash', 'new');
+      setTimeout(() => item.el.classList.remove('flash'), 3000);
+      if (a.phase === 'started' && a.severity === 'high') alarm(a);
+    }
+    const empty = document.getElementById('no-alerts');
+    if (empty) empty.remove();
+    return item;
+  }
+
+  // ---- sound and notifications ----
+  const soundBtn = document.getElementById('sound-toggle');
+  let soundOn = localStorage.getItem('hm-sound') !== 'off';
+  function showSound() { soundBtn.textContent = soundOn ? T.soundOn : T.soundOff; soundBtn.setAttribute('aria-pressed', String(soundOn)); }
+  soundBtn.onclick = function () { soundOn = !soundOn; localStorage.setItem('hm-sound', soundOn ? 'on' : 'off'); showSound(); };
+  showSound();
+  const notifyBtn = document.getElementById('notify-enable');
+  if ('Notification' in window && Notification.permission === 'default') {
+    notifyBtn.hidden = false;
+    notifyBtn.onclick = function () { Notification.requestPermission().then(function () { notifyBtn.hidden = true; }); };
+  }
+  function alarm(a) {
+    if (soundOn) window.hmAlarm.chime();
+    window.hmAlarm.notify(a.title + ' · ' + a.where, a.time + ' · ' + T.severity[a.severity], a.id, '/events/' + a.id);
+  }
+
+  // ---- the stream ----
+  function setState(state) {
+    streamState.dataset.state = state;
+    streamState.textContent = state === 'connected' ? T.connected : T.reconnecting;
+  }
+
+  data.alerts.slice().reverse().forEach(function (a) { upsert(a, false); });
+  if (!data.alerts.length) list.append(Object.assign(el('li', 'muted', T.noAlerts), {id: 'no-alerts'}));
+  tickTiles();
+  setInterval(tickTiles, 1000);
+
+  const source = new EventSource('/events/stream?after=' + encodeURIComponent(data.lastId));
+  source.onopen = function () { setState('connected'); };
+  source.onerror = function () { setState('reconnecting'); };
+  source.addEventListener('alert', function (ev) {
+    const a = JSON.parse(ev.data);
+    window.hmBoard.received += 1;
+    window.hmBoard.lastId = a.log_id;
+    upsert(a, true);
+  });
+  source.addEventListener('board', function (ev) { renderTiles(JSON.parse(ev.data).tiles); });
+  window.hmBoard.source = source;
+})();
