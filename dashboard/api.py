@@ -1,15 +1,64 @@
-"""The REST API under /api for integrators and the dashboard's own scripts. Filled by the integrator issue."""
+"""The REST API under /api for integrators and the dashboard's own scripts.
+
+Every route needs a login or a bearer token (``dashboard.auth``). The areas are nested blueprints:
+``api_events`` (events, media, review), ``api_hall`` (windows, pauses, cameras), ``api_admin`` (tokens,
+webhooks; admin session only). ``openapi`` describes all of it at /api/openapi.json. This module
+also hands ``create_app`` the integrators' blueprints that live outside /api: /metrics and the
+webhooks page.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import time
 
+from flask import Blueprint, current_app, jsonify, request
+
+from vision import __version__
+from vision.events import iso
+
+from . import api_admin, api_events, api_hall
+from .api_common import hall, query, store, supervisor
 from .auth import require
+from .metrics import bp as metrics_bp  # noqa: F401 - registered by create_app
+from .webhooks_pages import bp as webhooks_pages_bp  # noqa: F401 - registered by create_app
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.register_blueprint(api_events.bp)
+bp.register_blueprint(api_hall.bp)
+bp.register_blueprint(api_admin.bp)
+
+
+@bp.after_app_request
+def _allow_header(response):
+    """A 405 names the methods the URL has (RFC 9110). The app's JSON error handler builds a new
+    response and drops the header werkzeug's MethodNotAllowed carried; put it back."""
+    if response.status_code == 405 and "Allow" not in response.headers:
+        methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods()
+        if methods:
+            response.headers["Allow"] = ", ".join(sorted(methods))
+    return response
 
 
 @bp.get("/health")
 @require("viewer")
 def health():
-    return jsonify({"status": "ok"})
+    query(set())
+    with store().read() as conn:
+        conn.execute("SELECT 1").fetchone()
+        pending = conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
+    sup = supervisor()
+    cameras = {"configured": len(hall().cameras), "connected": None}
+    if sup is not None:
+        cameras["connected"] = sum(1 for s in sup.status() if s["connected"])
+    return jsonify({"status": "ok", "version": __version__, "time": iso(time.time()), "database": "ok",
+                    "cameras": cameras, "webhook_backlog": pending})
+
+
+@bp.get("/openapi.json")
+@require("viewer")
+def openapi():
+    from .openapi import document
+    doc = current_app.extensions.get("hallmonitor.openapi")
+    if doc is None:
+        doc = current_app.extensions["hallmonitor.openapi"] = document(hall())
+    return jsonify(doc)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, jsonify, request, send_file
 
 from vision.clips import overlay_path
-from vision.errors import NotFound
+from vision.errors import InputError, NotFound
 from vision.store import MAX_PAGE
 
 from .api_common import hall, int_arg, json_body, query, store, text
@@ -18,15 +19,30 @@ bp = Blueprint("events", __name__, url_prefix="/events")
 
 LIST_PARAMS = {"since", "until", "window", "camera", "type", "phase", "severity", "review_status", "limit", "cursor"}
 REVIEW_VERDICTS = ("acknowledged", "resolved", "false_positive")
+MAX_TIMESTAMP = 253402300799.0  # 9999-12-31T23:59:59Z
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
-def _time_arg(name: str):
-    """ISO 8601 with a zone, or Unix seconds; the store explains what is wrong with anything else."""
+def _time_arg(name: str) -> float | None:
+    """ISO 8601 with a zone (RFC 3339), or Unix seconds; between 1970 and 9999."""
     value = request.args.get(name)
-    if value is not None and _NUMBER.match(value.strip()):
-        return float(value)
-    return value
+    if value is None:
+        return None
+    text_value = value.strip()
+    if _NUMBER.match(text_value):
+        ts = float(text_value)
+    else:
+        try:
+            parsed = datetime.fromisoformat(text_value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            raise InputError(f"{name}: {value!r} is not a time with a zone; use ISO 8601 such as "
+                             f"2026-11-03T09:00:00+08:00 (or ...Z), or Unix seconds")
+        ts = parsed.timestamp()
+    if not 0 <= ts <= MAX_TIMESTAMP:
+        raise InputError(f"{name}: {value!r} is outside the years 1970 to 9999")
+    return ts
 
 
 def _many(name: str):

@@ -43,7 +43,9 @@ def get_window(window_id: str):
 @bp.post("/windows/<window_id>/pause")
 @require("manager")
 def pause(window_id: str):
-    """Pause the window's rules for ``minutes`` (the queue caller shows "暂停服务"); the worker applies it within 1 s."""
+    """Pause the window's rules for ``minutes`` (the queue caller shows "暂停服务").
+
+    The worker reads active pauses every second and pauses the window's rules."""
     query(set())
     find_window(window_id)
     data = json_body({"minutes", "reason"})

@@ -79,10 +79,11 @@ def _camera_or_404(camera_id: str):
 def live():
     cams = []
     for cam in hall().cameras:
-        snap = None if latest_frame(cam.id) is not None else latest_snapshot_event(cam.id)
+        live_now = latest_frame(cam.id) is not None
+        snap = None if live_now else latest_snapshot_event(cam.id)
         cams.append({"id": cam.id, "name": cam.name or cam.id, "windows": [w.name or w.id for w in cam.windows],
-                     "enabled": cam.enabled, "live": latest_frame(cam.id) is not None,
-                     "snapshot_time": local(snap["started_at"]) if snap else None, "has_image": True})
+                     "enabled": cam.enabled, "live": live_now,
+                     "snapshot_time": local(snap["started_at"]) if snap else None})
     return render_template("live.html", cams=cams, in_process=supervisor() is not None)
 
 

@@ -3,7 +3,7 @@ and the review actions (acknowledge / resolve / false positive, keep)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import cv2
@@ -15,7 +15,7 @@ from vision.store import REVIEW_STATUSES
 
 from .auth import actor, require
 from .board import board_tiles
-from .present import (alert_json, camera_names, duration, hall, local, local_day_start, media_file, parse_day,
+from .present import (alert_json, camera_names, duration, hall, hall_tz, local, local_day_start, media_file, parse_day,
                       store, type_title, where, window_names)
 from .sse import last_log_id
 
@@ -35,7 +35,13 @@ def _helpers() -> dict:
 def board():
     tiles = board_tiles(hall(), store())
     recent, _ = store().list_events(limit=FEED_SIZE)
+    midnight = local_day_start(datetime.now(hall_tz()).date())
+    with store().read() as conn:
+        counts = dict(conn.execute("SELECT type, count(*) FROM events WHERE started_at >= ? "
+                                   "AND review_status != 'false_positive' GROUP BY type", (midnight,)).fetchall())
+    today = [(ty, counts.get(ty, 0)) for ty in EVENT_TYPES]
     return render_template("board.html", tiles=tiles, alerts=[alert_json(e) for e in recent],
+                           today=today, today_max=max([n for _, n in today] + [1]), today_start=midnight,
                            last_id=last_log_id(), types_text={ty: type_title(ty) for ty in EVENT_TYPES},
                            **_helpers())
 
@@ -71,14 +77,14 @@ def _filters() -> dict:
 def events():
     filters = _filters()
     cursor = request.args.get("cursor") or None
+    cursor_error = None
     try:
         rows, next_cursor = store().list_events(**filters, limit=PAGE_SIZE, cursor=cursor)
     except InputError as exc:
         if cursor is None:
             raise
-        rows, next_cursor = [], None
-        filters["cursor_error"] = exc.message
-    total = store().count_events(**{k: v for k, v in filters.items() if k != "cursor_error"})
+        rows, next_cursor, cursor_error = [], None, exc.message
+    total = store().count_events(**filters)
     keep_args = [(k, v) for k in ("from", "to", "window", "camera", "type", "status", "severity", "open")
                  for v in request.args.getlist(k) if v]
     next_url = None
@@ -86,7 +92,7 @@ def events():
         next_url = url_for("pages.events") + "?" + urlencode([*keep_args, ("cursor", next_cursor)])
     first_url = url_for("pages.events") + ("?" + urlencode(keep_args) if keep_args else "")
     return render_template("events.html", rows=rows, total=total, next_url=next_url, first_url=first_url,
-                           paged=cursor is not None, cursor_error=filters.get("cursor_error"),
+                           paged=cursor is not None, cursor_error=cursor_error,
                            args=request.args, windows=window_names(), types=EVENT_TYPES,
                            statuses=REVIEW_STATUSES, severities=SEVERITIES, **_helpers())
 
@@ -106,6 +112,7 @@ def event(event_id: str):
     ev = _event_or_404(event_id)
     timeline = store().timeline(event_id)
     return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline,
+                           camera_name=camera_names().get(ev["camera_id"], ev["camera_id"]),
                            statuses=REVIEW_STATUSES, **_helpers())
 
 
@@ -171,7 +178,10 @@ def review(event_id: str):
     updated = store().set_review(event_id, status, comment, actor())
     if _wants_json():
         return jsonify(alert_json(updated))
-    return redirect(request.form.get("next") or url_for("pages.event", event_id=event_id))
+    back = request.form.get("next") or ""
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("pages.event", event_id=event_id)
+    return redirect(back)
 
 
 @bp.post("/events/<event_id>/keep")

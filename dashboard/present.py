@@ -5,7 +5,7 @@ Shared by the page blueprints (pages, live, sse, report, settings); no routes he
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,8 +14,6 @@ from flask import abort, current_app, g
 from vision.config import HallConfig
 from vision.events import EVENT_TYPES, parse_iso
 from vision.store import Store
-
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
 def hall() -> HallConfig:
@@ -130,11 +128,3 @@ def alert_json(event: dict) -> dict:
         "where": where(event),
         "time": local(event.get("started_at"), "%m-%d %H:%M:%S"),
     }
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def days(n: int) -> timedelta:
-    return timedelta(days=n)

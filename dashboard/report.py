@@ -19,7 +19,7 @@ from flask import Blueprint, Response, render_template, request
 from vision.events import EVENT_TYPES, iso
 
 from .auth import require
-from .present import camera_names, duration, hall, hall_tz, local, store, type_title, window_names
+from .present import camera_names, duration, hall_tz, local, store, type_title, window_names
 from .i18n import t
 
 bp = Blueprint("report", __name__)
@@ -66,35 +66,34 @@ class Week:
         return self.seconds.get((place, "unattended"), 0.0) / 60
 
 
-def week_stats(monday: date, now: float | None = None) -> Week:
+def week_stats(monday: date) -> Week:
+    """The week's numbers, aggregated in SQLite (one range of the started_at index)."""
     tz = hall_tz()
-    start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
-    nxt = monday + timedelta(days=7)
-    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
-    week = Week(week_label(monday), monday, start.timestamp(), end.timestamp())
+    bounds = [datetime.combine(monday + timedelta(days=k), datetime.min.time(), tzinfo=tz).timestamp()
+              for k in range(8)]                       # local midnights: a DST change stays right
+    week = Week(week_label(monday), monday, bounds[0], bounds[7])
+    span = {"lo": week.start, "hi": week.end}
+    real = "started_at >= :lo AND started_at < :hi AND review_status != 'false_positive'"
+    secs = "max(0.0, min(coalesce(ended_at, updated_at), :hi) - started_at)"
+    day_index = " + ".join(f"(started_at >= {b!r})" for b in bounds[1:7])
     with store().read() as conn:
-        rows = conn.execute(
-            "SELECT id, type, camera_id, window_id, severity, started_at, coalesce(ended_at, updated_at) AS stop, "
-            "review_status FROM events WHERE started_at >= ? AND started_at < ?", (week.start, week.end)).fetchall()
-    longest = []
-    for r in rows:
-        if r["review_status"] == "false_positive":
-            week.false_positives += 1
-            continue
-        place = r["window_id"] or f"camera:{r['camera_id']}"
-        key = (place, r["type"])
-        secs = max(0.0, min(r["stop"], week.end) - r["started_at"])
-        week.counts[key] = week.counts.get(key, 0) + 1
-        week.seconds[key] = week.seconds.get(key, 0.0) + secs
-        week.longest_s[key] = max(week.longest_s.get(key, 0.0), secs)
-        week.by_type[r["type"]] = week.by_type.get(r["type"], 0) + 1
-        day = datetime.fromtimestamp(r["started_at"], tz=tz).date()
-        week.per_day[(day - monday).days] += 1
-        longest.append((secs, r["id"], r))
-    longest.sort(key=lambda x: (-x[0], x[1]))
+        for r in conn.execute(
+                f"SELECT coalesce(window_id, 'camera:' || camera_id) AS place, type, count(*) AS n, "
+                f"sum({secs}) AS total, max({secs}) AS longest FROM events WHERE {real} GROUP BY place, type", span):
+            key = (r["place"], r["type"])
+            week.counts[key], week.seconds[key], week.longest_s[key] = r["n"], r["total"], r["longest"]
+            week.by_type[r["type"]] = week.by_type.get(r["type"], 0) + r["n"]
+        for r in conn.execute(f"SELECT {day_index} AS day, count(*) AS n FROM events WHERE {real} GROUP BY day", span):
+            week.per_day[r["day"]] = r["n"]
+        week.false_positives = conn.execute(
+            "SELECT count(*) FROM events WHERE started_at >= :lo AND started_at < :hi "
+            "AND review_status = 'false_positive'", span).fetchone()[0]
+        longest = conn.execute(
+            f"SELECT id, type, camera_id, window_id, severity, started_at, {secs} AS secs FROM events "
+            f"WHERE {real} ORDER BY secs DESC, id LIMIT {TOP_LONGEST}", span).fetchall()
     week.longest = [{"id": r["id"], "type": r["type"], "window_id": r["window_id"], "camera_id": r["camera_id"],
-                     "severity": r["severity"], "started_at": iso(r["started_at"]), "seconds": secs}
-                    for secs, _, r in longest[:TOP_LONGEST]]
+                     "severity": r["severity"], "started_at": iso(r["started_at"]), "seconds": r["secs"]}
+                    for r in longest]
     return week
 
 
@@ -119,32 +118,40 @@ def types_in(*weeks: Week) -> list[str]:
 
 # ---- SVG charts (drawn here, no script) ----
 
+def _text_width(text: str, size: int = 12) -> float:
+    """Rough width of a label: CJK characters are about one em, Latin about half."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
+
+
 def bar_chart(labels: list[str], series: list[tuple[str, list[float], str]], unit: str = "",
-              width: int = 560, row_h: int = 26) -> str:
+              width: int = 440, row_h: int = 30) -> str:
     """Horizontal grouped bars: one group per label, one bar per series ``(name, values, colour)``."""
     n = len(series)
-    label_w, pad, legend_h = 150, 8, 22
-    bar_h = max(6, (row_h - 6) // max(1, n))
+    label_w = int(min(160, max([_text_width(lb) for lb in labels] + [40]) + 12))
+    legend_h, pad = 24, 6
+    bar_h = max(6, (row_h - 8) // max(1, n))
     height = legend_h + len(labels) * row_h + pad
     top = max([v for _, values, _ in series for v in values] + [1])
-    plot_w = width - label_w - 60
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+    plot_w = width - label_w - 70
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
              f'xmlns="http://www.w3.org/2000/svg" font-size="12">']
     x = label_w
     for name, _, colour in series:
-        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{x + 16}" y="14">{escape(name)}</text>')
-        x += 16 + 8 * len(name) + 30
+        parts.append(f'<rect x="{x}" y="5" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{x + 16}" y="15">{escape(name)}</text>')
+        x += 16 + _text_width(name) + 18
     for i, label in enumerate(labels):
         y = legend_h + i * row_h
-        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.0f}" text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 2:.0f}" text-anchor="end">{escape(label)}</text>')
         for j, (name, values, colour) in enumerate(series):
             v = values[i]
-            w = 0 if top <= 0 else plot_w * v / top
+            w = plot_w * v / top
             by = y + 3 + j * bar_h
-            parts.append(f'<rect x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_h - 1}" fill="{colour}">'
-                         f'<title>{escape(label)} · {escape(name)}: {v:g}{unit}</title></rect>')
-            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{by + bar_h - 2}" fill="#333">{v:g}{unit}</text>')
+            parts.append(f'<rect x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_h - 2}" fill="{colour}">'
+                         f'<title>{escape(label)} · {escape(name)}: {v:g}{escape(unit)}</title></rect>')
+            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{by + bar_h - 3}" font-size="10" fill="#333">'
+                         f'{v:g}{escape(unit)}</text>')
+        parts.append(f'<line x1="{label_w}" x2="{label_w}" y1="{y}" y2="{y + row_h}" stroke="#999"/>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -165,10 +172,9 @@ def report():
     today = datetime.now(hall_tz()).date()
     monday = parse_week(request.args.get("week"), today)
     this, prev = week_stats(monday), week_stats(monday - timedelta(days=7))
-    all_places = [p for p in places(this, prev)]
     types = types_in(this, prev)
     table = []
-    for p in all_places:
+    for p in places(this, prev):
         counts = {ty: this.counts.get((p, ty), 0) for ty in types}
         table.append({"place": p, "name": place_name(p), "counts": counts, "total": sum(counts.values()),
                       "prev_total": sum(prev.counts.get((p, ty), 0) for ty in types),
@@ -185,7 +191,7 @@ def report():
                                               if not r["place"].startswith("camera:")], THIS_COLOUR),
                                  (prev_name, [round(r["prev_unattended_min"], 1) for r in table
                                               if not r["place"].startswith("camera:")], PREV_COLOUR)],
-                                unit=" min"),
+                                unit=t("minutes_unit")),
     }
     weeks = [week_label(today - timedelta(days=today.weekday() + 7 * k)) for k in range(0, 26)]
     if this.label not in weeks:

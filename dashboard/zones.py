@@ -118,6 +118,17 @@ def set_zones(text: str, camera_id: str, windows: dict, source: str = "cameras.y
 _KEY_LINE = re.compile(r"^(\s*(?:- )?[^\s:#][^:#]*:)(\s+)(\S.*)$")
 
 
+_COMMENT = re.compile(r"^(.*?\S)(\s+)(# .*)$")
+
+
+def _same_comment_gap(old_value: str, new_value: str) -> str:
+    """``new_value`` with the gap before its end-of-line comment as it was in ``old_value``."""
+    mo, mn = _COMMENT.match(old_value), _COMMENT.match(new_value)
+    if mo and mn and mo.group(3) == mn.group(3):
+        return mn.group(1) + mo.group(2) + mn.group(3)
+    return new_value
+
+
 def keep_spacing(old: str, new: str) -> str:
     """``new`` with the spacing people put in ``old`` kept: ruamel re-emits ``key:    value`` as
     ``key: value``; lines that differ only in spaces are taken from ``old``, and a changed value keeps
@@ -134,7 +145,8 @@ def keep_spacing(old: str, new: str) -> str:
                 continue
             mx, my = _KEY_LINE.match(x.rstrip("\n")), _KEY_LINE.match(y.rstrip("\n"))
             if mx and my and mx.group(1) == my.group(1):
-                out.append(mx.group(1) + mx.group(2) + my.group(3) + ("\n" if y.endswith("\n") else ""))
+                value = _same_comment_gap(mx.group(3), my.group(3))
+                out.append(mx.group(1) + mx.group(2) + value + ("\n" if y.endswith("\n") else ""))
             else:
                 out.append(y)
     return "".join(out)

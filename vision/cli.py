@@ -310,9 +310,9 @@ def run_until_signal(config, on_started=None, publish=None, seconds: float | Non
     from .supervisor import Supervisor
     from dashboard import create_app
     from dashboard.server import WebServer
-    from .webhook import Dispatcher, Endpoints, camera_windows
+    from .webhook import Dispatcher, camera_windows, sync_from_config
     sup = Supervisor(config, publish=publish)
-    Endpoints(sup.store).sync_config(config.webhooks)  # a refused endpoint stops here, before any camera starts
+    sync_from_config(sup.store, config)  # a refused webhook endpoint stops here, before any camera starts
     sup.start()
     dispatcher = Dispatcher(sup.store, camera_windows=camera_windows(config)).start()
     web = WebServer(create_app(config, store=sup.store, supervisor=sup, config_path=config_path),

@@ -52,7 +52,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from . import __version__
-from .errors import HallmonitorError, InputError, NotFound
+from .errors import ConfigError, HallmonitorError, InputError, NotFound
 from .events import iso
 from .store import MESSAGE_TYPES, Store
 
@@ -64,6 +64,7 @@ TOLERANCE_S = 300
 MAX_RETRY_AFTER_S = 86400.0
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 SECRET_PREFIX = "whsec_"
+CONFIG_DISABLED = "enabled: false in cameras.yaml"
 USER_AGENT = f"hallmonitor-webhooks/{__version__}"
 
 
@@ -75,6 +76,10 @@ class SignatureError(HallmonitorError):
 
 class UnsafeURL(InputError):
     """A receiver URL the SSRF guard refuses."""
+
+
+class Unresolvable(InputError):
+    """A receiver URL whose host name does not resolve (now; it may later)."""
 
 
 class Conflict(HallmonitorError):
@@ -206,9 +211,9 @@ def check_url(url: str, *, allow_private: bool = False, resolver: Resolver | Non
         try:
             addresses = (resolver or system_resolver)(host, port)
         except (OSError, UnicodeError) as exc:
-            raise InputError(f"url {url!r}: the host {host} does not resolve ({exc}); check the name") from None
+            raise Unresolvable(f"url {url!r}: the host {host} does not resolve ({exc}); check the name") from None
         if not addresses:
-            raise InputError(f"url {url!r}: the host {host} resolves to no address")
+            raise Unresolvable(f"url {url!r}: the host {host} resolves to no address")
     if allow_private:
         return addresses
     for address in addresses:
@@ -229,8 +234,9 @@ class _PeerCheck:
         problem = address_problem(ipaddress.ip_address(peer.split("%", 1)[0]))
         if problem:
             sock.close()
-            raise UnsafeURL(f"{self.host} connected to {peer}, {problem} (its DNS answer changed since it "  # type: ignore[attr-defined]
-                            f"was checked); refused")
+            host = getattr(self, "host", "?")
+            raise UnsafeURL(f"{host} connected to {peer}, {problem} (its DNS answer changed since it was "
+                            f"checked); refused")
         return sock
 
 
@@ -349,7 +355,8 @@ class Endpoints:
 
     def list(self) -> list[Endpoint]:
         with self.store.read() as conn:
-            return [Endpoint.from_row(r) for r in conn.execute("SELECT * FROM webhook_endpoints ORDER BY created_at, id")]
+            rows = conn.execute("SELECT * FROM webhook_endpoints ORDER BY created_at, id").fetchall()
+        return [Endpoint.from_row(r) for r in rows]
 
     def get(self, endpoint_id: str) -> Endpoint:
         with self.store.read() as conn:
@@ -415,8 +422,8 @@ class Endpoints:
         check_url(endpoint.url, allow_private=endpoint.allow_private, resolver=self.resolver)
         now = time.time()
         with self.store.write() as conn:
-            conn.execute("UPDATE webhook_endpoints SET enabled = 1, disabled_reason = NULL, updated_at = ? WHERE id = ?",
-                         (now, endpoint_id))
+            conn.execute("UPDATE webhook_endpoints SET enabled = 1, disabled_reason = NULL, updated_at = ? "
+                         "WHERE id = ?", (now, endpoint_id))
             conn.execute("UPDATE deliveries SET attempts = 0, next_attempt_at = ? "
                          "WHERE endpoint_id = ? AND status = 'pending'", (now, endpoint_id))
         log.info("webhook endpoint %s enabled", endpoint_id)
@@ -471,20 +478,16 @@ class Endpoints:
         An endpoint removed from the file is deleted (its pending deliveries fail). An endpoint the
         dispatcher or an admin disabled stays disabled across restarts; ``enabled: false`` disables it.
         """
-        from .errors import ConfigError
         now = time.time()
         for hook in webhooks:
             try:
+                for secret in hook.secrets:
+                    secret_key(secret)
                 self._validate(hook.url, list(hook.types), list(hook.windows), hook.allow_private, hook.timeout_s)
-                for s in hook.secrets:
-                    secret_key(s)
-            except UnsafeURL as exc:
-                raise ConfigError(f"webhooks: {hook.id}: {exc}") from None
+            except Unresolvable as exc:  # the network may not be up yet: sends retry
+                log.warning("webhooks: %s: %s (sends will retry)", hook.id, exc)
             except InputError as exc:
-                if "does not resolve" in str(exc):
-                    log.warning("webhooks: %s: %s (sends will retry)", hook.id, exc)
-                else:
-                    raise ConfigError(f"webhooks: {hook.id}: {exc}") from None
+                raise ConfigError(f"webhooks: {hook.id}: {exc}") from None
         config_ids = [h.id for h in webhooks]
         with self.store.write() as conn:
             for hook in webhooks:
@@ -494,8 +497,8 @@ class Endpoints:
                     raise ConfigError(f"webhooks: {hook.id}: this id is taken by an endpoint made in the dashboard; "
                                       f"give the one in cameras.yaml another id")
                 if not hook.enabled:
-                    enabled, reason = 0, "enabled: false in cameras.yaml"
-                elif row is not None and row["disabled_reason"] and row["disabled_reason"] != "enabled: false in cameras.yaml":
+                    enabled, reason = 0, CONFIG_DISABLED
+                elif row is not None and row["disabled_reason"] and row["disabled_reason"] != CONFIG_DISABLED:
                     enabled, reason = 0, row["disabled_reason"]
                 else:
                     enabled, reason = 1, None
@@ -504,9 +507,9 @@ class Endpoints:
                           reason, now)
                 if row is None:
                     conn.execute(
-                        "INSERT INTO webhook_endpoints (url, secrets, types, windows, enabled, allow_private, timeout_s,"
-                        " disabled_reason, updated_at, id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                        " 'config', ?)", (*values, hook.id, now))
+                        "INSERT INTO webhook_endpoints (url, secrets, types, windows, enabled, allow_private,"
+                        " timeout_s, disabled_reason, updated_at, id, source, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'config', ?)", (*values, hook.id, now))
                 else:
                     conn.execute(
                         "UPDATE webhook_endpoints SET url = ?, secrets = ?, types = ?, windows = ?, enabled = ?,"
@@ -521,6 +524,12 @@ class Endpoints:
                 conn.execute("DELETE FROM webhook_endpoints WHERE id = ?", (endpoint_id,))
                 log.info("webhook endpoint %s removed (no longer in cameras.yaml)", endpoint_id)
         return [self.get(i) for i in config_ids]
+
+
+def sync_from_config(store: Store, config) -> list[Endpoint]:
+    """At start: the endpoints of a HallConfig into the database, their window filters checked against its windows."""
+    windows = [w.id for cam in config.cameras for w in cam.windows]
+    return Endpoints(store, known_windows=windows).sync_config(config.webhooks)
 
 
 def camera_windows(config) -> dict[str, list[str]]:
@@ -748,7 +757,9 @@ class Dispatcher:
         error = f"HTTP {code}" + (f": {_short(snippet.decode('utf-8', 'replace'))}" if snippet.strip() else "")
         if 300 <= code < 400:
             error += f" (redirects are not followed; point the endpoint at {response.headers.get('location', '?')})"
-        retry_after = retry_after_seconds(response.headers.get("retry-after"), time.time()) if code in (429, 503) else None
+        retry_after = None
+        if code in (429, 503):
+            retry_after = retry_after_seconds(response.headers.get("retry-after"), time.time())
         return Outcome(code, error, latency, retry_after)
 
     def _record(self, endpoint: Endpoint, msg_id: str, attempt: int, outcome: Outcome) -> None:

@@ -54,7 +54,7 @@
   // ---- alerts ----
   function fill(item, a) {
     const e = item.el;
-    e.className = 'alert sev-' + a.severity + ' phase-' + a.phase + ' status-' + a.review_status;
+    e.className = 'alert sev-' + a.severity + ' phase-' + a.phase + ' rs-' + a.review_status;
     e.querySelector('.a-sev').textContent = T.severity[a.severity];
     e.querySelector('.a-sev').className = 'a-sev sev sev-' + a.severity;
     e.querySelector('.a-title').textContent = a.title;
@@ -151,10 +151,25 @@
       item.el.classList.add('flash', 'new');
       setTimeout(() => item.el.classList.remove('flash'), 3000);
       if (a.phase === 'started' && a.severity === 'high') alarm(a);
+      if (a.phase === 'started') countToday(a);
     }
     const empty = document.getElementById('no-alerts');
     if (empty) empty.remove();
     return item;
+  }
+
+  // ---- today's counts per type (bars) ----
+  const today = document.getElementById('today');
+  function countToday(a) {
+    if (!today || Date.parse(a.started_at) / 1000 < Number(today.dataset.since)) return;
+    const li = today.querySelector('li[data-type="' + a.type + '"]');
+    if (!li) return;
+    li.querySelector('b').textContent = Number(li.querySelector('b').textContent) + 1;
+    li.classList.remove('zero');
+    const counts = Array.from(today.querySelectorAll('li b')).map(b => Number(b.textContent));
+    const top = Math.max(1, ...counts);
+    today.querySelectorAll('li').forEach((row, i) => { row.querySelector('i').style.width = (100 * counts[i] / top) + '%'; });
+    document.getElementById('today-total').textContent = counts.reduce((x, y) => x + y, 0);
   }
 
   // ---- sound and notifications ----

@@ -1,0 +1,82 @@
+"""GET /metrics: Prometheus text exposition (version 0.0.4), behind the same login or token as /api."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response
+
+from vision.events import EVENT_TYPES
+from vision.webhook import Endpoints
+
+from .api_common import hall, query, store, supervisor
+from .auth import require
+
+bp = Blueprint("metrics", __name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _label(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class _Exposition:
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, help_text: str, samples: list[tuple[dict, float]]) -> None:
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            inner = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+            self.lines.append(f"{name}{{{inner}}} {float(value):g}" if inner else f"{name} {float(value):g}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+@bp.get("/metrics")
+@require("viewer")
+def metrics():
+    query(set())
+    out = _Exposition()
+    sup = supervisor()
+    if sup is not None:
+        status = sup.status()
+        out.family("hallmonitor_frames_analysed_total", "counter",
+                   "Frames analysed per camera since its worker started.",
+                   [({"camera": s["camera_id"]}, s["frames_analysed"]) for s in status])
+        out.family("hallmonitor_camera_up", "gauge", "1 while the camera delivers frames, 0 while it is offline.",
+                   [({"camera": s["camera_id"]}, 1 if s["connected"] else 0) for s in status])
+        out.family("hallmonitor_camera_analysis_fps", "gauge", "Analyses per second, per camera.",
+                   [({"camera": s["camera_id"]}, s["fps"]) for s in status])
+        out.family("hallmonitor_camera_reconnects_total", "counter", "Reconnects to the camera's stream.",
+                   [({"camera": s["camera_id"]}, s["reconnects"]) for s in status])
+        out.family("hallmonitor_camera_frame_drops_total", "counter", "Frames dropped because analysis was busy.",
+                   [({"camera": s["camera_id"]}, s["drops"]) for s in status])
+    with store().read() as conn:
+        counts = dict(conn.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall())
+        paused = {r[0] for r in conn.execute(
+            "SELECT DISTINCT window_id FROM pauses WHERE started_at <= ?1 AND (ended_at IS NULL OR ended_at > ?1)"
+            " AND (until IS NULL OR until > ?1)", (time.time(),))}
+    out.family("hallmonitor_events_total", "counter", "Events recorded, per type (from the store).",
+               [({"type": t}, counts.get(t, 0)) for t in EVENT_TYPES])
+    out.family("hallmonitor_window_paused", "gauge", "1 while the window is paused (API or sign).",
+               [({"window": w.id}, 1 if w.id in paused else 0) for cam in hall().cameras for w in cam.windows])
+    eps = Endpoints(store())
+    endpoints = eps.list()
+    backlog = eps.backlog()
+    out.family("hallmonitor_webhook_endpoint_enabled", "gauge", "1 while the webhook endpoint is enabled.",
+               [({"endpoint": e.id}, 1 if e.enabled else 0) for e in endpoints])
+    out.family("hallmonitor_webhook_backlog", "gauge", "Deliveries waiting to be sent (pending), per endpoint.",
+               [({"endpoint": e}, c["pending"]) for e, c in backlog.items()])
+    out.family("hallmonitor_webhook_deliveries_failed", "gauge",
+               "Deliveries that failed for good (retries exhausted), per endpoint.",
+               [({"endpoint": e}, c["failed"]) for e, c in backlog.items()])
+    out.family("hallmonitor_webhook_failed_attempts", "gauge",
+               "Attempts that did not deliver (errors, timeouts, non-2xx) over the kept deliveries, per endpoint.",
+               [({"endpoint": e}, c["failed_attempts"]) for e, c in backlog.items()])
+    out.family("hallmonitor_webhook_delivered", "gauge", "Deliveries delivered, per endpoint.",
+               [({"endpoint": e}, c["delivered"]) for e, c in backlog.items()])
+    return Response(out.text(), content_type=CONTENT_TYPE)

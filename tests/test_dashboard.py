@@ -1,0 +1,419 @@
+"""Dashboard pages through the Flask test client, on a real SQLite store: permissions, CSRF, the
+events list and review, the weekly report's numbers and CSV, the live view fallback, SSE."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import cv2
+import numpy as np
+import pytest
+from werkzeug.security import generate_password_hash
+
+from dashboard import create_app
+from dashboard.accounts import Accounts
+from vision.clips import write_snapshot
+from vision.config import load_config
+from vision.events import Event, new_event_id
+from vision.store import Store
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+HALL_YAML = """\
+# test hall: two cameras, three windows
+hall:
+  name: 测试大厅
+  language: zh-CN
+storage:
+  database: var/hm.db       # relative to this file
+  media_dir: var/media
+dashboard:
+  secret_key_file: var/secret_key
+schedule:
+  timezone: Asia/Shanghai
+cameras:
+  - id: cam-a
+    name: A区
+    url: rtsp://127.0.0.1:9/none
+    windows:
+      - id: w01
+        name: 1号窗口
+        # the staff zone follows the desk's edge
+        staff_zone: [[0.05, 0.10], [0.45, 0.10], [0.45, 0.60], [0.05, 0.60]]   # keep me
+        counter:    [[0.00, 0.60], [0.50, 0.60], [0.50, 0.80], [0.00, 0.80]]
+        citizen_zone: [[0.00, 0.80], [0.50, 0.80], [0.50, 1.00], [0.00, 1.00]]
+      - id: w02
+        name: 2号窗口
+        staff_zone: [[0.55, 0.10], [0.95, 0.10], [0.95, 0.60], [0.55, 0.60]]
+        counter:    [[0.50, 0.60], [1.00, 0.60], [1.00, 0.80], [0.50, 0.80]]
+  - id: cam-b
+    name: B区
+    url: rtsp://127.0.0.1:9/none
+    windows:
+      - id: w03
+        name: 3号窗口
+        staff_zone: [[0.20, 0.20], [0.60, 0.20], [0.60, 0.60], [0.20, 0.60]]
+        counter:    [[0.20, 0.60], [0.60, 0.60], [0.60, 0.70], [0.20, 0.70]]
+"""
+
+PASSWORD = "correct-horse-1"
+CHEAP_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+def local_ts(*args) -> float:
+    return datetime(*args, tzinfo=TZ).timestamp()
+
+
+def record(store: Store, type_: str, window: str | None, start: float, minutes: float | None, *,
+           camera: str = "cam-a", severity: str = "medium", snapshot: str | None = None,
+           clip: str | None = None) -> Event:
+    """One event, ended after ``minutes`` (None: still open)."""
+    ev = Event(id=new_event_id(start), type=type_, camera_id=camera, window_id=window, phase="started",
+               severity=severity, started_at=start, updated_at=start, snapshot=snapshot, clip=clip)
+    store.record(ev)
+    if minutes is not None:
+        ev = ev.advance("ended", start + minutes * 60)
+        store.record(ev)
+    return ev
+
+
+class Site:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.config_path = folder / "cameras.yaml"
+        self.config_path.write_text(HALL_YAML, encoding="utf-8")
+        self.config = load_config(self.config_path)
+        self.store = Store(self.config.path(self.config.storage.database))
+        self.media = self.config.path(self.config.storage.media_dir)
+        self.app = create_app(self.config, store=self.store, config_path=self.config_path, testing=True,
+                              secret_key=b"t" * 32)
+        # the users get a cheap pbkdf2 hash (werkzeug reads the method from the hash when checking), so
+        # each test does not spend a second on scrypt; the login itself runs the real code
+        with self.store.write() as conn:
+            for role in ("admin", "manager", "viewer"):
+                conn.execute("INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+                             (role, CHEAP_HASH, role, time.time()))
+
+    def client(self, role: str | None = None):
+        client = self.app.test_client()
+        if role is not None:
+            login(client, role)
+        return client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def login(client, username: str) -> str:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 302, resp.text
+    return csrf_of(client.get("/").text)
+
+
+@pytest.fixture()
+def site(tmp_path) -> Site:
+    s = Site(tmp_path)
+    yield s
+    s.store.close()
+
+
+def snapshot_file(site: Site, name: str = "cam-a/2026-11-10/snap.jpg") -> str:
+    image = np.full((360, 640, 3), 90, np.uint8)
+    cv2.rectangle(image, (200, 60), (320, 300), (40, 160, 40), -1)
+    write_snapshot(image, site.media / name, [((190, 50, 330, 310), "staff", (60, 180, 60))])
+    return name
+
+
+# ---- permissions ----
+
+PAGES = ["/", "/events", "/live", "/report", "/report.csv", "/settings", "/settings/users",
+         "/settings/cameras/cam-a", "/events/stream"]
+ADMIN_ONLY = {"/settings", "/settings/users", "/settings/cameras/cam-a"}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_is_sent_to_login(site, path):
+    resp = site.client().get(path)
+    assert resp.status_code == 302
+    assert resp.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("role, path, expected", [
+    (role, path, 403 if (path in ADMIN_ONLY and role != "admin") else 200)
+    for role in ("viewer", "manager", "admin") for path in PAGES if path != "/events/stream"
+])
+def test_pages_by_role(site, role, path, expected):
+    record(site.store, "unattended", "w01", time.time() - 600, 5)
+    resp = site.client(role).get(path)
+    assert resp.status_code == expected, resp.text[:500]
+
+
+def test_nav_shows_settings_only_to_admins(site):
+    assert "/settings/webhooks" in site.client("admin").get("/").text
+    for role in ("viewer", "manager"):
+        html = site.client(role).get("/").text
+        assert "/settings/webhooks" not in html and 'href="/settings"' not in html
+
+
+def test_review_needs_manager_and_csrf(site):
+    ev = record(site.store, "sleeping", "w02", time.time() - 60, None, severity="high")
+    viewer = site.client()
+    token = login(viewer, "viewer")
+    resp = viewer.post(f"/events/{ev.id}/review", json={"status": "acknowledged"}, headers={"X-CSRF-Token": token})
+    assert resp.status_code == 403
+
+    manager = site.client()
+    token = login(manager, "manager")
+    resp = manager.post(f"/events/{ev.id}/review", json={"status": "acknowledged", "comment": "去看了"})
+    assert resp.status_code == 403 and "CSRF" in resp.text
+    resp = manager.post(f"/events/{ev.id}/review", json={"status": "acknowledged", "comment": "去看了"},
+                        headers={"X-CSRF-Token": token})
+    assert resp.status_code == 200
+    assert resp.json["review_status"] == "acknowledged" and resp.json["reviewed_by"] == "manager"
+    stored = site.store.get_event(ev.id)
+    assert (stored["review_status"], stored["review_comment"], stored["reviewed_by"]) == ("acknowledged", "去看了", "manager")
+
+    # the event page's form: resolve, then false positive, each with its comment
+    resp = manager.post(f"/events/{ev.id}/review", data={"status": "resolved", "comment": "已提醒", "csrf_token": token})
+    assert resp.status_code == 302
+    assert site.store.get_event(ev.id)["review_status"] == "resolved"
+    resp = manager.post(f"/events/{ev.id}/review", json={"status": "false_positive", "comment": "是访客"},
+                        headers={"X-CSRF-Token": token})
+    assert site.store.get_event(ev.id)["review_comment"] == "是访客"
+    resp = manager.post(f"/events/{ev.id}/review", json={"status": "bogus"}, headers={"X-CSRF-Token": token})
+    assert resp.status_code == 400
+
+    # keep toggle
+    assert manager.post(f"/events/{ev.id}/keep", data={"keep": "1", "csrf_token": token}).status_code == 302
+    assert site.store.get_event(ev.id)["keep"] is True
+    assert viewer.post(f"/events/{ev.id}/keep", data={"keep": "0"}).status_code == 403
+
+
+def test_users_admin_adds_changes_and_disables(site):
+    admin = site.client()
+    token = login(admin, "admin")
+    resp = admin.post("/settings/users", data={"username": "zhang", "password": "long-enough-1", "role": "viewer",
+                                               "csrf_token": token})
+    assert resp.status_code == 200 and "zhang" in resp.text
+    assert admin.post("/settings/users", data={"username": "li", "password": "short", "role": "viewer",
+                                               "csrf_token": token}).status_code == 400
+    admin.post("/settings/users/zhang", data={"role": "manager", "csrf_token": token})
+    assert site.store and Accounts(site.store).user("zhang")["role"] == "manager"
+    admin.post("/settings/users/zhang", data={"disabled": "1", "csrf_token": token})
+    assert Accounts(site.store).user("zhang")["disabled"] == 1
+    # an admin cannot lock themselves out
+    assert admin.post("/settings/users/admin", data={"role": "viewer", "csrf_token": token}).status_code == 400
+    assert admin.post("/settings/users/zhang", data={"disabled": "0"}).status_code == 403   # no CSRF token
+    assert site.client("manager").post("/settings/users", data={"username": "x"}).status_code == 403
+
+
+# ---- events list, event page, media ----
+
+def test_events_list_filters_and_pages(site):
+    base = local_ts(2026, 11, 10, 9, 0)
+    for i in range(120):
+        record(site.store, ("unattended", "phone_use", "eating")[i % 3], ("w01", "w02", "w03")[i % 3],
+               base + i * 300, 2, camera="cam-b" if i % 3 == 2 else "cam-a", severity=("high", "medium", "low")[i % 3])
+    client = site.client("viewer")
+    page = client.get("/events").text
+    assert "共 120 条事件" in page
+    assert page.count('class="sev-') == 50
+    nxt = re.search(r'id="next-page" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    seen = set(re.findall(r'/events/(evt_[0-9a-f]+)"', page))
+    page2 = client.get(nxt).text
+    seen2 = set(re.findall(r'/events/(evt_[0-9a-f]+)"', page2))
+    assert len(seen) == len(seen2) == 50 and not seen & seen2
+
+    filtered = client.get("/events?window=w02&type=phone_use&severity=medium&from=2026-11-10&to=2026-11-10").text
+    assert "共 40 条事件" in filtered
+    assert client.get("/events?window=w02&type=eating").text.count('class="sev-') == 0
+    assert "共 0 条事件" in client.get("/events?from=2026-11-11").text
+    assert "共 120 条事件" in client.get("/events?status=new&lang=en").text.replace("120 events", "共 120 条事件")
+    # a broken cursor is explained, not a 500
+    assert client.get("/events?cursor=nonsense").status_code == 200
+
+
+def test_event_page_and_media(site):
+    snap = snapshot_file(site)
+    clip_rel = "cam-a/2026-11-10/clip.mp4"
+    (site.media / clip_rel).write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000)
+    (site.media / "cam-a/2026-11-10/clip.boxes.json").write_text(json.dumps(
+        {"version": 1, "width": 640, "height": 360, "frames": [{"t": 0.5, "boxes": []}]}))
+    ev = record(site.store, "unattended", "w01", time.time() - 120, 1, snapshot=snap, clip=clip_rel)
+    client = site.client("viewer")
+    html = client.get(f"/events/{ev.id}").text
+    assert "离岗" in html and "1号窗口" in html and "<video" in html and "时间线" in html
+    assert "act_resolve" not in html and 'name="status"' not in html       # a viewer gets no review form
+    assert 'name="status" value="resolved"' in site.client("manager").get(f"/events/{ev.id}").text
+    full = client.get(f"/events/{ev.id}/snapshot.jpg")
+    assert full.status_code == 200 and full.data[:2] == b"\xff\xd8"
+    thumb = client.get(f"/events/{ev.id}/snapshot.jpg?thumb=1")
+    image = cv2.imdecode(np.frombuffer(thumb.data, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape[1] <= 320
+    ranged = client.get(f"/events/{ev.id}/clip.mp4", headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206 and len(ranged.data) == 100
+    assert client.get(f"/events/{ev.id}/clip.mp4?download=1").headers["Content-Disposition"].startswith("attachment")
+    assert client.get(f"/events/{ev.id}/boxes.json").json["width"] == 640
+    assert client.get("/events/evt_missing").status_code == 404
+    # a path outside the media folder is never served
+    bad = record(site.store, "eating", "w01", time.time() - 50, 1, snapshot="../cameras.yaml")
+    assert client.get(f"/events/{bad.id}/snapshot.jpg").status_code == 404
+
+
+def test_board_shows_window_states(site):
+    now = time.time()
+    site.store.set_window_state("w01", "cam-a", "unattended", now - 125, now, ["unattended"])
+    site.store.set_window_state("w02", "cam-a", "staffed", now - 3600, now)
+    record(site.store, "camera_offline", None, now - 30, None, camera="cam-b", severity="high")
+    html = site.client("viewer").get("/").text
+    tiles = dict(re.findall(r'class="tile state-(\w+)"[^>]*data-window="(\w+)"', html))
+    assert {v: k for k, v in tiles.items()} == {"w01": "unattended", "w02": "staffed", "w03": "offline"}
+    assert "摄像头离线" in html and "擅自离岗" in html
+
+
+def test_live_view_without_cameras_shows_latest_snapshot(site):
+    client = site.client("viewer")
+    assert client.get("/live/cam-a.jpg").status_code == 404
+    html = client.get("/live").text
+    assert "hallmonitor run" in html
+    snap = snapshot_file(site)
+    record(site.store, "unattended", "w01", time.time() - 60, 1, snapshot=snap)
+    resp = client.get("/live/cam-a.jpg")
+    assert resp.status_code == 200 and resp.headers["X-Frame-Source"] == "snapshot"
+    assert client.get("/live/nope.jpg").status_code == 404
+
+
+def test_live_view_draws_the_workers_latest_frame(site):
+    class Worker:
+        latest = (time.time(), np.full((720, 1280, 3), 120, np.uint8), [])
+
+    class Supervisor:
+        workers = {"cam-a": Worker()}
+
+    app = create_app(site.config, store=site.store, supervisor=Supervisor(), testing=True, secret_key=b"t" * 32)
+    client = app.test_client()
+    login(client, "viewer")
+    resp = client.get("/live/cam-a.jpg")
+    assert resp.headers["X-Frame-Source"] == "live"
+    image = cv2.imdecode(np.frombuffer(resp.data, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape[1] == 960                                  # downscaled for the page
+    assert (np.abs(image.astype(int) - 120).sum(axis=2) > 60).mean() > 0.01   # zones drawn on it
+    assert "hallmonitor run" not in client.get("/live").text
+
+
+# ---- the weekly report ----
+
+@pytest.fixture()
+def scripted_week(site):
+    s = site.store
+    # 2026-W46: Monday 2026-11-09 .. Sunday 2026-11-15 (Asia/Shanghai)
+    record(s, "unattended", "w01", local_ts(2026, 11, 10, 9, 0), 10)
+    record(s, "unattended", "w01", local_ts(2026, 11, 12, 14, 0), 5)
+    record(s, "unattended", "w01", local_ts(2026, 11, 15, 23, 50), 30)     # runs into next week: 10 min count
+    record(s, "phone_use", "w01", local_ts(2026, 11, 11, 10, 0), 2)
+    record(s, "unattended", "w02", local_ts(2026, 11, 13, 9, 30), 30, severity="high")
+    record(s, "eating", "w02", local_ts(2026, 11, 14, 11, 0), 1, severity="low")
+    fp = record(s, "phone_use", "w02", local_ts(2026, 11, 12, 10, 0), 3)
+    s.set_review(fp.id, "false_positive", "是计算器", "manager")
+    record(s, "camera_offline", None, local_ts(2026, 11, 11, 8, 0), 60, camera="cam-b", severity="high")
+    # 2026-W45 (previous) and W47 (next)
+    record(s, "unattended", "w01", local_ts(2026, 11, 3, 9, 0), 5)
+    record(s, "eating", "w02", local_ts(2026, 11, 4, 12, 0), 1)
+    record(s, "eating", "w02", local_ts(2026, 11, 5, 12, 0), 1)
+    record(s, "unattended", "w01", local_ts(2026, 11, 16, 8, 0), 60)
+    record(s, "unattended", "w01", local_ts(2026, 11, 9, 0, 0) - 1, 5)      # Sunday 23:59:59 of W45
+    return site
+
+
+def test_report_numbers(scripted_week):
+    client = scripted_week.client("viewer")
+    html = client.get("/report?week=2026-W46").text
+    assert "2026-11-09 – 2026-11-15" in html
+    assert re.search(r'id="total-events">7<', html)
+    assert re.search(r'id="unattended-total">55.0<', html)          # 10 + 5 + 10 (cut) + 30
+    rows = {}
+    for place, cells in re.findall(r'<tr data-place="([^"]+)">(.*?)</tr>', html, re.S):
+        rows[place] = [c.strip() for c in re.findall(r'<td class="num[^"]*">([^<]*)</td>', cells)]
+    types = re.findall(r"<th[^>]*>([^<]+)</th>", html.split('id="report-table"')[1].split("</thead>")[0])[1:-3]
+    assert types == ["擅自离岗", "窗口使用手机", "窗口进食", "摄像头离线"]
+    assert rows["w01"] == ["3", "1", "·", "·", "4", "+100%", "25.0"]   # previous week: 2 (one at Sunday 23:59:59)
+    assert rows["w02"] == ["1", "·", "1", "·", "2", "+0%", "30.0"]
+    assert rows["w03"] == ["·", "·", "·", "·", "0", "—", "0.0"]
+    assert rows["camera:cam-b"][3] == "1"
+    assert "误报（未计入）" in html and '<span class="big">1</span>' in html
+    assert html.count("<svg") == 3 and "本周" in html and "上周" in html
+    longest = html.split("持续最久的事件")[1]
+    assert longest.index("1小时0分") < longest.index("30分0秒")       # the camera hour first, then 30 min
+    # any week can be picked; an empty week renders
+    assert client.get("/report?week=2025-W01").status_code == 200
+    assert "2026-W45" in client.get("/report?week=2026-W46").text
+
+
+def test_report_csv(scripted_week):
+    resp = scripted_week.client("viewer").get("/report.csv?week=2026-W46&lang=en")
+    assert resp.mimetype == "text/csv"
+    assert 'filename="hallmonitor-2026-W46.csv"' in resp.headers["Content-Disposition"]
+    text = resp.data.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    by = {(r["window_id"], r["type"]): r for r in rows}
+    assert by[("w01", "unattended")] == {
+        "week": "2026-W46", "window_id": "w01", "window": "1号窗口", "type": "unattended",
+        "event": "Window unattended", "count": "3", "total_minutes": "25.0", "longest_minutes": "10.0",
+        "previous_week_count": "2"}
+    assert by[("w02", "eating")]["count"] == "1" and by[("w02", "eating")]["previous_week_count"] == "2"
+    assert ("w02", "phone_use") not in by                  # only a false positive: left out
+    assert by[("camera:cam-b", "camera_offline")]["total_minutes"] == "60.0"
+    assert sum(int(r["count"]) for r in rows) == 7
+
+
+# ---- server-sent events ----
+
+def _read_until(chunks, needle: str, timeout: float = 5.0) -> str:
+    text, deadline = "", time.monotonic() + timeout
+    while needle not in text:
+        assert time.monotonic() < deadline, f"{needle!r} not in the stream: {text!r}"
+        text += _next(chunks)
+    return text
+
+
+def _next(chunks) -> str:
+    chunk = next(chunks)
+    return chunk.decode() if isinstance(chunk, bytes) else chunk
+
+
+def test_sse_stream_yields_inserted_event_and_resumes(site):
+    site.app.config.update(HM_SSE_POLL_S=0.05, HM_SSE_HEARTBEAT_S=0.2, HM_SSE_MAX_S=5)
+    before = record(site.store, "eating", "w02", time.time() - 100, 1)
+    client = site.client("viewer")
+    resp = client.get("/events/stream", buffered=False)
+    assert resp.mimetype == "text/event-stream"
+    chunks = iter(resp.response)
+    head = _read_until(chunks, "event: board")
+    assert "retry:" in head and before.id not in head          # a new stream starts at the newest row
+    ev = record(site.store, "sleeping", "w01", time.time(), None, severity="high")
+    text = _read_until(chunks, ev.id)
+    msg = re.search(r"id: (\d+)\nevent: alert\ndata: (.*)\n\n", text)
+    data = json.loads(msg.group(2))
+    assert data["id"] == ev.id and data["severity"] == "high" and data["title"] == "趴台打盹"
+    assert data["where"] == "1号窗口" and data["review_status"] == "new"
+    assert _read_until(chunks, ": heartbeat")
+    resp.close()
+
+    # resume: Last-Event-ID gets exactly the rows after it
+    first_id = int(msg.group(1))
+    later = record(site.store, "phone_use", "w02", time.time(), None)
+    resp = client.get("/events/stream", headers={"Last-Event-ID": str(first_id)}, buffered=False)
+    text = _read_until(iter(resp.response), later.id)
+    assert ev.id not in text
+    resp.close()
