@@ -28,17 +28,6 @@ bp.register_blueprint(api_hall.bp)
 bp.register_blueprint(api_admin.bp)
 
 
-@bp.after_app_request
-def _allow_header(response):
-    """A 405 names the methods the URL has (RFC 9110). The app's JSON error handler builds a new
-    response and drops the header werkzeug's MethodNotAllowed carried; put it back."""
-    if response.status_code == 405 and "Allow" not in response.headers:
-        methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods()
-        if methods:
-            response.headers["Allow"] = ", ".join(sorted(methods))
-    return response
-
-
 @bp.get("/health")
 @require("viewer")
 def health():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response as app_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from vision.errors import HallmonitorError
@@ -19,11 +19,17 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def error_response(status: int, message: str, **extra):
+def error_response(status: int, message: str, headers=None, **extra):
+    """The error as JSON (API, JSON clients) or as a page; ``headers`` such as Allow or Retry-After are kept."""
     if wants_json():
-        body = {"error": {"status": status, "message": message, **extra}}
-        return jsonify(body), status
-    return render_template("error.html", status=status, message=message), status
+        response = jsonify({"error": {"status": status, "message": message, **extra}})
+    else:
+        response = app_response(render_template("error.html", status=status, message=message))
+    response.status_code = status
+    for name, value in headers or ():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    return response
 
 
 def register(app: Flask) -> None:
@@ -36,7 +42,7 @@ def register(app: Flask) -> None:
         message = exc.description or exc.name
         if exc.code == 413:
             message = f"the request body is too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
-        return error_response(exc.code or 500, message)
+        return error_response(exc.code or 500, message, headers=exc.get_headers())
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
