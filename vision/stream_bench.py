@@ -214,7 +214,9 @@ def stream_bench(cameras: list[int], windows_per_camera: int, seconds: float, fp
     stream = prepare_stream_file(footage_path(), root / ".cache" / "streams" / "vtest-720p15-gop1.h264",
                                  width=1280, height=720, fps=15, gop_s=1.0)
     folder = root / "var" / "bench"
-    out = [f"machine: {os.cpu_count()} cores; crop pass={'on' if crop_pass else 'off'}; {fps:g} analysis/s per "
+    limit = physical_limit(stream, windows_per_camera)
+    click.echo(limit, err=True)
+    out = [limit, "", f"machine: {os.cpu_count()} cores; crop pass={'on' if crop_pass else 'off'}; {fps:g} analysis/s per "
            f"camera, {windows_per_camera} windows per camera; 720p15 H.264, keyframe every 1 s; {seconds:g} s per run"]
     for mode in modes:
         pool = make_pool(mode, crop_pass)
@@ -242,3 +244,36 @@ def stream_bench(cameras: list[int], windows_per_camera: int, seconds: float, fp
                         f"p95 alert latency <= 2 s): {best if best is not None else 'none'} cameras = "
                         f"{0 if best is None else best * windows_per_camera} windows"]
     return "\n".join(out)
+
+
+def physical_limit(stream: Path, windows_per_camera: int, repeats: int = 30) -> str:
+    """What the arithmetic costs on this machine: one detector inference (one thread) plus one keyframe decode."""
+    import av
+
+    from .config import ModelChoice
+    from .detect import load_analyzer
+
+    analyzer = load_analyzer(ModelChoice(threads=1), crop_pass=False)
+    decode_ms, frames = [], []
+    with av.open(str(stream)) as container:
+        vs = container.streams.video[0]
+        for packet in container.demux(vs):
+            if not packet.is_keyframe or packet.size == 0:
+                continue
+            t0 = time.perf_counter()
+            decoded = packet.decode()
+            decode_ms.append((time.perf_counter() - t0) * 1000)
+            frames += [f.to_ndarray(format="bgr24") for f in decoded]
+            if len(decode_ms) >= repeats:
+                break
+    infer_ms = []
+    for image in frames[:repeats]:
+        analyzer.detector.detect(image)
+        infer_ms.append(analyzer.detector.timing["infer"])
+    infer = statistics.median(infer_ms[3:] or infer_ms)
+    decode = statistics.median(decode_ms[3:] or decode_ms)
+    per_core = 1000.0 / (infer + decode)
+    return (f"physical limit on this machine: detector inference {infer:.1f} ms (1 thread, median) + keyframe decode "
+            f"{decode:.1f} ms = {infer + decode:.1f} ms per camera-frame -> {per_core:.1f} camera-frames/s per core = "
+            f"{per_core * windows_per_camera:.1f} windows per core at {windows_per_camera} windows per camera "
+            f"(1 analysis/s)")

@@ -42,6 +42,8 @@ class CameraWatch:
                 camera_id, win.id, config.rules(win), config.schedule_for(win), staff=win.staff,
                 still_motion=config.thresholds(win).still_motion)
         self.person_score = min(config.thresholds(w).person_score for w in self.camera.windows)
+        # each window's staff and one person at its counter: more poses than that cost and add nothing
+        self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
         self._prev_gray: np.ndarray | None = None
         self._geometry: tuple | None = None
 
@@ -82,7 +84,7 @@ class CameraWatch:
         h, w = image.shape[:2]
         in_staff_zone, wants_pose, region = self._frame_geometry(w, h)
         frame = analyzer.analyze(image, person_min_score=self.person_score, focus=in_staff_zone,
-                                      pose_focus=wants_pose, region=region)
+                                      pose_focus=wants_pose, region=region, max_poses=self.max_poses)
         t1 = time.perf_counter()
         observations = observe_camera(frame, self.config, self.camera.id, image)
         gray = to_gray(image)

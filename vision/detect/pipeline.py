@@ -41,13 +41,14 @@ class Analyzer:
         self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
 
     def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
-                region: tuple[int, int, int, int] | None = None) -> FrameDetections:
+                region: tuple[int, int, int, int] | None = None, max_poses: int | None = None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
         zones), which costs no more than the whole frame and sees small things larger.
         ``focus(person)`` picks the persons whose crops get the second detector pass (staff);
-        ``pose_focus(person)`` those that get a pose (staff, and whoever is at the counter).
+        ``pose_focus(person)`` those that get a pose (staff, and whoever is at the counter), the best
+        ``max_poses`` of them.
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -91,7 +92,7 @@ class Analyzer:
 
         poses = []
         t = Timer()
-        budget = self.max_pose_persons
+        budget = self.max_pose_persons if max_poses is None or self.everyone else min(max_poses, self.max_pose_persons)
         for p in persons:
             wanted = self.pose is not None and budget > 0 and (pose_focus is None or pose_focus(p))
             poses.append(self.pose.estimate(image, p.box) if wanted else None)
