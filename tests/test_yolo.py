@@ -37,10 +37,12 @@ FALL_PT_SHA256 = "5f6f620d0fa574ed80d8348bb8d46060148eb0ba24e3eea00d31a30cdadba4
 BADGE_NAMES = ["person", "cell phone", "badge"]
 
 # Tolerances: our decode vs ultralytics' on the same ONNX file, in source-image pixels and score units.
-# Both run the same file in the same onnxruntime on the same pixels, so they agree to float rounding;
-# 0.1 px catches a letterbox mapped back with the wrong scale (0.3-0.5 px on the odd-sized crops).
+# Both run the same file in the same onnxruntime; the inputs differ only by float rounding (we scale
+# by 1/255 in one C++ pass, cv2.dnn.blobFromImageWithParams; ultralytics divides by 255): at most one
+# ulp per pixel, which the random-weight test networks amplify to ~1e-4 in scores (the trained YOLOv8s
+# agrees to ~0). 0.1 px catches a letterbox mapped back with the wrong scale (0.3-0.5 px on odd crops).
 MAX_PX = 0.1
-MAX_SCORE = 1e-4
+MAX_SCORE = 1e-3
 
 # Runs in the yolo venv: build the two random-weight checkpoints from ultralytics' own model yamls.
 # Freshly initialised, the activations fade layer by layer, so every anchor gets the same score (the
