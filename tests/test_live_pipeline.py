@@ -209,3 +209,27 @@ def test_analyze_video_prints_events_in_the_store_schema(camera_stream, tmp_path
         assert phases[0] == "started" and phases[-1] == "ended"
     assert {ev["type"] for ev in lines} <= {"unattended", "extra_person"}
     assert lines[0]["started_at"].startswith("2026-11-23T02:")          # the clock given by --start (UTC)
+
+
+class _WorkerCrash(BaseException):
+    """Not an Exception: escapes the worker's per-frame handler and ends its thread, as a real bug would."""
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the injected crash
+def test_crashed_worker_is_restarted_and_keeps_analysing(rtsp_server, tmp_path, analyzer):
+    config = parse_config(hall_yaml(tmp_path, {"cam1": rtsp_server.urls["cam1"]}))
+    sup = Supervisor(config, analyzer=analyzer).start()
+    try:
+        first = sup.workers["cam1"]
+        assert wait_until(lambda: first.steps >= 2, 40), sup.status()
+
+        def crash(*args, **kwargs):
+            raise _WorkerCrash("injected")
+        first.watch.step = crash
+        assert wait_until(lambda: sup.workers["cam1"] is not first, 40), sup.status()
+        assert not first.alive and not first.reader.alive
+        second = sup.workers["cam1"]
+        assert wait_until(lambda: second.steps >= 2, 40), sup.status()
+        assert sup.status()[0]["restarts"] == 1 and sup.status()[0]["worker_alive"]
+    finally:
+        sup.stop()

@@ -75,7 +75,7 @@ class Supervisor:
                     self.restarts[cid] = self.restarts.get(cid, 0) + 1
                     log.error("camera %s: worker stopped unexpectedly (%s); restarting (restart #%d)",
                               cid, worker.last_error or "no error recorded", self.restarts[cid])
-                    worker.reader.stop(1.0)
+                    worker.stop()          # its reader too, so no thread of the old worker is left behind
                     self.workers[cid] = self._new_worker(worker.camera).start()
             now = time.time()
             if now - last_status >= self.status_every_s:
