@@ -17,7 +17,7 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 from vision.annotate import annotate
 
 from .auth import require
-from .present import camera_names, hall, local, media_file, store, supervisor
+from .present import camera_or_404, hall, local, media_file, store, supervisor
 
 bp = Blueprint("live", __name__)
 
@@ -68,12 +68,6 @@ def live_jpeg(camera_id: str, clean: bool = False) -> tuple[float, bytes] | None
         return cache[key]
 
 
-def _camera_or_404(camera_id: str):
-    if camera_id not in camera_names():
-        abort(404, description=f"no camera {camera_id!r} in the config")
-    return hall().camera(camera_id)
-
-
 @bp.route("/live")
 @require("viewer", token=False)
 def live():
@@ -109,5 +103,5 @@ def frame_response(camera_id: str, clean: bool):
 @bp.route("/live/<camera_id>.jpg")
 @require("viewer", token=False)
 def frame(camera_id: str):
-    _camera_or_404(camera_id)
+    camera_or_404(camera_id)
     return frame_response(camera_id, clean=False)

@@ -79,6 +79,13 @@ def window_camera() -> dict[str, str]:
     return {w.id: cam.id for cam in hall().cameras for w in cam.windows}
 
 
+def camera_or_404(camera_id: str):
+    """The camera's config, or a 404 that names it."""
+    if camera_id not in camera_names():
+        abort(404, description=f"no camera {camera_id!r} in the config")
+    return hall().camera(camera_id)
+
+
 def camera_names() -> dict[str, str]:
     return {cam.id: (cam.name or cam.id) for cam in hall().cameras}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 
 from vision.errors import ConfigError, HallmonitorError, InputError
 
@@ -15,7 +15,7 @@ from .accounts import ROLES
 from .auth import accounts, require
 from .i18n import t
 from .live import frame_response
-from .present import camera_names, hall, local, supervisor
+from .present import camera_or_404, hall, local, supervisor
 from .zones import ZONES, set_zones, text_hash, write_config
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -36,16 +36,10 @@ def index():
 
 # ---- zone editor ----
 
-def _camera(camera_id: str):
-    if camera_id not in camera_names():
-        abort(404, description=f"no camera {camera_id!r} in the config")
-    return hall().camera(camera_id)
-
-
 @bp.route("/cameras/<camera_id>")
 @require("admin", token=False)
 def zones_page(camera_id: str):
-    cam = _camera(camera_id)
+    cam = camera_or_404(camera_id)
     path = config_path()
     file_hash = text_hash(path.read_text(encoding="utf-8")) if path and path.is_file() else None
     windows = [{"id": w.id, "name": w.name or w.id,
@@ -58,14 +52,14 @@ def zones_page(camera_id: str):
 @bp.route("/cameras/<camera_id>/frame.jpg")
 @require("admin", token=False)
 def zones_frame(camera_id: str):
-    _camera(camera_id)
+    camera_or_404(camera_id)
     return frame_response(camera_id, clean=True)
 
 
 @bp.post("/cameras/<camera_id>/zones")
 @require("admin", token=False)
 def save_zones(camera_id: str):
-    _camera(camera_id)
+    camera_or_404(camera_id)
     path = config_path()
     if path is None or not path.is_file():
         return jsonify({"error": {"status": 409, "message": t("no_config_file")}}), 409
