@@ -26,6 +26,7 @@ if [ "$want_test" -eq 1 ]; then
 else
   "$PY" -m pip install -q -e .
 fi
+command -v pyenv >/dev/null 2>&1 && pyenv rehash || true     # the `hallmonitor` command on PATH
 bash scripts/fetch-media.sh >/dev/null
 if [ "$want_test" -eq 1 ] && [ -f scripts/yolo-venv.sh ]; then
   bash scripts/yolo-venv.sh
