@@ -159,7 +159,7 @@ def models_add(path: Path, name, imgsz, license_, replace) -> None:
 @click.option("--seconds", default=30.0, show_default=True, help="measured seconds per run (after a warm-up)")
 @click.option("--fps", default=1.0, show_default=True, help="analyses per second per camera")
 @click.option("--sweep", is_flag=True, help="raise the camera count until the goal no longer holds")
-@click.option("--mode", "modes", type=click.Choice(["baseline", "optimized", "lean"]), multiple=True,
+@click.option("--mode", "modes", type=click.Choice(["baseline", "optimized", "lean", "optimized-int8", "lean-int8"]), multiple=True,
               help="with --cameras: the pipeline settings to measure (default: optimized; repeat for both)")
 def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera, seconds, fps, sweep, modes) -> None:
     """Per-stage latency on photos; or, with --cameras, the live pipeline on N real RTSP streams."""

@@ -192,6 +192,12 @@ MODES = {
     "optimized": {"sessions": 0, "threads": 0, "detect_on": "auto", "everyone": False, "crop_pass": True},
     # as optimized, without the second detector pass on staff crops (fewer small phones found)
     "lean": {"sessions": 0, "threads": 0, "detect_on": "auto", "everyone": False, "crop_pass": False},
+    # as lean, with the int8 NanoDet (models/quantize.py)
+    "lean-int8": {"sessions": 0, "threads": 0, "detect_on": "auto", "everyone": False, "crop_pass": False,
+                  "detector": "nanodet-int8"},
+    # as optimized, with the int8 NanoDet
+    "optimized-int8": {"sessions": 0, "threads": 0, "detect_on": "auto", "everyone": False, "crop_pass": True,
+                       "detector": "nanodet-int8"},
 }
 
 
@@ -199,7 +205,8 @@ def make_pool(mode: str, crop_pass: bool):
     from .config import ModelChoice
     from .detect import load_pool
     m = MODES[mode]
-    pool = load_pool(ModelChoice(sessions=m["sessions"], threads=m["threads"]), crop_pass=crop_pass and m["crop_pass"])
+    pool = load_pool(ModelChoice(sessions=m["sessions"], threads=m["threads"], detector=m.get("detector", "nanodet")),
+                     crop_pass=crop_pass and m["crop_pass"])
     for a in pool.analyzers:
         a.everyone = m["everyone"]
     return pool
