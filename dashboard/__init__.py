@@ -75,7 +75,3 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.register_blueprint(api.metrics_bp)
     app.register_blueprint(api.webhooks_pages_bp)
     return app
-
-
-def store_of(app: Flask) -> Store:
-    return app.extensions["hallmonitor.store"]

@@ -75,10 +75,6 @@ def window_names() -> dict[str, str]:
     return {w.id: (w.name or w.id) for cam in hall().cameras for w in cam.windows}
 
 
-def window_camera() -> dict[str, str]:
-    return {w.id: cam.id for cam in hall().cameras for w in cam.windows}
-
-
 def camera_or_404(camera_id: str):
     """The camera's config, or a 404 that names it."""
     if camera_id not in camera_names():

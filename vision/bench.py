@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
@@ -83,9 +82,3 @@ def default_images() -> list[Path]:
     if bundled.is_dir():
         images += list_images(bundled)
     return images
-
-
-def timed(fn, *args, **kw):
-    t0 = time.perf_counter()
-    out = fn(*args, **kw)
-    return out, (time.perf_counter() - t0) * 1000
