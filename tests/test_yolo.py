@@ -392,8 +392,9 @@ def test_add_model_errors(path, message, tmp_path):
 
 
 def test_pt_without_ultralytics_says_how(random_pts, tmp_path, monkeypatch):
-    if model_admin.importlib.util.find_spec("ultralytics"):
-        pytest.skip("ultralytics is importable in this env, so it is always found")
+    # the runtime env never has ultralytics (it lives in its own venv), so this is the real situation
+    assert model_admin.importlib.util.find_spec("ultralytics") is None, \
+        "ultralytics must stay out of the runtime env (it pulls torch and non-headless opencv); see scripts/yolo-venv.sh"
     monkeypatch.delenv("HALLMONITOR_YOLO_PYTHON", raising=False)
     monkeypatch.setattr(model_admin, "YOLO_VENV_PYTHON", tmp_path / "no-venv" / "python")
     with pytest.raises(ModelError, match=r"pip install 'hallmonitor\[yolo\]'.*scripts/yolo-venv.sh"):
