@@ -12,7 +12,7 @@ import numpy as np
 from .config import HallConfig, Window, single_window_config
 from .errors import InputError
 from .detections import FrameDetections
-from .observations import WindowObservation
+from .observations import WindowObservation, box_key, distinct
 from .observe import observe_camera
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -50,26 +50,17 @@ class ImageResult:
 
     def to_json(self) -> dict:
         h, w = self.image.shape[:2]
-        persons, objects, seen_p, seen_o = [], [], set(), set()
-        for obs in self.observations:
-            for p in obs.persons:
-                key = tuple(round(v) for v in p.box)
-                if key not in seen_p:
-                    seen_p.add(key)
-                    persons.append(p.to_json())
-            for o in obs.objects:
-                key = (o.detection.label,) + tuple(round(v) for v in o.detection.box)
-                if key not in seen_o:
-                    seen_o.add(key)
-                    objects.append(o.to_json())
+        persons, judged = distinct(self.observations)
+        objects = [o.to_json() for o in judged]
+        seen = {box_key(o.detection.box, o.detection.label) for o in judged}
         for d in self.frame.objects:  # the rest of what the detector saw, with no window meaning
-            key = (d.label,) + tuple(round(v) for v in d.box)
-            if key not in seen_o and d.score >= self.object_score:
-                seen_o.add(key)
+            key = box_key(d.box, d.label)
+            if key not in seen and d.score >= self.object_score:
+                seen.add(key)
                 objects.append({**d.to_json(), "on_counter": False, "held": False, "at_face": False})
         return {
             "image": {"path": str(self.path), "width": w, "height": h},
-            "persons": persons,
+            "persons": [p.to_json() for p in persons],
             "objects": objects,
             "windows": [o.to_json() for o in self.observations],
             "timing_ms": {k: round(v, 2) for k, v in self.timing_ms.items()},

@@ -8,7 +8,7 @@ import numpy as np
 from .config import Window
 from .detections import SKELETON
 from .geometry import to_pixels
-from .observations import WindowObservation
+from .observations import WindowObservation, distinct
 
 GREEN, RED, AMBER, BLUE, GREY, CYAN, WHITE = (60, 180, 60), (40, 40, 220), (0, 170, 255), (220, 120, 30), (150, 150, 150), (200, 200, 0), (255, 255, 255)
 
@@ -52,55 +52,46 @@ def annotate(image: np.ndarray, windows: list[Window], observations: list[Window
         _poly(out, to_pixels(win.counter, w, h), CYAN, f"{win.id} counter", scale)
         if win.citizen_zone:
             _poly(out, to_pixels(win.citizen_zone, w, h), GREY, f"{win.id} citizen zone", scale)
-    drawn: set[tuple] = set()
-    for obs in observations:
-        for p in obs.persons:
-            key = tuple(round(v) for v in p.box)
-            if key in drawn:
-                continue
-            drawn.add(key)
-            color = GREEN if p.staff else GREY
-            x1, y1, x2, y2 = (int(v) for v in p.box)
-            cv2.rectangle(out, (x1, y1), (x2, y2), color, lw)
-            tags = ["staff" if p.staff else "person", f"{p.score:.2f}"]
-            if p.phone_in_hand:
-                tags.append("PHONE")
-            if p.phone_at_ear:
-                tags.append("CALL")
-            if p.eating:
-                tags.append("EATING")
-            if p.head_down:
-                tags.append("HEAD DOWN")
-            if p.staff:
-                tags.append({True: "badge", False: "NO BADGE", None: "badge ?"}[p.badge])
-            alert = any(t.isupper() for t in tags)
-            _label(out, " ".join(tags), (x1, y1 - 2), RED if alert else color, 0.5 * scale)
-            badge = p.evidence.get("badge") or {}
-            if badge.get("chest"):
-                cx1, cy1, cx2, cy2 = (int(v) for v in badge["chest"])
-                cv2.rectangle(out, (cx1, cy1), (cx2, cy2), AMBER, 1)
-            if badge.get("patch"):
-                bx1, by1, bx2, by2 = (int(v) for v in badge["patch"])
-                cv2.rectangle(out, (bx1, by1), (bx2, by2), GREEN, lw)
-            if p.pose is not None:
-                kps = p.pose.keypoints
-                for a, b in SKELETON:
-                    if kps[a, 2] >= kp_score and kps[b, 2] >= kp_score:
-                        cv2.line(out, tuple(kps[a, :2].astype(int)), tuple(kps[b, :2].astype(int)), AMBER, lw, cv2.LINE_AA)
-                for x, y, s in kps:
-                    if s >= kp_score:
-                        cv2.circle(out, (int(x), int(y)), lw + 1, RED, -1, cv2.LINE_AA)
-        for o in obs.objects:
-            d = o.detection
-            key = (d.label,) + tuple(round(v) for v in d.box)
-            if key in drawn:
-                continue
-            drawn.add(key)
-            color = RED if (o.on_counter or o.held or o.at_face) else BLUE
-            x1, y1, x2, y2 = (int(v) for v in d.box)
-            cv2.rectangle(out, (x1, y1), (x2, y2), color, lw)
-            flags = [f for f, on in (("on counter", o.on_counter), ("held", o.held), ("at face", o.at_face)) if on]
-            _label(out, f"{d.label} {d.score:.2f} {' '.join(flags)}".strip(), (x1, y2 + int(14 * scale)), color, 0.45 * scale)
+    persons, objects = distinct(observations)
+    for p in persons:
+        color = GREEN if p.staff else GREY
+        x1, y1, x2, y2 = (int(v) for v in p.box)
+        cv2.rectangle(out, (x1, y1), (x2, y2), color, lw)
+        tags = ["staff" if p.staff else "person", f"{p.score:.2f}"]
+        if p.phone_in_hand:
+            tags.append("PHONE")
+        if p.phone_at_ear:
+            tags.append("CALL")
+        if p.eating:
+            tags.append("EATING")
+        if p.head_down:
+            tags.append("HEAD DOWN")
+        if p.staff:
+            tags.append({True: "badge", False: "NO BADGE", None: "badge ?"}[p.badge])
+        alert = any(t.isupper() for t in tags)
+        _label(out, " ".join(tags), (x1, y1 - 2), RED if alert else color, 0.5 * scale)
+        badge = p.evidence.get("badge") or {}
+        if badge.get("chest"):
+            cx1, cy1, cx2, cy2 = (int(v) for v in badge["chest"])
+            cv2.rectangle(out, (cx1, cy1), (cx2, cy2), AMBER, 1)
+        if badge.get("patch"):
+            bx1, by1, bx2, by2 = (int(v) for v in badge["patch"])
+            cv2.rectangle(out, (bx1, by1), (bx2, by2), GREEN, lw)
+        if p.pose is not None:
+            kps = p.pose.keypoints
+            for a, b in SKELETON:
+                if kps[a, 2] >= kp_score and kps[b, 2] >= kp_score:
+                    cv2.line(out, tuple(kps[a, :2].astype(int)), tuple(kps[b, :2].astype(int)), AMBER, lw, cv2.LINE_AA)
+            for x, y, s in kps:
+                if s >= kp_score:
+                    cv2.circle(out, (int(x), int(y)), lw + 1, RED, -1, cv2.LINE_AA)
+    for o in objects:
+        d = o.detection
+        color = RED if (o.on_counter or o.held or o.at_face) else BLUE
+        x1, y1, x2, y2 = (int(v) for v in d.box)
+        cv2.rectangle(out, (x1, y1), (x2, y2), color, lw)
+        flags = [f for f, on in (("on counter", o.on_counter), ("held", o.held), ("at face", o.at_face)) if on]
+        _label(out, f"{d.label} {d.score:.2f} {' '.join(flags)}".strip(), (x1, y2 + int(14 * scale)), color, 0.45 * scale)
     y = int(22 * scale)
     for obs in observations:
         verdicts = [f"{obs.window_id}: staff {obs.staff_count}"]

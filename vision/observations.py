@@ -92,3 +92,21 @@ class WindowObservation:
             "pause_sign": self.pause_sign,
             "staff_motion": None if self.staff_motion is None else round(self.staff_motion, 4),
         }
+
+
+def box_key(box, label: str = "") -> tuple:
+    """Identity of a detection across windows: the same box (to the pixel) and label."""
+    return (label,) + tuple(round(v) for v in box)
+
+
+def distinct(observations: list[WindowObservation]) -> tuple[list[PersonObservation], list[ObjectObservation]]:
+    """Every person and object of a frame once, though several windows observe it (the first window's
+    view of it wins)."""
+    persons: dict[tuple, PersonObservation] = {}
+    objects: dict[tuple, ObjectObservation] = {}
+    for obs in observations:
+        for p in obs.persons:
+            persons.setdefault(box_key(p.box), p)
+        for o in obs.objects:
+            objects.setdefault(box_key(o.detection.box, o.detection.label), o)
+    return list(persons.values()), list(objects.values())

@@ -24,7 +24,7 @@ from .detect.pipeline import AnalyzerPool
 from .clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
 from .config import Camera, HallConfig
 from .events import Event, new_event_id, parse_iso
-from .observations import WindowObservation
+from .observations import WindowObservation, distinct
 from .ring import PacketRing
 from .store import Store
 from .watch import CameraWatch, Step
@@ -36,25 +36,17 @@ STAFF, OTHER, OBJECT, ALERT = (60, 180, 60), (160, 160, 160), (220, 120, 30), (4
 
 def frame_boxes(observations: list[WindowObservation]) -> list[dict]:
     """The boxes of one analysed frame, for snapshots and clip overlays (each drawn once)."""
-    out, seen = [], set()
-    for obs in observations:
-        for p in obs.persons:
-            key = tuple(round(v) for v in p.box)
-            if key in seen:
-                continue
-            seen.add(key)
-            flags = [n for n, on in (("phone", p.phone_in_hand or p.phone_at_ear), ("eating", p.eating),
-                                     ("head down", p.head_down), ("no badge", p.badge is False)) if on]
-            label = ("staff" if p.staff else "person") + (": " + ", ".join(flags) if flags else "")
-            out.append({"box": list(p.box), "label": label,
-                        "color": list(ALERT if flags else STAFF if p.staff else OTHER)})
-        for o in obs.objects:
-            key = (o.detection.label,) + tuple(round(v) for v in o.detection.box)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append({"box": list(o.detection.box), "label": f"{o.detection.label} {o.detection.score:.2f}",
-                        "color": list(ALERT if (o.on_counter or o.held) else OBJECT)})
+    out = []
+    persons, objects = distinct(observations)
+    for p in persons:
+        flags = [n for n, on in (("phone", p.phone_in_hand or p.phone_at_ear), ("eating", p.eating),
+                                 ("head down", p.head_down), ("no badge", p.badge is False)) if on]
+        label = ("staff" if p.staff else "person") + (": " + ", ".join(flags) if flags else "")
+        out.append({"box": list(p.box), "label": label,
+                    "color": list(ALERT if flags else STAFF if p.staff else OTHER)})
+    for o in objects:
+        out.append({"box": list(o.detection.box), "label": f"{o.detection.label} {o.detection.score:.2f}",
+                    "color": list(ALERT if (o.on_counter or o.held) else OBJECT)})
     return out
 
 
