@@ -85,12 +85,41 @@ class Pose:
 
 
 @dataclass
+class Face:
+    """A person's face and what its eyes show. ``eyes`` is "open", "closed" or "unknown" (face too
+    small, turned away, or the eye model unsure): never a guess."""
+
+    box: Box
+    score: float
+    eyes: str = "unknown"
+    eye_openness: float | None = None      # eyelid gap over eye width, mean of the eyes judged
+    evidence: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"box": [round(float(v), 1) for v in self.box], "score": round(float(self.score), 4),
+                "eyes": self.eyes,
+                "eye_openness": None if self.eye_openness is None else round(float(self.eye_openness), 3),
+                "evidence": self.evidence}
+
+
+@dataclass
 class FrameDetections:
-    """Everything the models found in one frame."""
+    """Everything the models found in one frame. ``poses``, ``faces`` and ``head_scores`` are
+    aligned with ``persons``: entry i belongs to person i, None where that stage did not run
+    (or, for faces, found no face)."""
 
     width: int
     height: int
     objects: list[Detection] = field(default_factory=list)   # every non-person detection
     persons: list[Detection] = field(default_factory=list)
     poses: list[Pose | None] = field(default_factory=list)   # one per person, None if not run
+    faces: list[Face | None] = field(default_factory=list)   # one per person, None if not run / no face
+    # one per person: learned heads' probabilities on the person's crop, e.g. {"phone_in_use": 0.91}
+    head_scores: list[dict[str, float] | None] = field(default_factory=list)
     timing_ms: dict[str, float] = field(default_factory=dict)
+
+    def face_of(self, i: int) -> Face | None:
+        return self.faces[i] if i < len(self.faces) else None
+
+    def heads_of(self, i: int) -> dict[str, float] | None:
+        return self.head_scores[i] if i < len(self.head_scores) else None

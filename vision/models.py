@@ -18,8 +18,10 @@ from ruamel.yaml.error import YAMLError
 
 from .errors import ModelError
 
-FAMILIES = ("nanodet", "movenet", "yolo")
-TASKS = ("detect", "pose")
+# detectors and pose; face, landmarks and eyes (mediapipe-style models); the crop backbone and the
+# learned heads on its features
+FAMILIES = ("nanodet", "movenet", "yolo", "blazeface", "facemesh", "iris", "backbone", "head")
+TASKS = ("detect", "pose", "face", "landmarks", "eyes", "features", "classify")
 DEFAULT_MANIFEST = Path(__file__).resolve().parent.parent / "models" / "models.yaml"
 
 
