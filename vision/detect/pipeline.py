@@ -8,9 +8,10 @@ import numpy as np
 from ..detections import Detection, FrameDetections
 from ..labels import HALL_OBJECTS
 from .base import Timer, batched_nms
+from .zoom import counter_tiles
 
 
-def _merge(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
+def merge_detections(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
     """Per-label NMS over detections from several passes."""
     if len(dets) < 2:
         return dets
@@ -27,7 +28,7 @@ class Analyzer:
     def __init__(self, detector, pose=None, *, min_score: float = 0.2, person_label: str = "person",
                  crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
                  min_crop_px: int = 48, max_pose_persons: int = 8,
-                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False):
+                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4):
         self.detector = detector
         self.pose = pose
         self.min_score = min_score
@@ -38,10 +39,12 @@ class Analyzer:
         self.min_crop_px = min_crop_px
         self.max_pose_persons = max_pose_persons
         self.crop_labels = crop_labels
+        self.zoom_max_tiles = zoom_max_tiles
         self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
 
     def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
-                region: tuple[int, int, int, int] | None = None, max_poses: int | None = None) -> FrameDetections:
+                region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
+                zoom: list[tuple[int, int, int, int]] | None = None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -49,6 +52,8 @@ class Analyzer:
         ``focus(person)`` picks the persons whose crops get the second detector pass (staff);
         ``pose_focus(person)`` those that get a pose (staff, and whoever is at the counter), the best
         ``max_poses`` of them.
+        ``zoom``: rectangles (the counters) the detector also looks at in tiles of its own input
+        size, for phones and cups lying there (``zoom_counters``).
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -86,9 +91,16 @@ class Analyzer:
                                                   origin=(cx1, cy1))
                 crop_pre += self.detector.timing.get("preprocess", 0.0)
                 extra.extend(d for d in crop_found if d.label in self.crop_labels)
-            objects = _merge(objects + extra)
+            objects = merge_detections(objects + extra)
             timing["preprocess"] += crop_pre
             timing["crop_detect"] = t.ms() - crop_pre
+
+        zoomed: list[Detection] = []
+        if zoom:
+            t = Timer()
+            zoomed = self.zoom_counters(image, zoom)
+            objects = merge_detections(objects + zoomed)
+            timing["counter_zoom"] = t.ms()
 
         poses = []
         t = Timer()
@@ -98,7 +110,23 @@ class Analyzer:
             poses.append(self.pose.estimate(image, p.box) if wanted else None)
             budget -= wanted
         timing["pose"] = t.ms()
-        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, timing_ms=timing)
+        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
+                               timing_ms=timing)
+
+
+    def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]]) -> list[Detection]:
+        """Hall objects (phones, cups, food, cards) found in tiles of each counter rectangle."""
+        h, w = image.shape[:2]
+        size = max(self.detector.spec.input.width, self.detector.spec.input.height)
+        found: list[Detection] = []
+        for rect in counters:
+            for x1, y1, x2, y2 in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h)):
+                if x2 - x1 < 8 or y2 - y1 < 8:
+                    continue
+                found.extend(d for d in self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score,
+                                                              origin=(x1, y1))
+                             if d.label in self.crop_labels)
+        return found
 
 
 class AnalyzerPool:
