@@ -275,7 +275,7 @@ class ModelChoice(Strict):
     sessions: int = Field(0, ge=0, le=16, description="model sessions shared by all cameras; 0 = one per core")
     crop_pass: bool = Field(True, description="a second detector pass on each staff member's crop: finds small "
                                               "phones and cups, costs about one more detection per staff member")
-    counter_zoom_every_s: float = Field(5.0, ge=0, description="look at each counter in tiles of the detector's "
+    counter_zoom_every_s: float = Field(10.0, ge=0, description="look at each counter in tiles of the detector's "
                                         "input size this often (flat phones, cups); what it finds holds until the "
                                         "next look; 0 = off")
 
