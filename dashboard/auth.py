@@ -21,6 +21,21 @@ OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None. Browsers drop tabs and newlines from URLs
+    and read a backslash as a slash, so ``/%09/evil.example`` or ``/\\evil.example`` would leave the site."""
+    from urllib.parse import urlsplit
+
+    if not target or not target.startswith("/"):
+        return None
+    if any(ord(c) < 0x21 or c == "\\" or 0x7f <= ord(c) <= 0x9f for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
+
+
 def accounts() -> Accounts:
     return current_app.extensions["hallmonitor.accounts"]
 
@@ -108,9 +123,7 @@ def actor() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
-    next_url = request.values.get("next") or url_for("pages.board")
-    if not next_url.startswith("/") or next_url.startswith("//"):
-        next_url = url_for("pages.board")
+    next_url = local_path(request.values.get("next")) or url_for("pages.board")
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not hmac.compare_digest(sent, session.get("csrf", "")):

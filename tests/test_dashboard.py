@@ -148,6 +148,24 @@ def test_anonymous_is_sent_to_login(site, path):
     assert resp.headers["Location"].startswith("/login")
 
 
+@pytest.mark.parametrize("next_url, location", [
+    ("/events?type=sleeping", "/events?type=sleeping"),
+    ("/%09/evil.example/x", "/"),          # Flask decodes %09: a tab, which browsers drop -> //evil.example
+    ("/\\evil.example/x", "/"),
+    ("//evil.example/x", "/"),
+    ("https://evil.example/x", "/"),
+    ("/%0a/evil.example", "/"),
+])
+def test_login_returns_only_to_this_site(site, next_url, location):
+    client = site.client()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    resp = client.post("/login?next=" + next_url, data={"username": "viewer", "password": PASSWORD,
+                                                        "csrf_token": token})
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == location
+
+
 @pytest.mark.parametrize("role, path, expected", [
     (role, path, 403 if (path in ADMIN_ONLY and role != "admin") else 200)
     for role in ("viewer", "manager", "admin") for path in PAGES if path != "/events/stream"
