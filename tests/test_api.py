@@ -302,6 +302,7 @@ def test_clip_downloads_whole_and_in_ranges(callers, media_event):
     r = call("GET", f"/api/events/{ev.id}/clip.mp4")
     assert r.status_code == 200 and r.mimetype == "video/mp4" and r.data == data
     assert r.headers["Accept-Ranges"] == "bytes"
+    assert "private" in r.headers["Cache-Control"] and "public" not in r.headers["Cache-Control"]
     with av.open(io.BytesIO(r.data)) as container:
         decoded = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
     assert len(decoded) == media_event["frames"] and decoded[0].shape == (288, 384, 3)

@@ -282,6 +282,8 @@ def test_event_page_and_media(site):
     assert ranged.status_code == 206 and len(ranged.data) == 100
     assert client.get(f"/events/{ev.id}/clip.mp4?download=1").headers["Content-Disposition"].startswith("attachment")
     assert client.get(f"/events/{ev.id}/boxes.json").json["width"] == 640
+    for resp in (full, thumb, ranged, client.get(f"/events/{ev.id}/boxes.json")):   # evidence: no shared caches
+        assert "private" in resp.headers["Cache-Control"] and "public" not in resp.headers["Cache-Control"]
     assert client.get("/events/evt_missing").status_code == 404
     # a path outside the media folder is never served
     bad = record(site.store, "eating", "w01", time.time() - 50, 1, snapshot="../cameras.yaml")
