@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g
+from flask.json.provider import DefaultJSONProvider
 
 from vision.config import HallConfig
 from vision.store import Store
@@ -27,6 +28,12 @@ def _secret_key(path: Path) -> bytes:
     return key
 
 
+class _StrictJSON(DefaultJSONProvider):
+    def loads(self, s, **kwargs):
+        from .api_common import strict_json_loads
+        return strict_json_loads(s)
+
+
 def create_app(config: HallConfig, *, store: Store | None = None, supervisor=None, config_path: Path | None = None,
                testing: bool = False, secret_key: bytes | None = None) -> Flask:
     from . import api, auth, errors, live, pages, report, settings, sse
@@ -34,6 +41,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     from .i18n import language, t
 
     app = Flask(__name__)
+    app.json = _StrictJSON(app)        # request.get_json() everywhere refuses what json_body refuses
     app.config.update(
         HALL=config,
         HALL_CONFIG_PATH=config_path,

@@ -13,7 +13,7 @@ from vision.errors import InputError
 from vision.events import EVENT_TYPES, SEVERITIES
 from vision.store import REVIEW_STATUSES
 
-from .auth import actor, require
+from .auth import actor, local_path, require
 from .board import board_tiles
 from .evidence import send_evidence
 from .present import (alert_json, camera_names, duration, hall, hall_tz, local, local_day_start, media_file, parse_day,
@@ -179,10 +179,7 @@ def review(event_id: str):
     updated = store().set_review(event_id, status, comment, actor())
     if _wants_json():
         return jsonify(alert_json(updated))
-    back = request.form.get("next") or ""
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("pages.event", event_id=event_id)
-    return redirect(back)
+    return redirect(local_path(request.form.get("next")) or url_for("pages.event", event_id=event_id))
 
 
 @bp.post("/events/<event_id>/keep")

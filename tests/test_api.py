@@ -565,3 +565,21 @@ def test_bad_input_is_a_4xx_json_error(callers, events, method, path, kwargs, st
 def test_405_names_the_allowed_methods(callers):
     r = callers["write"]("DELETE", "/api/windows/w01/pause")
     assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+LONE_SURROGATE = b'"\\udc80 oops"'    # JSON's escape for half a UTF-16 pair: no character at all
+
+
+@pytest.mark.parametrize("who, method, path, body", [
+    ("write", "POST", "/api/windows/w01/pause", b'{"minutes": 1, "reason": %s}'),
+    ("write", "POST", "/api/events/{event}/review", b'{"status": "acknowledged", "comment": %s}'),
+    ("admin", "POST", "/api/tokens", b'{"name": %s, "scope": "read"}'),
+    ("manager", "POST", "/events/{event}/review", b'{"status": "acknowledged", "comment": %s}'),
+])
+def test_a_lone_surrogate_is_a_400_not_a_500(callers, events, who, method, path, body):
+    event = events[0].id
+    r = callers[who](method, path.format(event=event), data=body % LONE_SURROGATE,
+                     headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, (r.status_code, r.data[:300])
+    if path.startswith("/api/"):
+        assert r.get_json()["error"]["status"] == 400
