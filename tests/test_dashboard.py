@@ -148,6 +148,13 @@ def test_anonymous_is_sent_to_login(site, path):
     assert resp.headers["Location"].startswith("/login")
 
 
+@pytest.mark.parametrize("path", ["/events?to=9999-12-31", "/events?from=0001-01-01&to=9999-12-31",
+                                  "/report?week=9999-W52", "/report?week=0001-W01", "/report.csv?week=9999-W52"])
+def test_dates_a_date_picker_allows_never_give_a_500(site, path):
+    record(site.store, "unattended", "w01", time.time() - 600, 5)
+    assert site.client("viewer").get(path).status_code == 200
+
+
 @pytest.mark.parametrize("next_url, location", [
     ("/events?type=sleeping", "/events?type=sleeping"),
     ("/%09/evil.example/x", "/"),          # Flask decodes %09: a tab, which browsers drop -> //evil.example
