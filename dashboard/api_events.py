@@ -80,7 +80,7 @@ def list_events():
         since=_time_arg("since"), until=_time_arg("until"), window_id=_many("window"), camera_id=_many("camera"),
         types=_many("type"), phases=_many("phase"), severity=_many("severity"),
         review_status=_many("review_status"), limit=int_arg("limit", 50, 1, MAX_PAGE),
-        cursor=request.args.get("cursor"))
+        cursor=request.args.get("cursor") or None)     # an empty cursor= is the first page
     return jsonify({"events": events, "next_cursor": next_cursor})
 
 

@@ -247,7 +247,8 @@ def _paths(window_ids: list[str]) -> dict:
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                                      "default": 50}},
         {"name": "cursor", "in": "query", "schema": {"type": "string"},
-         "description": "next_cursor of the previous page (pages are newest first: started_at, id descending)"},
+         "description": "next_cursor of the previous page (pages are newest first: started_at, id descending); "
+                        "empty or absent: the first page"},
     ]
     return {
         "/api/health": {"get": _op("Is the service up", _ok("up", "Health"), tag="service")},

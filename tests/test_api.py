@@ -214,6 +214,9 @@ def test_paging_walks_every_event_once_newest_first(callers, events):
         if cursor is None:
             break
     assert seen == [e.id for e in sorted(events, key=lambda e: (e.started_at, e.id), reverse=True)]
+    # an empty cursor= (valid by the OpenAPI schema) is the first page
+    first = callers["read"]("GET", "/api/events", query_string={"limit": 7, "cursor": ""})
+    assert first.status_code == 200 and [e["id"] for e in first.get_json()["events"]] == seen[:7]
 
 
 def _ids(call, **params) -> set[str]:
