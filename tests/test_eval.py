@@ -154,7 +154,7 @@ def test_table_output_and_limit(photos, tmp_path):
     assert p.stdout.startswith("2 images\n")
     assert "| verdict | n | positives | TP | FP | FN | TN | P | R | F1 | BA |" in p.stdout
     assert "| street | staff_present | 2 | 2 |" in p.stdout
-    assert "| stage | median ms |" in p.stdout and "| total |" in p.stdout
+    assert "| stage | median ms | images it ran on | median ms there |" in p.stdout and "| total |" in p.stdout
     assert (tmp_path / "s.html").is_file()
 
 
@@ -196,6 +196,7 @@ def test_scoring_maps_labels_and_windows():
     assert sorted((m["file"], m["verdict"]) for m in r["misses"]) == [
         ("b", "phone_in_use"), ("c", "head_down_sleeping"), ("c", "staff_present")]
     assert r["timing_ms"] == {"decode": 2.0, "detect": 15.0, "face": 2.0, "total": 21.0}
+    assert r["timing_when_run"]["face"] == {"images": 1, "median_ms": 4.0}   # a stage only some images ran
     assert list(median_timing([{"total": 5, "a": 1}, {"b": 2, "total": 7}])) == ["a", "b", "total"]
 
 

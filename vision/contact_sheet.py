@@ -16,6 +16,7 @@ import numpy as np
 from .evaluation import VERDICTS
 
 THUMB_WIDTH = 640
+SMALL = 240
 
 
 def files_dir(sheet: Path) -> Path:
@@ -30,9 +31,17 @@ def clear(sheet: Path) -> None:
             old.unlink()
 
 
-def save_thumbnail(picture: np.ndarray, sheet: Path, name: str) -> str:
-    """Write a JPEG of ``picture`` (at most THUMB_WIDTH wide) beside the sheet; return its link."""
+def save_thumbnail(picture: np.ndarray, sheet: Path, name: str, original: np.ndarray | None = None) -> str:
+    """Write a JPEG of ``picture`` (at most THUMB_WIDTH wide) beside the sheet; return its link. A small
+    picture (under SMALL px wide) is enlarged, and shown beside its ``original``, since the drawing covers it."""
     h, w = picture.shape[:2]
+    if w < SMALL:
+        k = -(-SMALL // w)
+        picture = cv2.resize(picture, (w * k, h * k), interpolation=cv2.INTER_NEAREST)
+        if original is not None and original.shape[:2] == (h, w):
+            plain = cv2.resize(original, (w * k, h * k), interpolation=cv2.INTER_NEAREST)
+            picture = np.hstack([plain, np.full((h * k, 4, 3), 255, np.uint8), picture])
+        h, w = picture.shape[:2]
     if w > THUMB_WIDTH:
         picture = cv2.resize(picture, (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w))), interpolation=cv2.INTER_AREA)
     folder = files_dir(sheet)

@@ -58,7 +58,8 @@ def run_eval(folder: Path, records: list[LabelRecord], analyzer, sheet: Path, co
         timings.append(result.timing_ms)
         if s.misses:
             picture = annotate(result.image, result.windows, result.observations)
-            entries[rec.file] = {"thumb": contact_sheet.save_thumbnail(picture, sheet, _thumb_name(i, rec.file)),
+            entries[rec.file] = {"thumb": contact_sheet.save_thumbnail(picture, sheet, _thumb_name(i, rec.file),
+                                                                        result.image),
                                  "evidence": _evidence(data)}
     report = score(scored, timings)
     report["sheet"] = str(sheet)

@@ -142,12 +142,25 @@ class Tally:
 def median_timing(timings: list[dict[str, float]]) -> dict[str, float]:
     """Median ms per stage over the images, for whatever stages the analyzer reported (an image that
     lacks a stage did not run it: 0 ms); ``total`` last."""
+    return {k: statistics.median(float(t.get(k, 0.0)) for t in timings) for k in _stages(timings)}
+
+
+def timing_when_run(timings: list[dict[str, float]]) -> dict[str, dict]:
+    """Per stage: on how many images it ran (took > 0 ms) and its median ms there."""
+    out = {}
+    for k in _stages(timings):
+        ran = [float(t[k]) for t in timings if float(t.get(k, 0.0)) > 0]
+        out[k] = {"images": len(ran), "median_ms": statistics.median(ran) if ran else None}
+    return out
+
+
+def _stages(timings: list[dict[str, float]]) -> list[str]:
     keys: list[str] = []
     for t in timings:
         keys += [k for k in t if k not in keys and k != "total"]
     if any("total" in t for t in timings):
         keys.append("total")
-    return {k: statistics.median(float(t.get(k, 0.0)) for t in timings) for k in keys} if timings else {}
+    return keys
 
 
 def score(results: list[Scored], timings: list[dict[str, float]] | None = None) -> dict:
@@ -165,6 +178,7 @@ def score(results: list[Scored], timings: list[dict[str, float]] | None = None) 
         **overall.to_json(),
         "sources": {name: t.to_json() for name, t in sorted(by_source.items())},
         "timing_ms": median_timing(timings or []),
+        "timing_when_run": timing_when_run(timings or []),
         "misses": misses,
     }
 
@@ -205,6 +219,10 @@ def format_table(report: dict) -> str:
         if covered:
             lines += ["", "badge coverage per source: " + ", ".join(covered)]
     if report["timing_ms"]:
-        lines += ["", "| stage | median ms |", "| --- | ---: |"]
-        lines += [f"| {k} | {v:.1f} |" for k, v in report["timing_ms"].items()]
+        ran = report.get("timing_when_run", {})
+        lines += ["", "| stage | median ms | images it ran on | median ms there |", "| --- | ---: | ---: | ---: |"]
+        for k, v in report["timing_ms"].items():
+            r = ran.get(k, {})
+            lines.append(f"| {k} | {v:.1f} | {r.get('images', '')} | "
+                         f"{'-' if r.get('median_ms') is None else format(r['median_ms'], '.1f')} |")
     return "\n".join(lines)
