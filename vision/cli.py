@@ -115,6 +115,64 @@ def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_pat
             click.echo(f"annotated picture: {annotate_path}")
 
 
+@main.command("eval")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--labels", "labels_path", required=True, type=click.Path(path_type=Path),
+              help="JSON list of {file, labels: {staff_present, phone_on_desk, phone_in_hand, phone_at_ear, "
+                   "badge_visible, eating_or_drinking, head_down_sleeping}, desk_region?, source?}")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="cameras.yaml with the window zones (then desk_region is not used)")
+@click.option("--camera", "camera_id", help="camera id in the config (default: the first)")
+@click.option("--sheet", "sheet_path", type=click.Path(path_type=Path),
+              help="contact sheet of every miss and false alarm (default: LABELS.sheet.html beside the labels)")
+@click.option("--json", "as_json", is_flag=True, help="print the metrics as JSON")
+@click.option("--limit", type=click.IntRange(min=1), help="score only the first N records")
+def eval_command(folder: Path, labels_path: Path, config_path, camera_id, sheet_path, as_json, limit) -> None:
+    """Score the verdicts on labelled photos: P/R/F1 and balanced accuracy per verdict, per source, cost per
+    stage, and an HTML contact sheet of the misses."""
+    from .config import load_config
+    from .detect import load_analyzer
+    from .errors import InputError
+    from .eval_labels import load_records, missing_images
+    from .eval_run import run_eval
+    from .evaluation import format_table
+
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder of images")
+    records = load_records(labels_path)
+    if limit:
+        records = records[:limit]
+    missing = missing_images(records, folder)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise InputError(f"{labels_path}: {len(missing)} labelled image(s) not found in {folder}: {shown}")
+    config = load_config(config_path) if config_path else None
+    if config is not None:
+        if not config.cameras:
+            raise InputError(f"{config_path}: has no cameras; add one with its windows")
+        if camera_id is not None:
+            config.camera(camera_id)
+        if any(r.desk_region for r in records):
+            click.echo("eval: --config given, so the records' desk_region is not used (the windows' counters are)",
+                       err=True)
+    sheet = sheet_path or labels_path.with_name(labels_path.stem + ".sheet.html")
+    analyzer = load_analyzer(config.models if config else None, config.base_dir if config else None)
+    run = run_eval(folder, records, analyzer, sheet, config, camera_id)
+    report = run.report
+    if run.unreadable:
+        report["unreadable"] = run.unreadable
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        click.echo(format_table(report))
+        click.echo(f"\ncontact sheet: {sheet} ({len(report['misses'])} wrong verdicts)")
+    if run.unreadable:
+        for line in run.unreadable:
+            click.echo(f"error: {line}", err=True)
+        click.echo(f"{len(run.unreadable)} of {len(records)} images could not be read and were not scored", err=True)
+        sys.exit(1)
+
+
 @main.group()
 def models() -> None:
     """The model manifest: list the models, add a YOLO model."""
