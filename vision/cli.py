@@ -370,11 +370,17 @@ def run_until_signal(config, on_started=None, publish=None, seconds: float | Non
     from dashboard.server import WebServer
     from .webhook import Dispatcher, camera_windows, sync_from_config
     sup = Supervisor(config, publish=publish)
-    sync_from_config(sup.store, config)  # a refused webhook endpoint stops here, before any camera starts
+    try:
+        sync_from_config(sup.store, config)  # a refused webhook endpoint stops here, before any camera starts
+        # bind the dashboard's port before any camera starts: a port in use stops here with nothing recorded
+        web = WebServer(create_app(config, store=sup.store, supervisor=sup, config_path=config_path),
+                        config.dashboard.host, config.dashboard.port)
+    except BaseException:
+        sup.store.close()
+        raise
     sup.start()
     dispatcher = Dispatcher(sup.store, camera_windows=camera_windows(config)).start()
-    web = WebServer(create_app(config, store=sup.store, supervisor=sup, config_path=config_path),
-                    config.dashboard.host, config.dashboard.port).start()
+    web.start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
