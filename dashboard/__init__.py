@@ -39,6 +39,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     from . import api, auth, errors, live, pages, report, settings, sse
     from .accounts import Accounts
     from .i18n import language, t
+    from .throttle import LoginThrottle
 
     app = Flask(__name__)
     app.json = _StrictJSON(app)        # request.get_json() everywhere refuses what json_body refuses
@@ -59,6 +60,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.extensions["hallmonitor.store"] = store
     app.extensions["hallmonitor.accounts"] = Accounts(store)
     app.extensions["hallmonitor.supervisor"] = supervisor
+    app.extensions["hallmonitor.throttle"] = LoginThrottle()
 
     errors.register(app)
     app.before_request(auth.identify)

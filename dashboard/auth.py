@@ -8,12 +8,15 @@ tokens, webhooks). Token scopes: read (GET) and write (also POST: pause, review)
 from __future__ import annotations
 
 import functools
+import math
 import hmac
 import secrets
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, g, make_response, redirect, render_template, request, session,
+                   url_for)
 
 from .accounts import RANK, Accounts
+from .i18n import t
 
 bp = Blueprint("auth", __name__)
 
@@ -129,8 +132,18 @@ def login():
         if not hmac.compare_digest(sent, session.get("csrf", "")):
             error = "form_expired"
         else:
-            user = accounts().authenticate(request.form.get("username", ""), request.form.get("password", ""))
+            username, address = request.form.get("username", ""), request.remote_addr or ""
+            throttle = current_app.extensions["hallmonitor.throttle"]
+            lockout = throttle.locked(username, address)
+            user = None if lockout else accounts().authenticate(username, request.form.get("password", ""))
+            if lockout:
+                minutes = math.ceil(lockout.retry_after_s / 60)
+                message = t("login_locked_" + lockout.who).format(minutes=minutes)
+                resp = make_response(render_template("login.html", error=None, message=message, next=next_url), 429)
+                resp.headers["Retry-After"] = str(lockout.retry_after_s)
+                return resp
             if user is None:
+                throttle.failed(username, address)
                 error = "bad_login"          # the same words whether or not the user exists
             else:
                 session.clear()

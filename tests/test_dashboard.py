@@ -155,6 +155,30 @@ def test_dates_a_date_picker_allows_never_give_a_500(site, path):
     assert site.client("viewer").get(path).status_code == 200
 
 
+def _try_login(client, username: str, password: str, address: str = "127.0.0.1"):
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_failed_logins_lock_the_account_then_the_address(site, caplog):
+    client = site.client()
+    for _ in range(5):
+        assert _try_login(client, "viewer", "wrong").status_code == 401
+    locked = _try_login(client, "viewer", PASSWORD)                # even the right password, now
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 60
+    assert "已暂时锁定" in locked.text and "15 分钟" in locked.text
+    assert "login failed for user 'viewer' from 127.0.0.1" in caplog.text
+    # the other accounts are not locked by it
+    assert _try_login(site.client(), "manager", PASSWORD).status_code == 302
+    # one address trying many accounts is stopped too
+    for i in range(20):
+        assert _try_login(client, f"guess{i}", "wrong", address="10.9.9.9").status_code == 401
+    assert _try_login(client, "admin", PASSWORD, address="10.9.9.9").status_code == 429
+    assert _try_login(site.client(), "admin", PASSWORD).status_code == 302     # from elsewhere it works
+
+
 @pytest.mark.parametrize("next_url, location", [
     ("/events?type=sleeping", "/events?type=sleeping"),
     ("/%09/evil.example/x", "/"),          # Flask decodes %09: a tab, which browsers drop -> //evil.example
