@@ -155,6 +155,27 @@ def test_dates_a_date_picker_allows_never_give_a_500(site, path):
     assert site.client("viewer").get(path).status_code == 200
 
 
+def test_every_answer_carries_the_security_headers(site):
+    client = site.client("viewer")
+    for path in ("/", "/events", "/report", "/live", "/login", "/api/health", "/static/app.css"):
+        h = client.get(path).headers
+        assert "script-src 'self'" in h["Content-Security-Policy"] and "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        assert h["X-Frame-Options"] == "DENY" and h["X-Content-Type-Options"] == "nosniff"
+        assert h["Referrer-Policy"] == "same-origin" and "Strict-Transport-Security" not in h
+    for template in Path("dashboard/templates").glob("*.html"):     # the CSP would block inline code
+        html = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\b(src|type=\"application/json\"))", html), template
+        assert not re.search(r"\son[a-z]+=\"", html), template
+
+
+def test_secure_cookies_behind_tls(tmp_path):
+    (tmp_path / "cameras.yaml").write_text(HALL_YAML.replace("  secret_key_file: var/secret_key",
+                                                             "  secret_key_file: var/secret_key\n  secure_cookies: true"))
+    app = create_app(load_config(tmp_path / "cameras.yaml"), testing=True)
+    resp = app.test_client().get("/login")
+    assert "Secure" in resp.headers["Set-Cookie"] and "max-age" in resp.headers["Strict-Transport-Security"]
+
+
 def _try_login(client, username: str, password: str, address: str = "127.0.0.1"):
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)

@@ -316,6 +316,8 @@ class Dashboard(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     secret_key_file: Path = Field(Path("var/secret_key"), description="session signing key, made on first start")
+    secure_cookies: bool = Field(False, description="served over HTTPS (behind a TLS proxy): cookies only over "
+                                                    "TLS, and HSTS")
 
 
 class Defaults(Strict):
