@@ -118,11 +118,19 @@ class CameraWatch:
         return Step(ts, frame, observations, events, timing)
 
     def tick(self, ts: float) -> list[Event]:
-        """Time passes without a frame (camera offline): let grace periods and pauses run out."""
+        """Time passes without a frame (the video is over): let grace periods and pauses run out."""
         self._prev_gray = None
         events: list[Event] = []
         for rules in self.rules.values():
             events.extend(rules.tick(ts))
+        return events
+
+    def offline(self, ts: float) -> list[Event]:
+        """The camera is offline: its windows are unknown; open events are held, not ended by grace."""
+        self._prev_gray = None
+        events: list[Event] = []
+        for rules in self.rules.values():
+            events.extend(rules.offline(ts))
         return events
 
     def adopt(self, events: list[Event]) -> int:

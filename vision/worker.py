@@ -135,7 +135,7 @@ class CameraWorker:
                 last_sync = now
             if frame is None:
                 if not self.reader.connected:
-                    self._emit(self.watch.tick(now), None, None)
+                    self._emit(self.watch.offline(now), None, None)
                     self._save_window_state(now)
                 continue
             t0 = time.perf_counter()
