@@ -131,6 +131,7 @@ def _schemas() -> dict:
         "Webhook": _obj(endpoint_props),
         "WebhookList": _obj({"webhooks": {"type": "array", "items": ref("Webhook")}}),
         "WebhookOne": _obj({"webhook": ref("Webhook")}),
+        "WebhookRetry": _obj({"webhook": ref("Webhook"), "released": {"type": "integer", "minimum": 0}}),
         "WebhookRequest": _obj({
             "url": {"type": "string", "maxLength": 2000, "description": "http(s) URL of a public address"},
             "types": {"type": "array", "items": {"enum": list(MESSAGE_TYPES)}, "description": "empty: all"},
@@ -315,6 +316,10 @@ def _paths(window_ids: list[str]) -> dict:
             body="DisableRequest", body_required=False, errors=("NotFound",), params=[ENDPOINT_ID], admin=True)},
         "/api/webhooks/{endpoint_id}/enable": {"post": _op(
             "Send again: the queue goes out in order on a fresh retry schedule", _ok("the endpoint", "WebhookOne"),
+            tag="admin", errors=("NotFound",), params=[ENDPOINT_ID], admin=True)},
+        "/api/webhooks/{endpoint_id}/retry": {"post": _op(
+            "Retry now: the receiver is back, send the waiting queue without waiting for the next scheduled retry",
+            _ok("the endpoint and how many deliveries were released", "WebhookRetry"),
             tag="admin", errors=("NotFound",), params=[ENDPOINT_ID], admin=True)},
         "/api/webhooks/{endpoint_id}/deliveries": {"get": _op(
             "The endpoint's deliveries, newest first", _ok("the deliveries", "DeliveryList"), tag="admin",
