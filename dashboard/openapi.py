@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
+from importlib import resources
 
 from vision import __version__
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES
@@ -19,7 +19,8 @@ from vision.webhook import DELIVERY_STATUSES
 from .api_events import REVIEW_VERDICTS
 from .api_hall import MAX_PAUSE_MINUTES
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+# the JSON Schemas ship inside the package (docs/ links to them), so a plain `pip install .` serves them
+SCHEMAS = resources.files("vision") / "schemas"
 NULL_STR = {"type": ["string", "null"]}
 TIME = {"type": "string", "format": "date-time"}
 TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
@@ -35,7 +36,7 @@ def _json(schema: dict) -> dict:
 
 
 def _load(name: str) -> dict:
-    schema = json.loads((DOCS / name).read_text(encoding="utf-8"))
+    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
     for key in ("$schema", "$id"):
         schema.pop(key, None)
     return schema
