@@ -241,3 +241,20 @@ def test_cli_errors_for_bad_labels_and_missing_images(photos, tmp_path):
     assert p.stderr.strip() == f"error: {bad}: 2 labelled image(s) not found in {photos}: gone.jpg, sub/nope.png"
     p = run("eval", str(photos), "--labels", str(tmp_path / "none.json"))
     assert p.returncode == 2 and p.stderr.strip() == f"error: {tmp_path / 'none.json'}: no such labels file"
+
+
+def test_cli_with_a_config_checks_the_camera(photos, tmp_path):
+    cfg = tmp_path / "hall.yaml"
+    cfg.write_text(f"""
+models: {{manifest: {ROOT / 'models' / 'models.yaml'}}}
+cameras:
+  - id: gate
+    url: rtsp://127.0.0.1/none
+    windows:
+      - id: left
+        staff_zone: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]
+        counter: [[0, 0.9], [0.5, 0.9], [0.5, 1]]
+""")
+    p = run("eval", str(photos), "--labels", str(photos / "labels.json"), "--config", str(cfg), "--camera", "nope")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip().endswith("error: no camera 'nope' in the config (cameras: gate)")
