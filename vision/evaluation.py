@@ -92,7 +92,7 @@ class Counts:
         ba = None if r is None or specificity is None else (r + specificity) / 2
         majority = _ratio(max(self.positives, self.n - self.positives), self.n)
         return {
-            "n": self.n, "positives": self.positives,
+            "n": self.n, "positives": self.positives, "not_judged": self.unjudged,
             "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
             "precision": p, "recall": r, "f1": f1, "specificity": specificity,
             "accuracy": _ratio(self.tp + self.tn, self.n), "balanced_accuracy": ba,
