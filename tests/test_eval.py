@@ -185,7 +185,8 @@ def test_scoring_maps_labels_and_windows():
           {**w, "head_down": False}),
         s("d", "y", {"staff_present": True, "badge_visible": True}, {**w, "badge_missing": False}),
     ]
-    r = score(results, [{"decode": 1, "detect": 10, "total": 12}, {"decode": 3, "detect": 20, "face": 4, "total": 30}])
+    r = score(results, [{"decode": 1, "detect": 10, "face": 0.002, "total": 12},
+                        {"decode": 3, "detect": 20, "face": 4, "total": 30}])
     sp, ph, hd, bd = (r["verdicts"][k] for k in ("staff_present", "phone_in_use", "head_down_sleeping", "badge_visible"))
     assert (sp["tp"], sp["fp"], sp["fn"], sp["tn"]) == (3, 1, 0, 0)
     assert (ph["n"], ph["tp"], ph["fp"]) == (2, 1, 1)        # c: in hand false, at ear unknown -> not scored
@@ -195,7 +196,7 @@ def test_scoring_maps_labels_and_windows():
     assert r["sources"]["x"]["images"] == 2 and r["sources"]["y"]["verdicts"]["staff_present"]["fp"] == 1
     assert sorted((m["file"], m["verdict"]) for m in r["misses"]) == [
         ("b", "phone_in_use"), ("c", "head_down_sleeping"), ("c", "staff_present")]
-    assert r["timing_ms"] == {"decode": 2.0, "detect": 15.0, "face": 2.0, "total": 21.0}
+    assert r["timing_ms"] == {"decode": 2.0, "detect": 15.0, "face": 2.001, "total": 21.0}
     assert r["timing_when_run"]["face"] == {"images": 1, "median_ms": 4.0}   # a stage only some images ran
     assert list(median_timing([{"total": 5, "a": 1}, {"b": 2, "total": 7}])) == ["a", "b", "total"]
 
@@ -240,3 +241,20 @@ def test_cli_errors_for_bad_labels_and_missing_images(photos, tmp_path):
     assert p.stderr.strip() == f"error: {bad}: 2 labelled image(s) not found in {photos}: gone.jpg, sub/nope.png"
     p = run("eval", str(photos), "--labels", str(tmp_path / "none.json"))
     assert p.returncode == 2 and p.stderr.strip() == f"error: {tmp_path / 'none.json'}: no such labels file"
+
+
+def test_cli_with_a_config_checks_the_camera(photos, tmp_path):
+    cfg = tmp_path / "hall.yaml"
+    cfg.write_text(f"""
+models: {{manifest: {ROOT / 'models' / 'models.yaml'}}}
+cameras:
+  - id: gate
+    url: rtsp://127.0.0.1/none
+    windows:
+      - id: left
+        staff_zone: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]
+        counter: [[0, 0.9], [0.5, 0.9], [0.5, 1]]
+""")
+    p = run("eval", str(photos), "--labels", str(photos / "labels.json"), "--config", str(cfg), "--camera", "nope")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip().endswith("error: no camera 'nope' in the config (cameras: gate)")

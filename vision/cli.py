@@ -119,7 +119,8 @@ def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_pat
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--labels", "labels_path", required=True, type=click.Path(path_type=Path),
               help="JSON list of {file, labels: {staff_present, phone_on_desk, phone_in_hand, phone_at_ear, "
-                   "badge_visible, eating_or_drinking, head_down_sleeping}, desk_region?, source?}")
+                   "badge_visible, eating_or_drinking, head_down_sleeping}, desk_region?, source?}; "
+                   "errors name a record by its index from 0")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="cameras.yaml with the window zones (then desk_region is not used)")
 @click.option("--camera", "camera_id", help="camera id in the config (default: the first)")

@@ -15,6 +15,8 @@ VERDICTS = ("staff_present", "phone_in_use", "phone_on_desk", "eating_or_drinkin
             "badge_visible")
 # A constant answer that gets at least this plain accuracy "scores well": read balanced accuracy there.
 CONSTANT_SCORES_WELL = 0.7
+# A stage that took less than this did no work on the image (it had nothing to run on).
+RAN_MS = 0.05
 
 
 def expected_verdicts(labels: dict[str, bool | None]) -> dict[str, bool | None]:
@@ -90,7 +92,7 @@ class Counts:
         ba = None if r is None or specificity is None else (r + specificity) / 2
         majority = _ratio(max(self.positives, self.n - self.positives), self.n)
         return {
-            "n": self.n, "positives": self.positives,
+            "n": self.n, "positives": self.positives, "not_judged": self.unjudged,
             "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
             "precision": p, "recall": r, "f1": f1, "specificity": specificity,
             "accuracy": _ratio(self.tp + self.tn, self.n), "balanced_accuracy": ba,
@@ -146,10 +148,11 @@ def median_timing(timings: list[dict[str, float]]) -> dict[str, float]:
 
 
 def timing_when_run(timings: list[dict[str, float]]) -> dict[str, dict]:
-    """Per stage: on how many images it ran (took > 0 ms) and its median ms there."""
+    """Per stage: on how many images it did work (took at least ``RAN_MS``; a stage with nothing to do,
+    e.g. pose on a frame without persons, reports a few microseconds) and its median ms there."""
     out = {}
     for k in _stages(timings):
-        ran = [float(t[k]) for t in timings if float(t.get(k, 0.0)) > 0]
+        ran = [float(t[k]) for t in timings if float(t.get(k, 0.0)) >= RAN_MS]
         out[k] = {"images": len(ran), "median_ms": statistics.median(ran) if ran else None}
     return out
 
