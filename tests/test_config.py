@@ -104,3 +104,16 @@ def test_a_yaml_alias_bomb_is_refused_quickly():
     with pytest.raises(ConfigError, match=r"bomb.yaml: the config expands to more than 200,000 values"):
         parse_config(text, source="bomb.yaml")
     assert time.monotonic() - t0 < 10
+
+
+def test_the_ring_reaches_back_over_the_longest_dwell_and_warns_beyond_what_it_keeps():
+    from vision.worker import ring_seconds
+    cfg = parse_config(GOOD)
+    # long_call's 180 s dwell is the longest by default: its clip starts 10 s before the dwell began
+    assert ring_seconds(cfg, cfg.cameras[0]) >= 10 + 180 + 20
+    assert cfg.clip_warnings() == []
+    off = parse_config(GOOD + "        rules: {long_call: {enabled: false}, badge_absent: {enabled: false}}\n")
+    assert ring_seconds(off, off.cameras[0]) == 10 + 120 + 20 + 5         # extra_person is then the longest
+    long = parse_config("defaults:\n  rules:\n    long_call: {dwell_s: 900}\n" + GOOD)
+    [warning] = long.clip_warnings()
+    assert "window w1: long_call.dwell_s 900 s" in warning and "more than the 600 s" in warning

@@ -370,6 +370,23 @@ class HallConfig(Strict):
                                          f"Raise grace_s to at least {period:g} s or analysis_fps"))
         return out
 
+    def clip_warnings(self) -> list[str]:
+        """Rules whose dwell is longer than a camera's ring can hold: their clips would start late."""
+        from .rules.window import BEHAVIOURS
+        from .ring import MAX_RING_S
+        out = []
+        for cam in self.cameras:
+            for win in cam.windows:
+                for kind in BEHAVIOURS:
+                    rule = getattr(self.rules(win), kind)
+                    need = cam.clip.pre_s + rule.dwell_s + cam.clip.post_s + 5
+                    if rule.enabled and need > MAX_RING_S:
+                        out.append(f"camera {cam.id}, window {win.id}: {kind}.dwell_s {rule.dwell_s:g} s plus the "
+                                   f"clip's pre_s/post_s needs {need:g} s of video, more than the {MAX_RING_S:g} s "
+                                   f"a camera keeps: its clips will start {need - MAX_RING_S:g} s after the dwell "
+                                   f"began")
+        return out
+
     def missing_files(self) -> list[tuple[tuple, str]]:
         """Files the config names that cannot be read (checked at load, not on every frame)."""
         import cv2

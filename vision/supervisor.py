@@ -46,6 +46,8 @@ class Supervisor:
         return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish)
 
     def start(self) -> "Supervisor":
+        for warning in self.config.clip_warnings():
+            log.warning("%s", warning)
         self.cutter.start()
         for cam in self.config.cameras:
             if cam.enabled:

@@ -25,8 +25,9 @@ from .clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snaps
 from .config import Camera, HallConfig
 from .events import Event, new_event_id, parse_iso
 from .observations import WindowObservation, distinct
-from .ring import PacketRing
+from .ring import MAX_RING_S, PacketRing
 from .store import Store
+from .rules.window import BEHAVIOURS
 from .watch import CameraWatch, Step
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,15 @@ def frame_boxes(observations: list[WindowObservation]) -> list[dict]:
     return out
 
 
+def ring_seconds(config: HallConfig, camera: Camera) -> float:
+    """How much video the camera's ring keeps: an event's clip starts ``pre_s`` before the event's
+    start, which is the start of its dwell, and the clip is cut ``post_s`` after the event fires; so
+    the ring must reach back over the longest dwell any enabled rule of the camera uses."""
+    longest = max((getattr(config.rules(w), kind).dwell_s for w in camera.windows for kind in BEHAVIOURS
+                   if getattr(config.rules(w), kind).enabled), default=0.0)
+    return min(camera.clip.pre_s + longest + camera.clip.post_s + 5, MAX_RING_S)
+
+
 class CameraWorker:
     def __init__(self, config: HallConfig, camera: Camera, pool: AnalyzerPool, store: Store, cutter: ClipCutter,
                  publish: Callable[[Event], None] | None = None):
@@ -58,11 +68,7 @@ class CameraWorker:
         self.pool = pool
         self.publish = publish
         self.watch = CameraWatch(config, camera.id, pool.analyzers[0])
-        longest_dwell = max(
-            max(getattr(config.rules(w), k).dwell_s for k in ("unattended", "phone_on_counter", "phone_use",
-                                                               "badge_absent", "eating", "sleeping", "extra_person"))
-            for w in camera.windows)
-        keep_s = min(camera.clip.pre_s + longest_dwell + camera.clip.post_s + 5, 300.0)
+        keep_s = ring_seconds(config, camera)
         self.ring = PacketRing(keep_s=keep_s)
         self.reader = CameraReader(
             camera.id, camera.url, analysis_fps=camera.analysis_fps, ring=self.ring,
