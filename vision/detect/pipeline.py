@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..detections import Detection, FrameDetections
+from ..detections import KP, Detection, FrameDetections, Pose
 from ..labels import HALL_OBJECTS
 from .base import Timer, batched_nms
 from .zoom import counter_tiles
@@ -22,13 +22,26 @@ def merge_detections(dets: list[Detection], iou: float = 0.5) -> list[Detection]
     return [dets[i] for i in batched_nms(boxes, scores, classes, iou)]
 
 
+HEAD_AND_SHOULDERS = (KP["nose"], KP["left_eye"], KP["right_eye"], KP["left_ear"], KP["right_ear"],
+                      KP["left_shoulder"], KP["right_shoulder"])
+
+
+def head_and_shoulders(pose: Pose | None, min_points: int = 2, min_score: float = 0.3) -> bool:
+    """A pose that finds at least ``min_points`` head or shoulder points in a box: a person is there
+    (a stain, a chair or a coat on the floor gives no confident head or shoulder)."""
+    if pose is None:
+        return False
+    return int((pose.keypoints[list(HEAD_AND_SHOULDERS), 2] >= min_score).sum()) >= min_points
+
+
 class Analyzer:
     """Detector + pose, shared by every window of a camera (and every camera of a worker process)."""
 
     def __init__(self, detector, pose=None, *, min_score: float = 0.2, person_label: str = "person",
                  crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
                  min_crop_px: int = 48, max_pose_persons: int = 8,
-                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4):
+                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
+                 confirm_min_score: float = 0.15, max_confirm: int = 2):
         self.detector = detector
         self.pose = pose
         self.min_score = min_score
@@ -40,6 +53,9 @@ class Analyzer:
         self.max_pose_persons = max_pose_persons
         self.crop_labels = crop_labels
         self.zoom_max_tiles = zoom_max_tiles
+        # weak persons (score from confirm_min_score up to the person bar) kept when a pose confirms them
+        self.confirm_min_score = confirm_min_score
+        self.max_confirm = max_confirm if pose is not None else 0
         self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
 
     def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
@@ -60,16 +76,29 @@ class Analyzer:
             focus = pose_focus = None
         timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0}
         t = Timer()
+        floor = min(self.min_score, self.confirm_min_score) if self.max_confirm else self.min_score
         if region is not None:
             x1, y1, x2, y2 = region
-            found = self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score, origin=(x1, y1))
+            found = self.detector.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
         else:
-            found = self.detector.detect(image, min_score=self.min_score)
+            found = self.detector.detect(image, min_score=floor)
         timing["preprocess"] += self.detector.timing.get("preprocess", 0.0)
         timing["detect"] = t.ms() - timing["preprocess"]
         persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
                          key=lambda d: d.score, reverse=True)
-        objects = [d for d in found if d.label != self.person_label]
+        objects = [d for d in found if d.label != self.person_label and d.score >= self.min_score]
+        confirmed: dict[int, Pose] = {}
+        if self.max_confirm:
+            t = Timer()
+            weak = sorted((d for d in found if d.label == self.person_label
+                           and self.confirm_min_score <= d.score < person_min_score
+                           and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
+            for d in weak[: self.max_confirm]:
+                pose = self.pose.estimate(image, d.box)
+                if head_and_shoulders(pose):
+                    confirmed[len(persons)] = pose
+                    persons.append(d)
+            timing["confirm"] = t.ms()
 
         if self.crop_pass and persons:
             t = Timer()
@@ -105,13 +134,16 @@ class Analyzer:
         poses = []
         t = Timer()
         budget = self.max_pose_persons if max_poses is None or self.everyone else min(max_poses, self.max_pose_persons)
-        for p in persons:
+        for i, p in enumerate(persons):
+            if i in confirmed:           # its pose is already known
+                poses.append(confirmed[i])
+                continue
             wanted = self.pose is not None and budget > 0 and (pose_focus is None or pose_focus(p))
             poses.append(self.pose.estimate(image, p.box) if wanted else None)
             budget -= wanted
         timing["pose"] = t.ms()
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
-                               timing_ms=timing)
+                               confirmed=[i in confirmed for i in range(len(persons))], timing_ms=timing)
 
 
     def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]]) -> list[Detection]:
