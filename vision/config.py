@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from .errors import ConfigError
+from .heads import DEFAULT_HEADS
 
 Point = tuple[float, float]
 # ids name files and URL paths (media/<camera>/...): a slug, never "." or ".." or a path
@@ -281,6 +282,10 @@ class ModelChoice(Strict):
     counter_zoom_every_s: float = Field(10.0, ge=0, description="look at each counter in tiles of the detector's "
                                         "input size this often (flat phones, cups); what it finds holds until the "
                                         "next look; 0 = off")
+    backbone: str = Field("efficientnet-lite0", description="the crop backbone whose features the heads read")
+    heads: list[str] = Field(default_factory=lambda: list(DEFAULT_HEADS),
+                             description="behaviour heads (model names in the manifest) run on each staff "
+                                         "member's crop; default: the shipped heads; [] switches them off")
 
 
 class Storage(Strict):

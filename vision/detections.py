@@ -119,6 +119,8 @@ class FrameDetections:
     zoomed: list[Detection] = field(default_factory=list)   # what the counter zoom found (also in objects)
     # one per person: True where the detector's score was under the person bar and a pose confirmed it
     confirmed: list[bool] = field(default_factory=list)
+    # behaviour -> the probability at or above which its head says "seen" (the heads that ran)
+    head_thresholds: dict[str, float] = field(default_factory=dict)
     timing_ms: dict[str, float] = field(default_factory=dict)
 
     def is_confirmed(self, i: int) -> bool:
