@@ -280,6 +280,8 @@ class ModelChoice(Strict):
 class Storage(Strict):
     database: Path = Path("var/hallmonitor.db")
     media_dir: Path = Path("var/media")
+    heads_dir: Path = Field(Path("var/heads"), description="the hall's own heads (`hallmonitor train`): "
+                                                          "versioned files and their models.yaml")
     retention_days: float = Field(30, gt=0)
     max_media_gb: float = Field(20, gt=0)
 

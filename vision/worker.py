@@ -1,7 +1,8 @@
 """One camera along the whole path: capture -> watch (models, observe, rules) -> store + evidence.
 
 The worker owns the camera's reader, packet ring and CameraWatch. For every event
-that starts it writes a snapshot with the boxes drawn and queues a clip cut from
+that starts it writes a snapshot with the boxes drawn (and the clean frame with its
+persons beside it, for the hall's own labels) and queues a clip cut from
 the ring (10 s before to 20 s after the start, by default) with the per-frame
 boxes beside it. Every transition goes to the store (event row, timeline and
 webhook outbox in one transaction) before anyone else hears of it.
@@ -23,6 +24,7 @@ from .capture import CameraReader
 from .detect.pipeline import AnalyzerPool
 from .clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
 from .config import Camera, HallConfig
+from .event_frame import frame_persons, write_event_frame
 from .events import Event, new_event_id, parse_iso
 from .observations import WindowObservation, distinct
 from .ring import PacketRing
@@ -195,6 +197,10 @@ class CameraWorker:
         snap_path, clip_path = self._media_paths(ev)
         snapshot = None
         if image is not None and step is not None:
+            try:   # the clean pixels first: a hall's labels are cut from them (vision.event_frame)
+                write_event_frame(snap_path, image, frame_persons(step.observations), step.ts)
+            except (OSError, ValueError) as exc:
+                log.warning("event %s: clean frame not written: %s", ev.id, exc)
             try:
                 window = next((w for w in self.camera.windows if w.id == ev.window_id), None)
                 if window is not None:
