@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from .errors import ConfigError
+from .heads import DEFAULT_HEADS
 
 Point = tuple[float, float]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -275,6 +276,10 @@ class ModelChoice(Strict):
     sessions: int = Field(0, ge=0, le=16, description="model sessions shared by all cameras; 0 = one per core")
     crop_pass: bool = Field(True, description="a second detector pass on each staff member's crop: finds small "
                                               "phones and cups, costs about one more detection per staff member")
+    backbone: str = Field("efficientnet-lite0", description="the crop backbone whose features the heads read")
+    heads: list[str] = Field(default_factory=lambda: list(DEFAULT_HEADS),
+                             description="behaviour heads (model names in the manifest) run on each staff "
+                                         "member's crop; default: the shipped heads; [] switches them off")
 
 
 class Storage(Strict):

@@ -372,6 +372,21 @@ def add_model(path: Path, name: str | None = None, manifest: Path = DEFAULT_MANI
     entry["decode"] = _flow_map(decode)
     entry["labels"] = _flow(info["labels"])
 
+    return write_entry(manifest, name, entry)
+
+
+def write_entry(manifest: Path, name: str, entry: dict) -> ModelSpec:
+    """Add model ``name`` to ``manifest`` or replace its entry: the one writer of models.yaml.
+
+    ``entry`` is the model's mapping (file, sha256, size_bytes, family, task, ...; a ruamel
+    CommentedMap keeps end-of-line comments and flow lists). Every other line of the file stays
+    byte for byte as it was where the layout allows, else ruamel's round trip keeps the comments.
+    The file is replaced atomically; the new entry is read back and its file's sha256 checked.
+    """
+    manifest = Path(manifest)
+    if not NAME_RE.match(name):
+        raise ModelError(f"model name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    yaml, doc, text = _load_manifest_doc(manifest)
     models = doc["models"]
     old_plain = YAML(typ="safe").load(text) or {}
     stream = io.StringIO()

@@ -50,7 +50,12 @@ class ModelSpec:
     decode: dict[str, Any] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
     license: str | None = None
+    behaviour: str | None = None     # heads: the behaviour they score (the key in head_scores)
+    backbone: str | None = None      # heads: the backbone model whose features they read
 
+
+# a head reads a backbone's feature vector, not an image
+FEATURES_INPUT = InputSpec(name="features", width=0, height=0, layout="NC")
 
 _verified: dict[tuple[str, int, int], str] = {}
 
@@ -125,11 +130,16 @@ def load_manifest(path: Path | str = DEFAULT_MANIFEST) -> dict[str, ModelSpec]:
         out[str(name)] = ModelSpec(
             name=str(name), file=file if file.is_absolute() else path.parent / file,
             sha256=raw.get("sha256"), family=family, task=task,
-            input=_input_spec(name, raw.get("input") or {}),
+            input=(_input_spec(name, raw["input"]) if raw.get("input") or family != "head"
+                   else FEATURES_INPUT),
             labels=tuple(str(x) for x in raw.get("labels") or ()),
             decode=dict(raw.get("decode") or {}), source=dict(raw.get("source") or {}),
             license=raw.get("license"),
+            behaviour=raw.get("behaviour"), backbone=raw.get("backbone"),
         )
+        if family == "head" and not (out[str(name)].behaviour and out[str(name)].backbone):
+            raise ModelError(f"{path}: model {name!r}: a head needs `behaviour` (what it scores) and "
+                             f"`backbone` (the model whose features it reads)")
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import ModelError
 from ..models import ModelSpec
+from .backbone import Backbone
 from .movenet import MoveNetPose
 from .nanodet import NanoDetDetector
 from .yolo import YoloDetector, YoloPose
@@ -13,6 +14,7 @@ ADAPTERS = {
     ("yolo", "detect"): YoloDetector,
     ("movenet", "pose"): MoveNetPose,
     ("yolo", "pose"): YoloPose,
+    ("backbone", "features"): Backbone,
 }
 
 
@@ -25,10 +27,12 @@ def build(spec: ModelSpec, threads: int = 0):
 
 
 def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
-    """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning)."""
+    """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning, and
+    the shipped behaviour heads on the efficientnet-lite0 backbone)."""
     from pathlib import Path
 
     from ..config import ModelChoice
+    from ..heads import load_head
     from ..models import DEFAULT_MANIFEST, get_model
     from .pipeline import Analyzer
 
@@ -40,7 +44,9 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
         manifest = candidate if candidate.is_file() else DEFAULT_MANIFEST
     detector = build(get_model(choice.detector, manifest, task="detect"), choice.threads)
     pose = build(get_model(choice.pose, manifest, task="pose"), choice.threads) if choice.pose else None
-    return Analyzer(detector, pose, crop_pass=crop_pass)
+    heads = [load_head(get_model(name, manifest, task="classify")) for name in choice.heads]
+    backbone = build(get_model(choice.backbone, manifest, task="features"), choice.threads) if heads else None
+    return Analyzer(detector, pose, crop_pass=crop_pass, backbone=backbone, heads=heads)
 
 
 def load_pool(choice=None, base_dir=None, crop_pass: bool | None = None):

@@ -1,10 +1,12 @@
 """One frame through the models: detector on the frame, a second detector pass on each
-person's enlarged crop (small phones and cups show up there), pose on each person crop."""
+person's enlarged crop (small phones and cups show up there), pose on each person crop, and the
+learned behaviour heads on the staff's crops (one batched backbone call, then each head)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..crops import person_crop
 from ..detections import Detection, FrameDetections
 from ..labels import HALL_OBJECTS
 from .base import Timer, batched_nms
@@ -27,7 +29,8 @@ class Analyzer:
     def __init__(self, detector, pose=None, *, min_score: float = 0.2, person_label: str = "person",
                  crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
                  min_crop_px: int = 48, max_pose_persons: int = 8,
-                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False):
+                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False,
+                 backbone=None, heads=(), max_head_persons: int = 8):
         self.detector = detector
         self.pose = pose
         self.min_score = min_score
@@ -39,6 +42,19 @@ class Analyzer:
         self.max_pose_persons = max_pose_persons
         self.crop_labels = crop_labels
         self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
+        self.heads = list(heads)
+        self.backbone = backbone if self.heads else None
+        self.max_head_persons = max_head_persons
+        if self.heads:
+            if backbone is None:
+                raise ValueError("heads need a backbone to read their features from")
+            behaviours = [hd.behaviour for hd in self.heads]
+            if len(set(behaviours)) != len(behaviours):
+                raise ValueError(f"one head per behaviour, got {behaviours}")
+            for hd in self.heads:
+                if hd.backbone != backbone.name or (backbone.dim and hd.dim != backbone.dim):
+                    raise ValueError(f"head {hd.name!r} reads {hd.dim} features of {hd.backbone!r}; "
+                                     f"the backbone is {backbone.name!r} with {backbone.dim}")
 
     def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
                 region: tuple[int, int, int, int] | None = None, max_poses: int | None = None) -> FrameDetections:
@@ -48,12 +64,14 @@ class Analyzer:
         zones), which costs no more than the whole frame and sees small things larger.
         ``focus(person)`` picks the persons whose crops get the second detector pass (staff);
         ``pose_focus(person)`` those that get a pose (staff, and whoever is at the counter), the best
-        ``max_poses`` of them.
+        ``max_poses`` of them. The heads score the ``focus`` persons (staff; everyone when there is
+        no focus), at most ``max_head_persons`` of them, in one batched backbone call.
         """
         h, w = image.shape[:2]
         if self.everyone:
             focus = pose_focus = None
-        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0}
+        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0,
+                                    "heads": 0.0}
         t = Timer()
         if region is not None:
             x1, y1, x2, y2 = region
@@ -98,7 +116,25 @@ class Analyzer:
             poses.append(self.pose.estimate(image, p.box) if wanted else None)
             budget -= wanted
         timing["pose"] = t.ms()
-        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, timing_ms=timing)
+        t = Timer()
+        head_scores = self._head_scores(image, persons, focus)
+        timing["heads"] = t.ms()
+        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses,
+                               head_scores=head_scores, timing_ms=timing)
+
+    def _head_scores(self, image: np.ndarray, persons: list[Detection], focus) -> list[dict[str, float] | None]:
+        """Each head's probability for the focus persons' crops; None for everyone else."""
+        scores: list[dict[str, float] | None] = [None] * len(persons)
+        if not self.heads or not persons:
+            return scores
+        chosen = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_head_persons]
+        if not chosen:
+            return scores
+        features = self.backbone.features([person_crop(image, persons[i].box) for i in chosen])
+        probs = {hd.behaviour: hd.predict(features) for hd in self.heads}
+        for row, i in enumerate(chosen):
+            scores[i] = {b: round(float(p[row]), 4) for b, p in probs.items()}
+        return scores
 
 
 class AnalyzerPool:
