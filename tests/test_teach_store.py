@@ -65,9 +65,9 @@ def test_a_label_is_replaced_and_its_history_kept(store, bus_jpeg):
     assert (first.value, first.labelled_by, first.event_id, first.camera_id) == ("yes", "li", "evt_1", "cam-a")
     again = teach.label(f, "person", [48.4, 398.1, 245.5, 903.0], "phone_in_use", "no", "wang", window_id="w01")
     assert again.id == first.id and again.value == "no" and again.labelled_by == "wang"   # same box to the pixel
-    teach.label(f, "person", box, "badge", "yes", "li", window_id="w01")
+    teach.label(f, "person", box, "badge_worn", "yes", "li", window_id="w01")
     teach.label(f, "window", [[0, 0], [400, 0], [400, 600]], "window_state", "occupied", "li", window_id="w01")
-    assert [lab.behaviour for lab in teach.labels(frame_id=f)] == ["phone_in_use", "badge", "window_state"]
+    assert [lab.behaviour for lab in teach.labels(frame_id=f)] == ["phone_in_use", "badge_worn", "window_state"]
     counts = teach.counts()
     assert counts["phone_in_use"] == {"w01": {"no": 1}} and counts["window_state"] == {"w01": {"occupied": 1}}
     assert set(counts) == set(BEHAVIOURS)

@@ -84,13 +84,13 @@ def create_tables(conn: sqlite3.Connection) -> None:
 
 
 def head_name(behaviour: str, window_id: str | None = None) -> str:
-    """``hall-phone_in_use``; a window's state head is per window: ``hall-window_state-w01``."""
+    """``hall-phone_in_use``; a window's state heads are per window: ``hall-window_occupied-w01``."""
     return f"{HEAD_PREFIX}{behaviour}" + (f"-{window_id}" if window_id else "")
 
 
 def model_name(head: str, version: int) -> str:
-    """The head version's name in the hall's models.yaml."""
-    return f"{head}@{version}"
+    """The head version's name in the hall's models.yaml (``hall-phone_in_use.v3``; no '@' in model names)."""
+    return f"{head}.v{version}"
 
 
 @dataclass(frozen=True)
@@ -315,3 +315,48 @@ class HallHeads:
             data[k] = iso(data[k])
         data.pop("pid", None)
         return data
+
+
+# ---- at run time ----
+
+class HeadSwitch:
+    """Keeps the analyzers' person heads in step with the hall's switches: a hall version that is on
+    replaces the bundled head of its behaviour (or adds one); switched off, the bundled one is back.
+    ``sync()`` is cheap when nothing changed (one indexed query), so the supervisor calls it every
+    second. Window-state heads are recorded and switched here too, but the analyzer does not run
+    zone heads yet: they are not applied."""
+
+    def __init__(self, config, store: "Store", analyzers: list):
+        self.config, self.heads = config, HallHeads(store)
+        self.analyzers = analyzers
+        self.bundled = {id(a): list(a.heads) for a in analyzers}
+        self.bundled_backbone = {id(a): a.backbone for a in analyzers}
+        self.generation: int | None = None
+        self.applied: list[str] = []
+
+    def sync(self) -> bool:
+        """Apply the switches if they changed since the last call; True when the heads were swapped."""
+        generation = self.heads.generation()
+        if generation == self.generation:
+            return False
+        self.generation = generation   # a switch that fails to load is reported once, not every second
+        from .heads import load_head
+        from .models import get_model
+        from .training import hall_manifest, load_backbone
+
+        on = [v for v in self.heads.active() if v.window_id is None]
+        hall = {v.behaviour: load_head(get_model(v.model_name, hall_manifest(self.config), task="classify"))
+                for v in on}
+        backbone = None
+        for a in self.analyzers:
+            base = self.bundled[id(a)]
+            merged = [hall.get(h.behaviour, h) for h in base]
+            merged += [h for b, h in hall.items() if b not in {x.behaviour for x in base}]
+            if merged and a.backbone is None:
+                backbone = backbone or load_backbone(self.config, self.config.models.threads or 1)
+                a.backbone = backbone
+            a.heads = merged          # one reference swap: a frame in flight keeps the list it started with
+            if not merged:
+                a.backbone = self.bundled_backbone[id(a)]
+        self.applied = [v.ref for v in on]
+        return True

@@ -1,7 +1,7 @@
 """What a hall teaches its own heads: managers' labels on staff crops and window zones, with the frames.
 
 A label says, for one person (a box in a frame) or one window (its staff zone in a frame), what a
-manager saw: phone in use yes/no, badge yes/no, eating yes/no, asleep yes/no, or the window's
+manager saw: phone in use yes/no, badge worn yes/no, eating yes/no, asleep yes/no, or the window's
 state (occupied / vacant / head down). The clean frame is copied into the store (``teach_frames``),
 so a label outlives the event's media (retention) and a head can be re-fitted years later with a
 new crop or backbone. Each label names who gave it and when; giving another value replaces it,
@@ -32,10 +32,11 @@ from .events import iso
 if TYPE_CHECKING:
     from .store import Store
 
-# behaviour -> the values a label may take (person behaviours: yes/no; the window's state: three)
+# what a manager marks -> the values a label may take (person behaviours: yes/no, named as the heads'
+# behaviours in vision.heads; the window's state: one of three, which teaches two window heads)
 BEHAVIOURS: dict[str, tuple[str, ...]] = {
     "phone_in_use": ("yes", "no"),
-    "badge": ("yes", "no"),
+    "badge_worn": ("yes", "no"),
     "eating": ("yes", "no"),
     "asleep": ("yes", "no"),
     "window_state": ("occupied", "vacant", "head_down"),
