@@ -181,6 +181,8 @@ def review(event_id: str):
     back = request.form.get("next") or ""
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("pages.event", event_id=event_id)
+        if status == "false_positive":     # the alert was wrong: offer at once to teach the heads what was there
+            back = url_for("pages.event", event_id=event_id, teach="fp") + "#teach"
     return redirect(back)
 
 

@@ -358,12 +358,19 @@ class Trainer:
         return result
 
 
+def start_run(store: Store, behaviours: list[str] | None, by: str) -> int:
+    """Record a new training run (InputError while another one runs); ``train_in_run`` does the work."""
+    return HallHeads(store).start_run(_asked(behaviours), by)
+
+
 def train_in_run(config: HallConfig, store: Store, behaviours: list[str] | None, by: str, *,
-                 activate: bool = False, backbone=None, progress: Progress | None = None) -> tuple[int, dict]:
+                 activate: bool = False, backbone=None, progress: Progress | None = None,
+                 run_id: int | None = None) -> tuple[int, dict]:
     """One recorded training run (what the CLI and the dashboard's thread call): (run id, result JSON).
     The run's row follows the progress; a failure is recorded with its message and raised."""
     heads = HallHeads(store)
-    run_id = heads.start_run(_asked(behaviours), by)
+    if run_id is None:
+        run_id = start_run(store, behaviours, by)
     last = [0.0]
 
     def report(fraction: float, stage: str) -> None:
