@@ -91,7 +91,7 @@ def teach_view(event_id: str) -> dict:
         windows.append({"window_id": win.id, "name": win.name or win.id, "polygon": window_polygon(win, frame),
                         "label": label})
     return {"event_id": event_id, "frame": {"width": w, "height": h, "source": frame.source, "frame_id": frame_id},
-            "behaviours": {b: list(BEHAVIOURS[b]) for b in PERSON_BEHAVIOURS},
+            "behaviours": [{"behaviour": b, "values": list(BEHAVIOURS[b])} for b in PERSON_BEHAVIOURS],
             "window_states": list(BEHAVIOURS["window_state"]), "persons": persons, "windows": windows}
 
 

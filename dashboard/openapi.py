@@ -181,7 +181,9 @@ def _teach_schemas() -> dict:
                            "source": {"enum": ["frame", "clip"], "description": "the clean frame the worker kept, "
                                                                                 "or one decoded from the clip"},
                            "frame_id": {"type": ["integer", "null"]}}),
-            "behaviours": {"type": "object", "description": "person behaviour -> the values a label may take"},
+            "behaviours": {"type": "array", "description": "the person behaviours, in the panel's order",
+                           "items": _obj({"behaviour": {"type": "string"},
+                                          "values": {"type": "array", "items": {"type": "string"}}})},
             "window_states": {"type": "array", "items": {"type": "string"}},
             "persons": {"type": "array", "items": _obj({
                 "index": {"type": "integer"}, "box": {"type": "array", "items": {"type": "number"}},

@@ -71,17 +71,17 @@ def _label_of(head: str) -> str:
     return f"{text} · {window_names().get(window, window)}" if window else text
 
 
-def _chart(rows: list[dict]) -> str | None:
-    if not rows:
-        return None
-    labels, before, after = [], [], []
+def _charts(rows: list[dict]) -> list[tuple[str, str]]:
+    """(caption, SVG) per head: P, R and F1 on the held-back labels, before and after."""
+    out = []
     for r in rows:
-        for metric in ("precision", "recall", "f1"):
-            labels.append(f"{_label_of(r['head'])} {t('metric_' + metric)}")
-            before.append(round((r["before"]["scores"][metric] if r.get("before") else 0.0), 2))
-            after.append(round(r["after"][metric], 2))
-    return bar_chart(labels, [(t("before"), before, BEFORE_COLOUR), (t("after"), after, AFTER_COLOUR)],
-                     width=560, row_h=30)
+        metrics = ("precision", "recall", "f1")
+        before = [round(r["before"]["scores"][m], 2) if r.get("before") else 0.0 for m in metrics]
+        after = [round(r["after"][m], 2) for m in metrics]
+        svg = bar_chart([t(f"metric_{m}") for m in metrics],
+                        [(t("before"), before, BEFORE_COLOUR), (t("after"), after, AFTER_COLOUR)], width=360, row_h=30)
+        out.append((f"{_label_of(r['head'])} · {r['ref']}", svg))
+    return out
 
 
 @bp.route("")
@@ -105,7 +105,7 @@ def index():
     versions = hh.versions()
     switched = {a["head"] for a in hh.audit(limit=10_000) if a["action"] != "trained"}
     return render_template("teach.html", rows=rows, total=sum(r["total"] for r in rows), run=run,
-                           last_done=last_done, result=result, chart=_chart(result.get("rows", [])),
+                           last_done=last_done, result=result, charts=_charts(result.get("rows", [])),
                            versions=versions, switched=switched, audit=hh.audit(limit=20),
                            candidates=teaching().candidates(limit=24), label_of=_label_of, local=local,
                            window_names=windows)

@@ -70,7 +70,7 @@
           const fig = el('figure', {class: 'crop', 'data-person': p.index},
                          [el('img', {src: panel.dataset.person + p.index + '.jpg', alt: 'person ' + p.index})]);
           const cap = el('figcaption');
-          for (const [b, values] of Object.entries(d.behaviours)) cap.appendChild(choices(b, values, p.labels[b], {person: p.index}));
+          for (const b of d.behaviours) cap.appendChild(choices(b.behaviour, b.values, p.labels[b.behaviour], {person: p.index}));
           fig.appendChild(cap);
           box.appendChild(fig);
         }
