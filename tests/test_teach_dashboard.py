@@ -26,11 +26,12 @@ OCC = head_name("window_occupied", "w01")
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory, media, analyzer):
     site = TeachHall(tmp_path_factory.mktemp("teach"))
-    frames = vtest_frames(media, (560,) + OCCUPIED + VACANT)
+    frames = vtest_frames(media, (560, 563) + OCCUPIED + VACANT)
     now = time.time()
     ev, step = site.real_event(analyzer, frames[560], now - 600)
-    site.bulk_labels({i: im for i, im in frames.items() if i != 560}, now - 86400)
-    yield {"site": site, "event": ev, "step": step, "frame": frames[560]}
+    site.bulk_labels({i: im for i, im in frames.items() if i not in (560, 563)}, now - 86400)
+    yield {"site": site, "event": ev, "step": step, "frame": frames[560], "unlabelled": frames[563],
+           "vacant": frames[VACANT[0]]}
     site.store.close()
 
 
@@ -155,3 +156,41 @@ def test_train_in_the_background_then_switch_on_and_roll_back(hall):
 
 def model_in_manifest(site, name: str) -> bool:
     return name in load_manifest(hall_manifest(site.config))
+
+
+def test_window_state_candidates_come_without_effort_and_count_once_confirmed(hall, analyzer):
+    from datetime import datetime
+
+    from vision.clips import ClipCutter
+    from vision.detect.pipeline import AnalyzerPool
+    from vision.worker import CANDIDATE_EVERY_S, CameraWorker
+
+    from .teach_data import vtest_frames
+    from .test_dashboard import TZ
+
+    site = hall["site"]
+    worker = CameraWorker(site.config, site.config.cameras[0], AnalyzerPool([analyzer]), site.store, ClipCutter())
+    open_ts = datetime(2026, 12, 1, 10, 0, tzinfo=TZ).timestamp()       # a Tuesday, in service hours
+    closed_ts = datetime(2026, 12, 2, 3, 0, tzinfo=TZ).timestamp()      # the night after
+    occupied, empty = hall["unlabelled"], hall["vacant"]   # the vacant frame is labelled already: stays one label
+    step = worker.watch.step(occupied, open_ts)
+    assert worker._propose_states(open_ts, occupied, step.observations) == 1
+    assert worker._propose_states(open_ts + 60, occupied, step.observations) == 0         # not every frame
+    night = worker.watch.step(empty, closed_ts)
+    assert worker._propose_states(closed_ts, empty, night.observations) == 1
+    assert worker._propose_states(closed_ts + CANDIDATE_EVERY_S, occupied,
+                                  worker.watch.step(occupied, closed_ts + CANDIDATE_EVERY_S).observations) == 0
+    manager = site.client("manager")
+    found = manager.get("/api/teach/candidates").get_json()["candidates"]
+    assert [(c["window_id"], c["suggested"]) for c in found] == [("w01", "occupied"), ("w01", "vacant")]
+    assert "staff detected" in found[0]["reason"] and found[1]["reason"].startswith("closed hours")
+    page = manager.get("/teach").text
+    assert page.count("data-candidate=") == 2
+    assert manager.get(f"/teach/candidates/{found[0]['id']}.jpg").mimetype == "image/jpeg"
+    before = Teaching(site.store).counts()["window_state"]["w01"]
+    confirmed = post(manager, f"/api/teach/candidates/{found[0]['id']}", {"value": "occupied"}).get_json()
+    assert confirmed["label"]["value"] == "occupied" and confirmed["label"]["labelled_by"] == "manager"
+    assert post(manager, f"/api/teach/candidates/{found[1]['id']}", {"value": None}).get_json() == {"label": None}
+    after = Teaching(site.store).counts()["window_state"]["w01"]
+    assert after["occupied"] == before["occupied"] + 1 and after["vacant"] == before["vacant"]
+    assert manager.get("/api/teach/candidates").get_json()["candidates"] == []

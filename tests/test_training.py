@@ -167,6 +167,31 @@ def test_cli_train_list_activate_rollback(trained):
     assert out.exit_code == 2 and "behaviour 'dozing': use one of" in out.output
 
 
+def test_a_window_state_head_keeps_a_window_staffed_where_the_detector_sees_nobody(trained, frames, analyzer):
+    """Presence = detector OR the window's state head: with the detector made blind (person_score 0.99)
+    the occupied lawn is staffed only through the head, and the empty lawn is not."""
+    from vision.watch import CameraWatch
+    store, base = trained["store"], trained["config"].base_dir
+    (base / "blind.yaml").write_text(HALL_YAML + "defaults: {thresholds: {person_score: 0.99}}\n", encoding="utf-8")
+    blind = load_config(base / "blind.yaml")
+    HallHeads(store).activate(f"{OCC}@1", "admin")
+    switch = HeadSwitch(blind, store, [analyzer])
+    assert switch.sync() and list(switch.zone) == ["w01"] and analyzer.heads == []
+    watch = CameraWatch(blind, "cam-v", analyzer)
+    occupied, vacant = frames[OCCUPIED[12]], frames[VACANT[3]]
+    [without] = watch.step(occupied, T0).observations
+    assert not without.staff_present and without.zone_state is None            # the blind detector alone
+    watch.zone_heads = switch
+    step = watch.step(occupied, T0 + 1)
+    [obs] = step.observations
+    assert obs.staff_present and obs.zone_state["window_occupied"]["seen"] and not obs.persons
+    assert obs.zone_state["window_occupied"]["p"] > 0.5 and step.timing_ms["zone_heads"] > 0
+    [empty] = watch.step(vacant, T0 + 2).observations
+    assert not empty.staff_present and empty.zone_state["window_occupied"]["seen"] is False
+    HallHeads(store).rollback(OCC, "admin")
+    assert switch.sync() and switch.zone == {}
+
+
 def test_the_running_analyzer_follows_the_switches(tmp_path, media, frames, backbone):
     """A person head of the hall (fitted here on real crops of vtest.avi; what it scores does not
     matter) goes into the analyzer when switched on and out when rolled back."""

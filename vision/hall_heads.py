@@ -320,11 +320,11 @@ class HallHeads:
 # ---- at run time ----
 
 class HeadSwitch:
-    """Keeps the analyzers' person heads in step with the hall's switches: a hall version that is on
-    replaces the bundled head of its behaviour (or adds one); switched off, the bundled one is back.
-    ``sync()`` is cheap when nothing changed (one indexed query), so the supervisor calls it every
-    second. Window-state heads are recorded and switched here too, but the analyzer does not run
-    zone heads yet: they are not applied."""
+    """Keeps the running heads in step with the hall's switches. A person head that is on replaces
+    the analyzers' bundled head of its behaviour (or adds one); switched off, the bundled one is
+    back. A window's state heads that are on are in ``zone`` (window id -> heads, read by each
+    camera's ``CameraWatch`` with ``zone_backbone``). ``sync()`` is cheap when nothing changed
+    (one indexed query), so the supervisor calls it every second."""
 
     def __init__(self, config, store: "Store", analyzers: list):
         self.config, self.heads = config, HallHeads(store)
@@ -333,6 +333,8 @@ class HeadSwitch:
         self.bundled_backbone = {id(a): a.backbone for a in analyzers}
         self.generation: int | None = None
         self.applied: list[str] = []
+        self.zone: dict[str, list] = {}
+        self.zone_backbone = None
 
     def sync(self) -> bool:
         """Apply the switches if they changed since the last call; True when the heads were swapped."""
@@ -344,10 +346,18 @@ class HeadSwitch:
         from .models import get_model
         from .training import hall_manifest, load_backbone
 
-        on = [v for v in self.heads.active() if v.window_id is None]
-        hall = {v.behaviour: load_head(get_model(v.model_name, hall_manifest(self.config), task="classify"))
-                for v in on}
-        backbone = None
+        active = self.heads.active()
+        manifest = hall_manifest(self.config)
+        on = [v for v in active if v.window_id is None]
+        hall = {v.behaviour: load_head(get_model(v.model_name, manifest, task="classify")) for v in on}
+        zone: dict[str, list] = {}
+        for v in active:
+            if v.window_id is not None:
+                zone.setdefault(v.window_id, []).append(load_head(get_model(v.model_name, manifest, task="classify")))
+        backbone = next((a.backbone for a in self.analyzers if a.backbone is not None), None)
+        if zone and self.zone_backbone is None:
+            self.zone_backbone = backbone or load_backbone(self.config, self.config.models.threads or 1)
+        backbone = backbone or self.zone_backbone
         for a in self.analyzers:
             base = self.bundled[id(a)]
             merged = [hall.get(h.behaviour, h) for h in base]
@@ -358,5 +368,6 @@ class HeadSwitch:
             a.heads = merged          # one reference swap: a frame in flight keeps the list it started with
             if not merged:
                 a.backbone = self.bundled_backbone[id(a)]
-        self.applied = [v.ref for v in on]
+        self.zone = zone              # a dict swap, read once per frame by each camera
+        self.applied = [v.ref for v in active]
         return True

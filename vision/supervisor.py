@@ -47,7 +47,8 @@ class Supervisor:
         self._thread: threading.Thread | None = None
 
     def _new_worker(self, camera) -> CameraWorker:
-        return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish)
+        return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish,
+                            head_switch=self.head_switch)
 
     def start(self) -> "Supervisor":
         self.cutter.start()

@@ -178,6 +178,27 @@ _LABEL_SELECT = """SELECT l.*, f.event_id, f.camera_id, f.taken_at FROM teach_la
                    JOIN teach_frames f ON f.id = l.frame_id"""
 
 
+CANDIDATE_MIN_SCORE = 0.6        # a staff detection at least this sure makes an "occupied" candidate
+
+
+def state_candidates(observations, statuses: dict[str, str],
+                     min_score: float = CANDIDATE_MIN_SCORE) -> list[tuple[str, str, str]]:
+    """Window states a frame suggests without anyone's effort: (window id, state, reason).
+
+    Closed hours with nobody found in the staff zone: vacant. Open hours with a confident staff
+    detection: occupied. Anything less sure suggests nothing (a manager's time is worth more than
+    a doubtful candidate)."""
+    out = []
+    for obs in observations:
+        best = max((p.score for p in obs.persons if p.staff), default=0.0)
+        if statuses.get(obs.window_id) == "closed":
+            if not any(p.staff for p in obs.persons):
+                out.append((obs.window_id, "vacant", "closed hours, nobody detected"))
+        elif best >= min_score:
+            out.append((obs.window_id, "occupied", f"staff detected ({best:.2f})"))
+    return out
+
+
 class Teaching:
     """The hall's labels and their frames, in the hall's store."""
 
@@ -319,6 +340,10 @@ class Teaching:
                 "INSERT OR IGNORE INTO teach_candidates (frame_id, window_id, region, suggested, reason, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)", (frame_id, window_id, json.dumps(region), suggested, reason, time.time()))
             return cur.rowcount == 1
+
+    def open_candidates(self, window_id: str) -> int:
+        return self.store._conn().execute("SELECT count(*) FROM teach_candidates WHERE window_id = ? AND "
+                                          "resolved_at IS NULL", (window_id,)).fetchone()[0]
 
     def candidates(self, window_id: str | None = None, limit: int = 60) -> list[dict]:
         sql = ("SELECT c.*, f.taken_at, f.camera_id FROM teach_candidates c JOIN teach_frames f ON f.id = c.frame_id"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import HallConfig
+from .crops import zone_crop
 from .detections import FrameDetections
 from .events import Event
 from .geometry import box_overlap, to_pixels
@@ -46,6 +47,9 @@ class CameraWatch:
         self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
         self._prev_gray: np.ndarray | None = None
         self._geometry: tuple | None = None
+        # the hall's window-state heads (vision.hall_heads.HeadSwitch: ``zone`` window id -> heads,
+        # ``zone_backbone``); None: only the detector says whether a window is staffed
+        self.zone_heads = None
 
     def _frame_geometry(self, width: int, height: int):
         """Per frame size: who gets the crop pass (staff), who gets a pose (staff or at a counter),
@@ -87,9 +91,12 @@ class CameraWatch:
                                       pose_focus=wants_pose, region=region, max_poses=self.max_poses)
         t1 = time.perf_counter()
         observations = observe_camera(frame, self.config, self.camera.id, image)
+        tz = time.perf_counter()
+        zone_boxes = self._zone_states(image, observations)
+        zone_ms = (time.perf_counter() - tz) * 1000
         gray = to_gray(image)
         for obs in observations:
-            still_boxes = [p.box for p in obs.persons if p.staff and p.head_down]
+            still_boxes = [p.box for p in obs.persons if p.staff and p.head_down] + zone_boxes.get(obs.window_id, [])
             if still_boxes and self._prev_gray is not None:
                 obs.staff_motion = max(box_motion(self._prev_gray, gray, b, frame.width) for b in still_boxes)
         self._prev_gray = gray
@@ -98,9 +105,46 @@ class CameraWatch:
         for obs in observations:
             events.extend(self.rules[obs.window_id].update(obs, ts))
         t3 = time.perf_counter()
-        timing = {**frame.timing_ms, "observe": (t2 - t1) * 1000, "rules": (t3 - t2) * 1000,
-                  "analyse": (t1 - t0) * 1000}
+        timing = {**frame.timing_ms, "observe": (t2 - t1) * 1000 - zone_ms, "zone_heads": zone_ms,
+                  "rules": (t3 - t2) * 1000, "analyse": (t1 - t0) * 1000}
         return Step(ts, frame, observations, events, timing)
+
+    def _zone_states(self, image: np.ndarray, observations: list[WindowObservation]) -> dict[str, list]:
+        """Run the windows' state heads on their staff zone crops (one batched backbone call).
+
+        Presence is the detector OR the state head: a window whose head sees it occupied is staffed
+        even when the detector found nobody there (seated staff seen from above, a bowed head). A head
+        that sees a head down on the counter marks the window head-down; its stillness is then
+        measured over the zone (returned: window id -> boxes whose motion to measure).
+        """
+        switch = self.zone_heads
+        zone = getattr(switch, "zone", None)
+        if not zone:
+            return {}
+        h, w = image.shape[:2]
+        todo = [(win, zone[win.id]) for win in self.camera.windows if zone.get(win.id)]
+        if not todo:
+            return {}
+        polygons = [to_pixels(win.staff_zone, w, h) for win, _ in todo]
+        features = switch.zone_backbone.features([zone_crop(image, poly) for poly in polygons])
+        by_id = {obs.window_id: obs for obs in observations}
+        still: dict[str, list] = {}
+        for row, ((win, heads), poly) in enumerate(zip(todo, polygons)):
+            obs = by_id.get(win.id)
+            if obs is None:
+                continue
+            state = {}
+            for head in heads:
+                p = float(head.predict(features[row:row + 1])[0])
+                state[head.behaviour] = {"p": round(p, 4), "seen": p >= head.threshold}
+            obs.zone_state = state
+            if state.get("window_occupied", {}).get("seen") and obs.staff_count == 0:
+                obs.staff_count = 1
+            if state.get("window_head_down", {}).get("seen") and obs.staff_count > 0:
+                obs.head_down = True
+                still[win.id] = [(float(poly[:, 0].min()), float(poly[:, 1].min()),
+                                  float(poly[:, 0].max()), float(poly[:, 1].max()))]
+        return still
 
     def tick(self, ts: float) -> list[Event]:
         """Time passes without a frame (camera offline): let grace periods and pauses run out."""
