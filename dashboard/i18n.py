@@ -165,6 +165,7 @@ TEXT: dict[str, dict[str, str]] = {
     "teach_panel": {"zh-CN": "教模型认一认", "en": "Teach the heads"},
     "teach_intro": {"zh-CN": "为画面中的每位工作人员标注实际情况，并标注每个窗口的状态；模型按这些标注训练。", "en": "Mark what each staff member in this frame is really doing, and each window's state; the heads learn from these labels."},
     "teach_fp": {"zh-CN": "已标为误报：请告诉模型画面里实际是什么情况。", "en": "Marked as a false positive: tell the heads what was really there."},
+    "teach_after_fp": {"zh-CN": "告诉模型画面里实际是什么 »", "en": "Tell the heads what was really there »"},
     "teach_loading": {"zh-CN": "正在读取画面…", "en": "Loading the frame…"},
     "no_staff_crops": {"zh-CN": "此画面中没有检测到人员", "en": "Nobody was found in this frame"},
     "b_phone_in_use": {"zh-CN": "使用手机", "en": "Phone in use"},

@@ -121,8 +121,16 @@ def test_a_false_positive_opens_the_teach_panel(hall, browser):
 
 
 def test_an_older_event_is_taught_from_its_clip(hall, browser):
+    # marked a false positive on the board, it offers at once to teach
     old = hall["old"]
-    browser.get(f"{hall['url']}/events/{old.id}")
+    browser.get(f"{hall['url']}/")
+    item = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-id="{old.id}"]'), 10)
+    item.find_element(By.CSS_SELECTOR, ".act-false_positive").click()
+    item.find_element(By.CSS_SELECTOR, ".review-form button[type=submit]").click()
+    link = wait(browser, lambda d: item.find_element(By.CSS_SELECTOR, "a.teach-link"), 8, "no teach link after FP")
+    assert hall["site"].store.get_event(old.id)["review_status"] == "false_positive"
+    link.click()
+    wait(browser, lambda d: "teach=fp" in d.current_url, 8)
     panel = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#teach[data-ready="1"]'), 30)
     img = panel.find_element(By.CSS_SELECTOR, "figure.crop[data-person] img")
     wait(browser, lambda d: d.execute_script("return arguments[0].naturalWidth", img) > 0, 10)
