@@ -116,6 +116,8 @@ class FrameDetections:
     faces: list[Face | None] = field(default_factory=list)   # one per person, None if not run / no face
     # one per person: learned heads' probabilities on the person's crop, e.g. {"phone_in_use": 0.91}
     head_scores: list[dict[str, float] | None] = field(default_factory=list)
+    # behaviour -> the probability at or above which its head says "seen" (the heads that ran)
+    head_thresholds: dict[str, float] = field(default_factory=dict)
     timing_ms: dict[str, float] = field(default_factory=dict)
 
     def face_of(self, i: int) -> Face | None:

@@ -29,7 +29,7 @@ from .models import DEFAULT_MANIFEST, ModelSpec, file_sha256, verify
 BEHAVIOURS = ("phone_in_use", "eating", "badge_worn", "asleep", "window_occupied", "window_head_down")
 DEFAULT_BACKBONE = "efficientnet-lite0"
 # the heads shipped in models/ (trained by models/train_heads.py), on by default (ModelChoice.heads)
-DEFAULT_HEADS: tuple[str, ...] = ()
+DEFAULT_HEADS: tuple[str, ...] = ("head-badge_worn",)
 FORMAT = 1
 
 

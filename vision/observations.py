@@ -24,6 +24,7 @@ class PersonObservation:
     phone_at_ear: bool = False
     eating: bool = False
     head_down: bool = False
+    heads: dict[str, float] | None = None   # the learned heads' probabilities on this person's crop
     evidence: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -38,6 +39,7 @@ class PersonObservation:
             "phone_at_ear": self.phone_at_ear,
             "eating": self.eating,
             "head_down": self.head_down,
+            "heads": self.heads,
             "evidence": self.evidence,
         }
 

@@ -1,8 +1,13 @@
 """Per frame and per window: who is staff, where the phones are, badge, eating, head down.
 
-Pure: detections, poses and the window's zones in, observations out. The frame
-itself is only read for the badge's colour and the pause sign. Every verdict
-carries its evidence (boxes, keypoints, distances) so it can be drawn and checked.
+Pure: detections, poses, the learned heads' scores and the window's zones in, observations out.
+The frame itself is only read for the badge's colour and the pause sign. Every verdict carries
+its evidence (boxes, keypoints, distances, head probabilities) so it can be drawn and checked.
+
+Where a behaviour head ran on a person's crop it adds to the geometry: phone in use and eating
+are geometry OR head (probability at or above the head's threshold); the badge head, when there
+is one, replaces the badge geometry; an asleep head adds to head down. With no heads configured
+every verdict is the geometry's alone.
 """
 
 from __future__ import annotations
@@ -68,6 +73,13 @@ def head_down(pose: Pose | None, box, sw: float, th: Thresholds) -> tuple[bool, 
     return False, {"reason": "face not visible"}
 
 
+def heads_say(scores: dict[str, float] | None, thresholds: dict[str, float]) -> dict[str, bool]:
+    """behaviour -> seen, for each head that scored this person (probability >= its threshold)."""
+    if not scores:
+        return {}
+    return {b: p >= thresholds.get(b, 0.5) for b, p in scores.items()}
+
+
 def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge: BadgeProfile,
                    image: np.ndarray | None = None, base_dir=None) -> WindowObservation:
     w, h = frame.width, frame.height
@@ -77,7 +89,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
 
     people: list[tuple[Detection, Pose | None, float]] = []
     persons: list[PersonObservation] = []
-    for det, pose in zip(frame.persons, frame.poses):
+    for i, (det, pose) in enumerate(zip(frame.persons, frame.poses)):
         if det.score < th.person_score:
             continue
         sw, scale_src = shoulder_width(pose, det.box, th)
@@ -86,6 +98,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         cit = citizen_zone is not None and not staff and box_overlap(det.box, citizen_zone) >= th.citizen_zone_overlap
         people.append((det, pose, sw))
         persons.append(PersonObservation(box=det.box, score=det.score, pose=pose, staff=staff, citizen=cit,
+                                         heads=frame.heads_of(i),
                                          evidence={"staff_zone_overlap": round(overlap, 3),
                                                    "scale_px": round(sw, 1), "scale_from": scale_src}))
 
@@ -138,10 +151,28 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         down, why = head_down(pose, det.box, sw, th)
         person.head_down = down
         person.evidence["head"] = why
+        said = heads_say(person.heads, frame.head_thresholds)
+        if said:
+            person.evidence["heads"] = {b: {"p": person.heads[b], "threshold": frame.head_thresholds.get(b, 0.5),
+                                            "seen": seen} for b, seen in said.items()}
+        if said.get("phone_in_use") and not person.phone_in_hand and not person.phone_at_ear:
+            person.phone_in_hand = True
+            person.evidence["phone_in_hand_from"] = "head"
+        if said.get("eating") and not person.eating:
+            person.eating = True
+            person.evidence["eating_from"] = "head"
+        if said.get("asleep") and not person.head_down:
+            person.head_down = True
+            person.evidence["head"] = {"reason": "asleep head", "p": person.heads["asleep"]}
         if person.staff:
-            verdict = judge_badge(image, pose, kept, held, badge, th)
-            person.badge = verdict.badge
-            person.evidence["badge"] = verdict.to_json()
+            if "badge_worn" in said:
+                person.badge = said["badge_worn"]
+                person.evidence["badge"] = {"badge": person.badge, "reason": "badge head",
+                                            "p": person.heads["badge_worn"]}
+            else:
+                verdict = judge_badge(image, pose, kept, held, badge, th)
+                person.badge = verdict.badge
+                person.evidence["badge"] = verdict.to_json()
 
     staff = [p for p in persons if p.staff]
     judged = [p.badge for p in staff if p.badge is not None]

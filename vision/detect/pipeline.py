@@ -120,7 +120,8 @@ class Analyzer:
         head_scores = self._head_scores(image, persons, focus)
         timing["heads"] = t.ms()
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses,
-                               head_scores=head_scores, timing_ms=timing)
+                               head_scores=head_scores,
+                               head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
 
     def _head_scores(self, image: np.ndarray, persons: list[Detection], focus) -> list[dict[str, float] | None]:
         """Each head's probability for the focus persons' crops; None for everyone else."""
