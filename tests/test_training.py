@@ -176,7 +176,8 @@ def test_a_window_state_head_keeps_a_window_staffed_where_the_detector_sees_nobo
     blind = load_config(base / "blind.yaml")
     HallHeads(store).activate(f"{OCC}@1", "admin")
     switch = HeadSwitch(blind, store, [analyzer])
-    assert switch.sync() and list(switch.zone) == ["w01"] and analyzer.heads == []
+    bundled = list(analyzer.heads)
+    assert switch.sync() and list(switch.zone) == ["w01"] and analyzer.heads == bundled   # person heads untouched
     watch = CameraWatch(blind, "cam-v", analyzer)
     occupied, vacant = frames[OCCUPIED[12]], frames[VACANT[3]]
     [without] = watch.step(occupied, T0).observations
@@ -205,15 +206,17 @@ def test_the_running_analyzer_follows_the_switches(tmp_path, media, frames, back
     hh = HallHeads(store)
     hh.add_version(head_name("phone_in_use"), "phone_in_use", None, 1, spec.file.name, spec.sha256, {}, "li")
     analyzer = load_analyzer(config.models, config.base_dir)
-    assert analyzer.heads == []
+    bundled = [h.name for h in analyzer.heads]
+    assert bundled == list(config.models.heads) and "phone_in_use" not in {h.behaviour for h in analyzer.heads}
     switch = HeadSwitch(config, store, [analyzer])
     bus = cv2.imread(str(media / "ultralytics" / "bus.jpg"))
-    assert switch.sync() and analyzer.heads == [] and not switch.sync()          # nothing on: bundled heads
+    assert switch.sync() and [h.name for h in analyzer.heads] == bundled and not switch.sync()   # nothing on
     hh.activate(f"{head_name('phone_in_use')}@1", "admin")
     assert switch.sync() and switch.applied == [f"{head_name('phone_in_use')}@1"]
+    assert [h.name for h in analyzer.heads] == bundled + [model_name(head_name("phone_in_use"), 1)]
     found = analyzer.analyze(bus)
     assert found.persons and all(s is not None and 0 <= s["phone_in_use"] <= 1 for s in found.head_scores)
     hh.rollback(None, "admin")
-    assert switch.sync() and analyzer.heads == []
-    assert all(s is None for s in analyzer.analyze(bus).head_scores)
+    assert switch.sync() and [h.name for h in analyzer.heads] == bundled
+    assert all(s is None or "phone_in_use" not in s for s in analyzer.analyze(bus).head_scores)
     store.close()
