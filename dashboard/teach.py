@@ -22,7 +22,7 @@ BEFORE_COLOUR, AFTER_COLOUR = "#b8c2d6", "#2f5fb3"
 CROP_SIDE = 160
 
 
-def _jpeg(image) -> "Response":  # noqa: F821
+def _jpeg(image):
     import cv2
     h, w = image.shape[:2]
     if max(h, w) > CROP_SIDE * 2:

@@ -165,7 +165,6 @@ def test_window_state_candidates_come_without_effort_and_count_once_confirmed(ha
     from vision.detect.pipeline import AnalyzerPool
     from vision.worker import CANDIDATE_EVERY_S, CameraWorker
 
-    from .teach_data import vtest_frames
     from .test_dashboard import TZ
 
     site = hall["site"]

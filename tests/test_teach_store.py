@@ -14,7 +14,7 @@ from vision.event_frame import (FramePerson, decode_jpeg, encode_jpeg, frame_pat
                                 write_event_frame)
 from vision.hall_heads import HallHeads, head_name
 from vision.observations import PersonObservation, WindowObservation
-from vision.store import Store, schema_version
+from vision.store import Store
 from vision.teach import BEHAVIOURS, Teaching
 
 

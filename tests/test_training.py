@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -94,7 +93,7 @@ def test_scores_are_precision_recall_f1_of_seen():
 
 
 def test_a_window_head_learns_occupied_from_the_halls_own_labels(trained):
-    result, config = trained["result"], trained["config"]
+    result = trained["result"]
     [row] = result.rows
     assert row["head"] == OCC and row["version"] == 1 and row["ref"] == f"{OCC}@1"
     assert row["split"] == "event" and row["before"] is None                   # no head judged this window before

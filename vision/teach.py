@@ -127,11 +127,6 @@ class Label:
                 "behaviour": self.behaviour, "value": self.value, "labelled_by": self.labelled_by,
                 "labelled_at": iso(self.labelled_at), "taken_at": iso(self.taken_at)}
 
-    def group(self, tz: ZoneInfo | None = None) -> str:
-        """What a held-back split keeps together: the event (else the frame) and the local day."""
-        day = datetime.fromtimestamp(self.taken_at, tz=tz).strftime("%Y-%m-%d")
-        return f"{day}/{self.event_id or f'frame-{self.frame_id}'}"
-
     def day(self, tz: ZoneInfo | None = None) -> str:
         return datetime.fromtimestamp(self.taken_at, tz=tz).strftime("%Y-%m-%d")
 
