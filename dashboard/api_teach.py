@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from flask import Blueprint, current_app, jsonify
@@ -183,8 +184,13 @@ def start_training(behaviours: list[str] | None, by: str) -> dict:
     backbone = current_app.extensions.get("hallmonitor.backbone")
 
     def work() -> None:
+        # the cameras may run in this process: train on one core, at a lower priority (Linux nices threads)
         try:
-            train_in_run(config, st, behaviours, by, run_id=run_id, backbone=backbone)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
+        try:
+            train_in_run(config, st, behaviours, by, run_id=run_id, backbone=backbone, threads=1)
         except Exception:  # noqa: BLE001 - recorded on the run's row (failed, with the message)
             log.exception("training run %s failed", run_id)
 

@@ -16,6 +16,7 @@ This module owns its tables (migration 7 of ``vision.store``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -28,6 +29,8 @@ from .events import iso
 
 if TYPE_CHECKING:
     from .store import Store
+
+log = logging.getLogger(__name__)
 
 AUDIT_ACTIONS = ("trained", "activated", "deactivated", "rolled_back")
 RUN_STATUSES = ("running", "done", "failed")
@@ -350,6 +353,12 @@ class HeadSwitch:
         manifest = hall_manifest(self.config)
         on = [v for v in active if v.window_id is None]
         hall = {v.behaviour: load_head(get_model(v.model_name, manifest, task="classify")) for v in on}
+        want = self.config.models.backbone
+        for behaviour, head in list(hall.items()):
+            if head.backbone != want:     # its features would not fit: refuse it rather than fail every frame
+                log.warning("hall head %s reads %s features, the cameras' backbone is %s: not switched in",
+                            head.name, head.backbone, want)
+                del hall[behaviour]
         zone: dict[str, list] = {}
         for v in active:
             if v.window_id is not None:

@@ -254,8 +254,8 @@ def load_backbone(config: HallConfig, threads: int = 0):
 class Trainer:
     """Fits the hall's heads; one instance per run (CLI or dashboard thread)."""
 
-    def __init__(self, config: HallConfig, store: Store, backbone=None):
-        self.config, self.store = config, store
+    def __init__(self, config: HallConfig, store: Store, backbone=None, threads: int = 0):
+        self.config, self.store, self.threads = config, store, threads
         self.teaching, self.heads = Teaching(store), HallHeads(store)
         self._backbone = backbone
         self.tz = ZoneInfo(config.schedule.timezone)
@@ -263,7 +263,7 @@ class Trainer:
 
     def backbone(self):
         if self._backbone is None:
-            self._backbone = load_backbone(self.config)
+            self._backbone = load_backbone(self.config, self.threads)
         return self._backbone
 
     def features(self, crops: list[np.ndarray], progress: Callable[[int], None]) -> np.ndarray:
@@ -365,7 +365,7 @@ def start_run(store: Store, behaviours: list[str] | None, by: str) -> int:
 
 def train_in_run(config: HallConfig, store: Store, behaviours: list[str] | None, by: str, *,
                  activate: bool = False, backbone=None, progress: Progress | None = None,
-                 run_id: int | None = None) -> tuple[int, dict]:
+                 run_id: int | None = None, threads: int = 0) -> tuple[int, dict]:
     """One recorded training run (what the CLI and the dashboard's thread call): (run id, result JSON).
     The run's row follows the progress; a failure is recorded with its message and raised."""
     heads = HallHeads(store)
@@ -382,7 +382,7 @@ def train_in_run(config: HallConfig, store: Store, behaviours: list[str] | None,
             heads.progress(run_id, fraction, stage)
 
     try:
-        result = Trainer(config, store, backbone).run(behaviours, by, activate=activate, run_id=run_id,
+        result = Trainer(config, store, backbone, threads).run(behaviours, by, activate=activate, run_id=run_id,
                                                       progress=report).to_json()
     except HallmonitorError as exc:
         heads.finish_run(run_id, None, exc.message, failed=True)
