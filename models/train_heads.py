@@ -11,7 +11,7 @@ training groups chose, print P/R/F1 per held-out group and pooled. A behaviour's
 (``--ship``: saved as models/head-<behaviour>.npz with its entry in models/models.yaml, fitted on
 all groups) only if the held-out results beat chance: pooled balanced accuracy >= 0.6 and, on
 every held-out group holding both classes, F1 above a constant "always yes". The report goes to
-models/heads-report.md and models/heads-report.json.
+models/heads-report.md and models/heads-report.json (``--report``).
 """
 
 from __future__ import annotations
@@ -165,6 +165,8 @@ def main() -> None:
     ap.add_argument("--backbone", default="efficientnet-lite0")
     ap.add_argument("--ship", action="store_true", help="write the heads that beat chance into models/")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--report", type=Path, default=ROOT / "models" / "heads-report",
+                    help="where the report goes (.md and .json are added)")
     args = ap.parse_args()
 
     from vision.detect import build
@@ -197,10 +199,9 @@ def main() -> None:
             entry["threshold"] = head.threshold
             print(f"shipped {spec.name} -> {spec.file} (threshold {head.threshold:.3f})")
         report["heads"][behaviour] = entry
-    (ROOT / "models" / "heads-report.md").write_text("\n".join(md), encoding="utf-8")
-    (ROOT / "models" / "heads-report.json").write_text(json.dumps(report, indent=1, default=float) + "\n",
-                                                       encoding="utf-8")
-    print("wrote models/heads-report.md and models/heads-report.json")
+    args.report.with_suffix(".md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    args.report.with_suffix(".json").write_text(json.dumps(report, indent=1, default=float) + "\n", encoding="utf-8")
+    print(f"wrote {args.report.with_suffix('.md')} and {args.report.with_suffix('.json')}")
 
 
 if __name__ == "__main__":

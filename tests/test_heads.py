@@ -12,7 +12,9 @@ import pytest
 
 from vision.crops import person_crop, person_square, zone_crop
 from vision.errors import ModelError
-from vision.heads import DEFAULT_HEADS, Head, fit_head, load_head, read_head, register_head
+from vision.heads import DEFAULT_HEADS, Head, fit_head, load_head, manifest_heads, read_head, register_head
+
+SHIPPED = sorted(manifest_heads())
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -188,8 +190,9 @@ def test_register_head_writes_its_entry_and_the_checksum_guards_it(person_vs_thi
 
 
 def test_the_shipped_heads_load_and_read_the_shipped_backbone(backbone):
-    assert DEFAULT_HEADS, "models/train_heads.py shipped no head"
-    for name in DEFAULT_HEADS:
+    assert SHIPPED, "models/train_heads.py shipped no head"
+    assert set(DEFAULT_HEADS) <= set(SHIPPED)
+    for name in SHIPPED:
         head = load_head(name)
         assert isinstance(head, Head) and head.backbone == backbone.name and head.dim == backbone.dim
         assert head.training["held_out"]["balanced_accuracy"] >= 0.6
@@ -203,7 +206,7 @@ def heads_analyzer(backbone, detector):
     from vision.detect.pipeline import Analyzer
     from vision.models import get_model
     pose = build(get_model("movenet-lightning", task="pose"), threads=1)
-    return Analyzer(detector, pose, backbone=backbone, heads=[load_head(n) for n in DEFAULT_HEADS])
+    return Analyzer(detector, pose, backbone=backbone, heads=[load_head(n) for n in SHIPPED])
 
 
 def test_the_pipeline_scores_the_staff_persons_only(heads_analyzer, photos):
@@ -215,12 +218,12 @@ def test_the_pipeline_scores_the_staff_persons_only(heads_analyzer, photos):
     assert any(staff) and not all(staff)
     for is_staff, scores in zip(staff, frame.head_scores):
         if is_staff:
-            assert set(scores) == {load_head(n).behaviour for n in DEFAULT_HEADS}
+            assert set(scores) == {load_head(n).behaviour for n in SHIPPED}
             assert all(0.0 <= v <= 1.0 for v in scores.values())
         else:
             assert scores is None
     assert frame.timing_ms["heads"] > 0
-    assert frame.head_thresholds == {load_head(n).behaviour: load_head(n).threshold for n in DEFAULT_HEADS}
+    assert frame.head_thresholds == {load_head(n).behaviour: load_head(n).threshold for n in SHIPPED}
 
 
 def test_no_heads_no_scores(detector, photos):
@@ -256,3 +259,27 @@ def test_observe_takes_the_heads_verdicts_and_keeps_geometry_without_them(heads_
     assert observe_camera(no, config, "image", bus)[0].phone_in_use == geometry.phone_in_use
     assert all(p.heads is None and "heads" not in p.evidence for p in geometry.persons)
     assert all(p.evidence["badge"].get("reason") != "badge head" for p in geometry.persons if "badge" in p.evidence)
+
+
+def test_load_analyzer_builds_the_configured_heads_and_nothing_when_there_are_none():
+    from vision.config import ModelChoice
+    from vision.detect import load_analyzer
+    on = load_analyzer(ModelChoice(heads=SHIPPED, threads=1))
+    assert on.backbone is not None and on.backbone.spec.input.width == 128
+    assert [h.name for h in on.heads] == SHIPPED
+    off = load_analyzer(ModelChoice(heads=[], threads=1))
+    assert off.backbone is None and off.heads == []
+    assert ModelChoice().heads == list(DEFAULT_HEADS)
+    with pytest.raises(ModelError, match="classify model is needed"):
+        load_analyzer(ModelChoice(heads=["nanodet"], threads=1))
+
+
+def test_the_analyzer_refuses_heads_that_read_another_backbone(backbone, detector, person_vs_thing):
+    from dataclasses import replace
+
+    from vision.detect.pipeline import Analyzer
+    head, _, _ = person_vs_thing
+    with pytest.raises(ValueError, match="reads 1280 features of 'other-backbone'"):
+        Analyzer(detector, None, backbone=backbone, heads=[replace(head, backbone="other-backbone")])
+    with pytest.raises(ValueError, match="one head per behaviour"):
+        Analyzer(detector, None, backbone=backbone, heads=[head, replace(head, name="twin")])

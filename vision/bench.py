@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "observe")
+STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "heads", "observe")
 
 
 def _stats(values: list[float]) -> tuple[float, float]:
@@ -40,6 +40,7 @@ def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pas
             samples["detect"].append(t["detect"])
             samples["crop_detect"].append(t.get("crop_detect", 0.0))
             samples["pose"].append(t["pose"])
+            samples["heads"].append(t.get("heads", 0.0))
             samples["observe"].append(t["observe"])
             samples["total"].append(t["total"])
             persons.append(len(res.frame.persons))
