@@ -224,6 +224,8 @@ TEXT: dict[str, dict[str, str]] = {
     "audit_rolled_back": {"zh-CN": "回滚", "en": "rolled back"},
     "candidates": {"zh-CN": "待确认的窗口状态", "en": "Window states to confirm"},
     "candidates_hint": {"zh-CN": "系统自动挑出的画面（非服务时间为“无人”，检测到工作人员为“有人”）；确认或更正后才成为标注。", "en": "Frames picked without anyone's effort (closed hours: vacant; a confident staff detection: occupied); they become labels only once confirmed or corrected."},
+    "reason_closed_hours": {"zh-CN": "非服务时间，未检测到人", "en": "closed hours, nobody detected"},
+    "reason_staff_detected": {"zh-CN": "检测到工作人员", "en": "staff detected"},
     "suggested": {"zh-CN": "建议", "en": "suggested"},
     "drop": {"zh-CN": "丢弃", "en": "Drop"},
     "labelled_by": {"zh-CN": "标注人", "en": "by"},

@@ -8,6 +8,7 @@ the hall's manifest are checked. Screenshots go to test-artifacts/screenshots/te
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import pytest
 
@@ -34,14 +35,23 @@ OCC = head_name("window_occupied", "w01")
 def hall(tmp_path_factory, media, analyzer):
     site = TeachHall(tmp_path_factory.mktemp("browser-teach"))
     site.app.config.update(HM_SSE_POLL_S=0.25, HM_SSE_HEARTBEAT_S=1, HM_SSE_MAX_S=120)
-    frames = vtest_frames(media, (560,) + OCCUPIED + VACANT)
+    frames = vtest_frames(media, (560, 563, 777) + OCCUPIED + VACANT)
     now = time.time()
     ev, _ = site.real_event(analyzer, frames[560], now - 900)
-    site.bulk_labels({i: im for i, im in frames.items() if i != 560}, now - 86400)
+    site.bulk_labels({i: im for i, im in frames.items() if i not in (560, 563, 777)}, now - 86400)
+
+    # window-state candidates the worker kept on its own: one in service hours, one at night
+    from vision.clips import ClipCutter
+    from vision.detect.pipeline import AnalyzerPool
+    from vision.worker import CameraWorker
+    worker = CameraWorker(site.config, site.config.cameras[0], AnalyzerPool([analyzer]), site.store, ClipCutter())
+    for image, when in ((frames[563], datetime(2026, 12, 1, 10, 0, tzinfo=TZ)),
+                        (frames[777], datetime(2026, 12, 2, 3, 0, tzinfo=TZ))):
+        ts = when.timestamp()
+        assert worker._propose_states(ts, image, worker.watch.step(image, ts).observations) == 1
 
     # an event from before the clean frames: an annotated snapshot, a clip and its boxes only
     start = now - 2 * 86400
-    from datetime import datetime
     day = datetime.fromtimestamp(start, TZ).strftime("%Y-%m-%d")
     old_id = new_event_id(start)
     clip_rel, snap_rel = f"cam-v/{day}/{old_id}.mp4", f"cam-v/{day}/{old_id}.jpg"
@@ -138,6 +148,24 @@ def test_an_older_event_is_taught_from_its_clip(hall, browser):
                    "no", "no")
     frame_id = Teaching(hall["site"].store).frame_id_of_event(old.id)
     assert Teaching(hall["site"].store).frame(frame_id)["width"] == 640       # decoded from the clip
+
+
+def test_confirm_and_correct_window_state_candidates(hall, browser):
+    site = hall["site"]
+    browser.get(f"{hall['url']}/teach")
+    figs = browser.find_elements(By.CSS_SELECTOR, "#candidates figure[data-candidate]")
+    assert len(figs) == 2
+    assert "建议\n有人\n检测到工作人员 0." in figs[0].text and "建议\n无人\n非服务时间" in figs[1].text
+    wait(browser, lambda d: all(d.execute_script("return arguments[0].naturalWidth", f.find_element(By.TAG_NAME, "img")) > 0
+                                for f in figs), 10)
+    shot(browser, "teach-candidates")
+    before = Teaching(site.store).counts()["window_state"]["w01"]
+    figs[0].find_element(By.CSS_SELECTOR, 'button[data-value="occupied"]').click()      # confirmed
+    figs[1].find_element(By.CSS_SELECTOR, 'button[data-value=""]').click()              # dropped
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#candidates figure[data-candidate]"), 8)
+    after = Teaching(site.store).counts()["window_state"]["w01"]
+    assert after["occupied"] == before["occupied"] + 1 and after["vacant"] == before["vacant"]
+    assert Teaching(site.store).candidates() == []
 
 
 def test_train_and_see_before_and_after(hall, browser):

@@ -182,9 +182,9 @@ def test_window_state_candidates_come_without_effort_and_count_once_confirmed(ha
     manager = site.client("manager")
     found = manager.get("/api/teach/candidates").get_json()["candidates"]
     assert [(c["window_id"], c["suggested"]) for c in found] == [("w01", "occupied"), ("w01", "vacant")]
-    assert "staff detected" in found[0]["reason"] and found[1]["reason"].startswith("closed hours")
+    assert found[0]["reason"].startswith("staff_detected:0.") and found[1]["reason"] == "closed_hours"
     page = manager.get("/teach").text
-    assert page.count("data-candidate=") == 2
+    assert page.count("data-candidate=") == 2 and "closed hours, nobody detected" in page
     assert manager.get(f"/teach/candidates/{found[0]['id']}.jpg").mimetype == "image/jpeg"
     before = Teaching(site.store).counts()["window_state"]["w01"]
     confirmed = post(manager, f"/api/teach/candidates/{found[0]['id']}", {"value": "occupied"}).get_json()

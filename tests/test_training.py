@@ -81,6 +81,14 @@ def test_labels_are_held_back_by_whole_days_or_events(labels, unit):
     assert {x.id for x in split_labels(list(reversed(labels))).held_back} == {x.id for x in split.held_back}
 
 
+def test_days_that_cannot_be_split_fairly_give_way_to_events():
+    # 3 days, but one holds nearly everything: holding back a small day would judge on 1 label
+    labels = [label(i, "occupied" if i % 2 else "vacant", event=f"e{i}") for i in range(40)]
+    labels += [label(40, "occupied", event="e40", day=1), label(41, "vacant", event="e41", day=2)]
+    split = split_labels(labels)
+    assert split.unit == "event" and len(split.held_back) >= 10
+
+
 def test_one_event_cannot_be_split():
     from vision.errors import InputError
     with pytest.raises(InputError, match="at least two events"):

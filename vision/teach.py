@@ -178,7 +178,8 @@ CANDIDATE_MIN_SCORE = 0.6        # a staff detection at least this sure makes an
 
 def state_candidates(observations, statuses: dict[str, str],
                      min_score: float = CANDIDATE_MIN_SCORE) -> list[tuple[str, str, str]]:
-    """Window states a frame suggests without anyone's effort: (window id, state, reason).
+    """Window states a frame suggests without anyone's effort: (window id, state, reason), the reason
+    a code the dashboard words (``closed_hours``, or ``staff_detected:0.83`` with the best score).
 
     Closed hours with nobody found in the staff zone: vacant. Open hours with a confident staff
     detection: occupied. Anything less sure suggests nothing (a manager's time is worth more than
@@ -188,9 +189,9 @@ def state_candidates(observations, statuses: dict[str, str],
         best = max((p.score for p in obs.persons if p.staff), default=0.0)
         if statuses.get(obs.window_id) == "closed":
             if not any(p.staff for p in obs.persons):
-                out.append((obs.window_id, "vacant", "closed hours, nobody detected"))
+                out.append((obs.window_id, "vacant", "closed_hours"))
         elif best >= min_score:
-            out.append((obs.window_id, "occupied", f"staff detected ({best:.2f})"))
+            out.append((obs.window_id, "occupied", f"staff_detected:{best:.2f}"))
     return out
 
 

@@ -65,46 +65,53 @@ def _order(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()
 
 
-def split_labels(labels: list[Label], tz: ZoneInfo | None = None, share: float = HOLD_OUT_SHARE) -> Split:
-    """Hold back whole days (or whole events) amounting to about ``share`` of the labels, such that
-    every value appears in the held-back part and in the training part when the units allow it.
-    Deterministic: the same labels give the same split."""
-    days = {x.day(tz) for x in labels}
-    unit = "day" if len(days) >= DAYS_FOR_DAY_SPLIT else "event"
+def _hold_back(labels: list[Label], unit: str, tz: ZoneInfo | None, share: float) -> Split:
     groups: dict[str, list[Label]] = {}
     for x in labels:
         groups.setdefault(_unit(x, unit, tz), []).append(x)
-    if len(groups) < 2:
-        raise InputError(f"all {len(labels)} labels come from one {unit}; label crops from at least two events "
-                         f"(better: two days), so that some can be held back to judge the head")
     values = {x.value for x in labels}
     keys = sorted(groups, key=_order)
     held: list[str] = []
-    target = share * len(labels)
 
     def count(ks) -> Counter:
         return Counter(x.value for k in ks for x in groups[k])
 
+    def may_hold(k: str) -> bool:        # the training part must keep every value
+        rest = [j for j in keys if j not in held and j != k]
+        return bool(rest) and not values - set(count(rest))
+
     # first units that bring a value the held-back part lacks, then any, until the share is reached
     for k in keys:
-        have = count(held)
-        missing = values - set(have)
-        if sum(have.values()) >= target and not missing:
+        missing = values - set(count(held))
+        if missing and {x.value for x in groups[k]} & missing and may_hold(k):
+            held.append(k)
+    for k in keys:
+        if sum(count(held).values()) >= share * len(labels):
             break
-        rest = [j for j in keys if j not in held and j != k]
-        if not rest:
-            break
-        gives = {x.value for x in groups[k]}
-        if missing and not gives & missing and any({x.value for x in groups[j]} & missing for j in rest):
-            continue
-        if values - set(count(rest)):    # the training part would lose a value entirely
-            continue
-        held.append(k)
+        if k not in held and may_hold(k):
+            held.append(k)
     if not held:
         held = [keys[0]]
     train = [x for k in keys if k not in held for x in groups[k]]
     back = [x for k in held for x in groups[k]]
     return Split(train, back, unit)
+
+
+def split_labels(labels: list[Label], tz: ZoneInfo | None = None, share: float = HOLD_OUT_SHARE) -> Split:
+    """Hold back whole days (or whole events) amounting to about ``share`` of the labels, such that
+    every value appears in the held-back part and in the training part when the units allow it.
+    Days are used when the labels span ``DAYS_FOR_DAY_SPLIT`` days and the days give a fair split
+    (at least half the share held back, every value in it); else events. Deterministic."""
+    units = {_unit(x, "event", tz) for x in labels}
+    if len(units) < 2:
+        raise InputError(f"all {len(labels)} labels come from one event; label crops from at least two events "
+                         f"(better: two days), so that some can be held back to judge the head")
+    values = {x.value for x in labels}
+    if len({x.day(tz) for x in labels}) >= DAYS_FOR_DAY_SPLIT:
+        split = _hold_back(labels, "day", tz, share)
+        if len(split.held_back) >= share * len(labels) / 2 and {x.value for x in split.held_back} == values:
+            return split
+    return _hold_back(labels, "event", tz, share)
 
 
 # a head's behaviour -> (the label behaviour it learns from, the label values that mean "seen");
