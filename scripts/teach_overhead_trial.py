@@ -1,7 +1,7 @@
 """Trial: does a window's own state head keep presence true on overhead CCTV, where the detector is weak?
 
 Data (measure only, never for shipped weights: no licence stated): github chai991014/Staff_Identification
-at commit 0582735, ``training/dataset/images/{train,val}/frame_*.jpg`` (192 frames of one overhead
+at commit 0582735ebbea88dd2734960a470f44decaebb587, ``training/dataset/images/{train,val}/frame_*.jpg`` (192 frames of one overhead
 fisheye office camera, 960x720) with their person boxes (``labels/*/frame_*.txt``, YOLO format).
 Bring the repository with the ``fetch`` tool; the script reads it from the mirror.
 
@@ -41,7 +41,7 @@ from vision.teach import Teaching  # noqa: E402
 from vision.training import Trainer, format_table, load_backbone, scores, split_labels  # noqa: E402
 from vision.watch import CameraWatch  # noqa: E402
 
-COMMIT = "0582735"
+COMMIT = "0582735ebbea88dd2734960a470f44decaebb587"
 CELL = 120
 
 
