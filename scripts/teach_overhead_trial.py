@@ -1,8 +1,9 @@
 """Trial: does a window's own state head keep presence true on overhead CCTV, where the detector is weak?
 
 Data (measure only, never for shipped weights: no licence stated): github chai991014/Staff_Identification
-at commit 0582735ebbea88dd2734960a470f44decaebb587, ``training/dataset/images/{train,val}/frame_*.jpg`` (192 frames of one overhead
-fisheye office camera, 960x720) with their person boxes (``labels/*/frame_*.txt``, YOLO format).
+at commit 0582735ebbea88dd2734960a470f44decaebb587, ``training/dataset/images/{train,val}/frame_*.jpg``
+(192 frames of one overhead fisheye office camera, 960x720) with their person boxes
+(``labels/*/frame_*.txt``, YOLO format).
 Bring the repository with the ``fetch`` tool; the script reads it from the mirror.
 
 Seats stand for windows: cells of a 120 px grid whose occupancy changes over the clip (a cell is
