@@ -334,6 +334,9 @@ def train(config_path: Path, behaviours, activate: bool, by) -> None:
     if result["rows"] and not activate:
         click.echo("the new versions are off; switch one on with: hallmonitor heads activate "
                    + result["rows"][0]["ref"])
+    if not result["rows"]:
+        click.echo("nothing fitted: label staff crops and window states on events' pages in the dashboard "
+                   "(Teach the heads), or confirm window-state candidates on its Training page")
 
 
 @main.group()
