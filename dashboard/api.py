@@ -2,9 +2,9 @@
 
 Every route needs a login or a bearer token (``dashboard.auth``). The areas are nested blueprints:
 ``api_events`` (events, media, review), ``api_hall`` (windows, pauses, cameras), ``api_admin`` (tokens,
-webhooks; admin session only). ``openapi`` describes all of it at /api/openapi.json. This module
-also hands ``create_app`` the integrators' blueprints that live outside /api: /metrics and the
-webhooks page.
+webhooks; admin session only), ``api_teach`` (the hall's labels, training runs, head versions; a login
+only). ``openapi`` describes all of it at /api/openapi.json. This module also hands ``create_app``
+the integrators' blueprints that live outside /api: /metrics and the webhooks page.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, jsonify
 from vision import __version__
 from vision.events import iso
 
-from . import api_admin, api_events, api_hall
+from . import api_admin, api_events, api_hall, api_teach
 from .api_common import hall, query, store, supervisor
 from .auth import require
 from .metrics import bp as metrics_bp  # noqa: F401 - registered by create_app
@@ -26,6 +26,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 bp.register_blueprint(api_events.bp)
 bp.register_blueprint(api_hall.bp)
 bp.register_blueprint(api_admin.bp)
+bp.register_blueprint(api_teach.bp)
 
 
 @bp.get("/health")

@@ -158,6 +158,81 @@ def _schemas() -> dict:
         "DeliveryList": _obj({"deliveries": {"type": "array", "items": ref("Delivery")}}),
         "DeliveryOne": _obj({"delivery": ref("Delivery")}),
         "WebhookPayload": payload,
+        **_teach_schemas(),
+    }
+
+
+def _teach_schemas() -> dict:
+    from vision.hall_heads import RUN_STATUSES
+    from vision.teach import BEHAVIOURS
+
+    label = _obj({"id": {"type": "integer"}, "frame_id": {"type": "integer"}, "event_id": NULL_STR,
+                  "camera_id": {"type": "string"}, "window_id": NULL_STR, "subject": {"enum": ["person", "window"]},
+                  "region": {"type": "array", "description": "person: box [x1, y1, x2, y2]; window: its staff "
+                                                             "zone polygon; frame pixels"},
+                  "behaviour": {"enum": list(BEHAVIOURS)}, "value": {"type": "string"},
+                  "labelled_by": {"type": "string"}, "labelled_at": TIME, "taken_at": TIME})
+    prf = _obj({"precision": {"type": "number"}, "recall": {"type": "number"}, "f1": {"type": "number"},
+                "accuracy": {"type": "number"}, "n": {"type": "integer"}, "positives": {"type": "integer"}})
+    return {
+        "TeachLabel": label,
+        "HeldBackScores": prf,
+        "TeachView": _obj({
+            "event_id": {"type": "string"},
+            "frame": _obj({"width": {"type": "integer"}, "height": {"type": "integer"},
+                           "source": {"enum": ["frame", "clip"], "description": "the clean frame the worker kept, "
+                                                                                "or one decoded from the clip"},
+                           "frame_id": {"type": ["integer", "null"]}}),
+            "behaviours": {"type": "array", "description": "the person behaviours, in the panel's order",
+                           "items": _obj({"behaviour": {"type": "string"},
+                                          "values": {"type": "array", "items": {"type": "string"}}})},
+            "window_states": {"type": "array", "items": {"type": "string"}},
+            "persons": {"type": "array", "items": _obj({
+                "index": {"type": "integer"}, "box": {"type": "array", "items": {"type": "number"}},
+                "staff": {"type": "boolean"}, "windows": {"type": "array", "items": {"type": "string"}},
+                "labels": {"type": "object", "description": "behaviour -> {value, by, at}"}})},
+            "windows": {"type": "array", "items": _obj({
+                "window_id": {"type": "string"}, "name": {"type": "string"},
+                "polygon": {"type": "array"}, "label": {"type": ["object", "null"]}})}}),
+        "TeachLabelRequest": _obj({
+            "person": {"type": "integer", "minimum": 0, "description": "index of the person in the frame"},
+            "window": {"type": "string", "description": "a window of the event's camera (its state)"},
+            "behaviour": {"enum": list(BEHAVIOURS)},
+            "value": {"type": ["string", "null"], "description": "yes/no; occupied/vacant/head_down for "
+                                                                 "window_state; null clears the label"}},
+            ["behaviour"], additionalProperties=False),
+        "TeachLabelResult": _obj({"label": {"oneOf": [ref("TeachLabel"), {"type": "null"}]},
+                                  "cleared": {"type": "boolean"}, "frame_id": {"type": "integer"}}),
+        "LabelCounts": _obj({"counts": {"type": "object", "description": "behaviour -> window -> value -> n"},
+                             "total": {"type": "integer"}}),
+        "CandidateList": _obj({"candidates": {"type": "array", "items": {"type": "object"}}}),
+        "CandidateRequest": _obj({"value": {"type": ["string", "null"], "enum": [*BEHAVIOURS["window_state"], None],
+                                            "description": "confirm or correct; null drops the candidate"}},
+                                 [], additionalProperties=False),
+        "CandidateResult": _obj({"label": {"oneOf": [ref("TeachLabel"), {"type": "null"}]}}),
+        "TrainRequest": _obj({"behaviours": {"type": "array", "items": {"type": "string"},
+                                             "description": "default: every head the labels allow"}},
+                             [], additionalProperties=False),
+        "TrainingRun": _obj({"id": {"type": "integer"}, "status": {"enum": list(RUN_STATUSES)},
+                             "behaviours": {"type": "array", "items": {"type": "string"}},
+                             "started_by": {"type": "string"}, "started_at": TIME, "updated_at": TIME,
+                             "finished_at": TIME_OR_NULL, "progress": {"type": "number", "minimum": 0, "maximum": 1},
+                             "stage": {"type": "string"}, "message": NULL_STR,
+                             "result": {"type": ["object", "null"],
+                                        "description": "{rows: [{head, ref, n_train, n_held_back, split, before: "
+                                                       "{name, scores} | null, after}], skipped, activated}"}}),
+        "RunOne": _obj({"run": {"oneOf": [ref("TrainingRun"), {"type": "null"}]}}),
+        "HeadVersion": _obj({"head": {"type": "string"}, "behaviour": {"type": "string"}, "window_id": NULL_STR,
+                             "version": {"type": "integer"}, "ref": {"type": "string"},
+                             "model_name": {"type": "string"}, "file": {"type": "string"},
+                             "sha256": {"type": "string"}, "metrics": {"type": "object"},
+                             "trained_by": {"type": "string"}, "trained_at": TIME,
+                             "run_id": {"type": ["integer", "null"]}, "active": {"type": "boolean"}}),
+        "HeadList": _obj({"versions": {"type": "array", "items": ref("HeadVersion")},
+                          "audit": {"type": "array", "items": {"type": "object"}}}),
+        "HeadVersionOne": _obj({"version": ref("HeadVersion")}),
+        "RolledBack": _obj({"head": {"type": "string"}, "from_version": {"type": ["integer", "null"]},
+                            "to_version": {"type": ["integer", "null"]}}),
     }
 
 
@@ -183,7 +258,7 @@ def _r(name: str) -> dict:
 
 def _op(summary: str, ok: dict, *, tag: str, body: str | None = None, body_required: bool = True,
         status: str = "200", errors: tuple[str, ...] = (), params: list | None = None, admin: bool = False,
-        description: str | None = None) -> dict:
+        description: str | None = None, session: str | None = None) -> dict:
     responses = {status: ok, "400": _r("BadRequest"), "401": _r("Unauthorized"), "403": _r("Forbidden")}
     for code, name in (("404", "NotFound"), ("409", "Conflict")):
         if name in errors:
@@ -201,6 +276,11 @@ def _op(summary: str, ok: dict, *, tag: str, body: str | None = None, body_requi
         op["security"] = [{"session": []}]
         op["description"] = (description + "\n\n" if description else "") + \
             "Admin only, logged in (a session cookie and the X-CSRF-Token header on POST); API tokens get 403."
+    elif session:
+        op["security"] = [{"session": []}]
+        op["description"] = (description + "\n\n" if description else "") + \
+            f"Logged in as a {session} or above (a session cookie and the X-CSRF-Token header on POST), so the " \
+            f"record names who did it; API tokens get 403."
     return op
 
 
@@ -332,6 +412,7 @@ def _paths(window_ids: list[str]) -> dict:
             "Send a delivery again (same webhook-id, fresh schedule)", _ok("the delivery, pending", "DeliveryOne"),
             tag="admin", errors=("NotFound",), admin=True,
             params=[_path("outbox_id", "msg_... (the webhook-id)"), ENDPOINT_ID])},
+        **_teach_paths(),
         "/metrics": {"get": _op("Prometheus metrics", {
             "description": "text exposition format 0.0.4: hallmonitor_frames_analysed_total, hallmonitor_camera_up, "
                            "hallmonitor_events_total, hallmonitor_webhook_backlog, "
@@ -356,7 +437,7 @@ def document(config=None) -> dict:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
-        "tags": [{"name": n} for n in ("events", "windows", "cameras", "service", "admin")],
+        "tags": [{"name": n} for n in ("events", "windows", "cameras", "service", "admin", "teach")],
         "paths": _paths(window_ids),
         "webhooks": {"event": {"post": {
             "summary": "A webhook message (Standard Webhooks v1)",
@@ -384,4 +465,45 @@ def document(config=None) -> dict:
             "schemas": _schemas(),
             "responses": RESPONSES,
         },
+    }
+
+
+def _teach_paths() -> dict:
+    m, a = {"tag": "teach", "session": "manager"}, {"tag": "teach", "session": "admin"}
+    return {
+        "/api/teach/events/{event_id}": {"get": _op(
+            "The event's staff crops and windows, with their labels", _ok("what the teach panel shows", "TeachView"),
+            errors=("NotFound",), params=[EVENT_ID], **m)},
+        "/api/teach/events/{event_id}/labels": {"post": _op(
+            "Label a staff crop or a window of the event's frame", _ok("the label (null when cleared)",
+                                                                      "TeachLabelResult"),
+            body="TeachLabelRequest", errors=("NotFound",), params=[EVENT_ID], **m,
+            description="The event's clean frame is kept in the store with the label, so the label outlives "
+                        "the event's media. A new value replaces the old one (the history is kept).")},
+        "/api/teach/labels": {"get": _op("How many labels per behaviour, window and value",
+                                         _ok("the counts", "LabelCounts"), **m)},
+        "/api/teach/candidates": {"get": _op("Window states proposed without anyone's effort, to confirm",
+                                             _ok("the open candidates", "CandidateList"), **m)},
+        "/api/teach/candidates/{candidate_id}": {"post": _op(
+            "Confirm, correct or drop a window-state candidate", _ok("the label made (null when dropped)",
+                                                                    "CandidateResult"),
+            body="CandidateRequest", errors=("NotFound",),
+            params=[{**_path("candidate_id", "candidate id"), "schema": {"type": "integer"}}], **m)},
+        "/api/teach/train": {"post": _op(
+            "Fit the hall's heads on its labels (in the background)", _ok("the run, running", "RunOne"),
+            status="202", body="TrainRequest", body_required=False, **m,
+            description="One run at a time (400 while another runs). Follow it at /api/teach/runs/{run_id}; "
+                        "new versions stay off until an admin switches them on.")},
+        "/api/teach/runs/latest": {"get": _op("The latest training run", _ok("the run, or null", "RunOne"), **m)},
+        "/api/teach/runs/{run_id}": {"get": _op(
+            "One training run: progress, then the before/after table", _ok("the run", "RunOne"),
+            errors=("NotFound",), params=[{**_path("run_id", "run id"), "schema": {"type": "integer"}}], **m)},
+        "/api/teach/heads": {"get": _op("Every version of the hall's heads, and who switched what",
+                                        _ok("versions and audit", "HeadList"), **m)},
+        "/api/teach/heads/{ref}/activate": {"post": _op(
+            "Switch a head version on", _ok("the version, on", "HeadVersionOne"), errors=("NotFound",),
+            params=[_path("ref", "NAME@VERSION, e.g. hall-phone_in_use@2")], **a)},
+        "/api/teach/heads/{head}/rollback": {"post": _op(
+            "Undo the head's last switch", _ok("what is on now", "RolledBack"),
+            params=[_path("head", "head name, e.g. hall-phone_in_use")], **a)},
     }

@@ -179,7 +179,12 @@ def review(event_id: str):
     updated = store().set_review(event_id, status, comment, actor())
     if _wants_json():
         return jsonify(alert_json(updated))
-    return redirect(local_path(request.form.get("next")) or url_for("pages.event", event_id=event_id))
+    back = local_path(request.form.get("next"))
+    if back is None:
+        back = url_for("pages.event", event_id=event_id)
+        if status == "false_positive":     # the alert was wrong: offer at once to teach the heads what was there
+            back = url_for("pages.event", event_id=event_id, teach="fp") + "#teach"
+    return redirect(back)
 
 
 @bp.post("/events/<event_id>/keep")

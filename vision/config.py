@@ -48,6 +48,9 @@ class Thresholds(Strict):
     """Per-frame judgement thresholds (observe). Distances are in shoulder widths unless noted."""
 
     person_score: float = Field(0.35, ge=0, le=1, description="minimum detector score for a person")
+    person_confirm_score: float = Field(0.15, ge=0, le=1, description="a person scored from this up to person_score "
+                                        "counts when the pose finds a head and shoulders in the box; set it to "
+                                        "person_score to count only the detector's score")
     object_score: float = Field(0.30, ge=0, le=1, description="minimum score for cups, bottles, food")
     phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
     keypoint_score: float = Field(0.30, ge=0, le=1, description="minimum score for a keypoint to be used")
@@ -291,6 +294,8 @@ class ModelChoice(Strict):
 class Storage(Strict):
     database: Path = Path("var/hallmonitor.db")
     media_dir: Path = Path("var/media")
+    heads_dir: Path = Field(Path("var/heads"), description="the hall's own heads (`hallmonitor train`): "
+                                                          "versioned files and their models.yaml")
     retention_days: float = Field(30, gt=0)
     max_media_gb: float = Field(20, gt=0)
 

@@ -72,6 +72,9 @@ class WindowObservation:
     pause_sign: bool | None = None        # None: the window has no sign template
     staff_motion: float | None = None     # share of changed pixels in head-down staff boxes
     score: float = 0.0                    # best detector score behind the verdicts
+    # the window's own state heads on its staff zone crop (``hallmonitor train``), e.g.
+    # {"window_occupied": {"p": 0.97, "seen": True}}; None when no state head is on for the window
+    zone_state: dict | None = None
     persons: list[PersonObservation] = field(default_factory=list)
     objects: list[ObjectObservation] = field(default_factory=list)
 
@@ -93,6 +96,7 @@ class WindowObservation:
             "citizen_waiting": self.citizen_waiting,
             "pause_sign": self.pause_sign,
             "staff_motion": None if self.staff_motion is None else round(self.staff_motion, 4),
+            "zone_state": self.zone_state,
         }
 
 

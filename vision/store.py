@@ -269,6 +269,14 @@ def _webhook_dispatch(conn: sqlite3.Connection) -> None:
     )
 
 
+# modules that own their tables keep their DDL; the store numbers them, so every process that opens the
+# file knows every migration (one that skipped some would take the file for a newer hallmonitor's)
+# (they import nothing from here at import time, so any import order gives the same numbers)
+from . import hall_heads as _hall_heads, teach as _teach  # noqa: E402
+
+migration(6)(_teach.create_tables)       # the hall's labels and their frames
+migration(7)(_hall_heads.create_tables)  # the hall's head versions, their switches, training runs
+
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
 

@@ -1,4 +1,5 @@
-"""Runs every camera's worker with one shared detector; restarts what crashes; keeps media in budget."""
+"""Runs every camera's worker with one shared detector; restarts what crashes; keeps media in budget;
+puts the hall's head switches into effect."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from .clips import ClipCutter, prune_media
 from .config import HallConfig
 from .errors import ConfigError
+from .hall_heads import HeadSwitch
 from .store import Store
 from .worker import CameraWorker
 
@@ -33,6 +35,8 @@ class Supervisor:
             self.pool = AnalyzerPool([analyzer])
         else:
             self.pool = load_pool(config.models, config.base_dir)
+        self.head_switch = HeadSwitch(config, self.store, self.pool.analyzers)
+        self._sync_heads()
         self.cutter = ClipCutter()
         self.publish = publish
         self.workers: dict[str, CameraWorker] = {}
@@ -43,7 +47,8 @@ class Supervisor:
         self._thread: threading.Thread | None = None
 
     def _new_worker(self, camera) -> CameraWorker:
-        return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish)
+        return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish,
+                            head_switch=self.head_switch)
 
     def start(self) -> "Supervisor":
         for warning in self.config.clip_warnings():
@@ -79,6 +84,7 @@ class Supervisor:
                               cid, worker.last_error or "no error recorded", self.restarts[cid])
                     worker.stop()          # its reader too, so no thread of the old worker is left behind
                     self.workers[cid] = self._new_worker(worker.camera).start()
+            self._sync_heads()
             now = time.time()
             if now - last_status >= self.status_every_s:
                 last_status = now
@@ -89,6 +95,14 @@ class Supervisor:
             if now - last_prune >= self.prune_every_s:
                 last_prune = now
                 self.prune()
+
+    def _sync_heads(self) -> None:
+        """The hall's head switches (dashboard or `hallmonitor heads`) reach the cameras within a second."""
+        try:
+            if self.head_switch.sync():
+                log.info("hall heads on: %s", ", ".join(self.head_switch.applied) or "none (bundled heads)")
+        except Exception as exc:  # noqa: BLE001 - a broken head file must not stop the cameras; the old heads stay
+            log.warning("hall heads not switched: %s", exc)
 
     def prune(self):
         st = self.config.storage

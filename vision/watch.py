@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import HallConfig
+from .crops import zone_crop
 from .detect.pipeline import merge_detections
 from .detections import FrameDetections
 from .events import Event
@@ -43,6 +44,7 @@ class CameraWatch:
                 camera_id, win.id, config.rules(win), config.schedule_for(win), staff=win.staff,
                 still_motion=config.thresholds(win).still_motion)
         self.person_score = min(config.thresholds(w).person_score for w in self.camera.windows)
+        self.confirm_score = min(config.thresholds(w).person_confirm_score for w in self.camera.windows)
         # each window's staff and one person at its counter: more poses than that cost and add nothing
         self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
         self._prev_gray: np.ndarray | None = None
@@ -51,6 +53,9 @@ class CameraWatch:
         self.zoom_every_s = config.models.counter_zoom_every_s
         self._zoom_due = float("-inf")
         self._zoomed: list = []
+        # the hall's window-state heads (vision.hall_heads.HeadSwitch: ``zone`` window id -> heads,
+        # ``zone_backbone``); None: only the detector says whether a window is staffed
+        self.zone_heads = None
 
     def _frame_geometry(self, width: int, height: int):
         """Per frame size: who gets the crop pass (staff), who gets a pose (staff or at a counter),
@@ -94,7 +99,8 @@ class CameraWatch:
         if self.zoom_every_s > 0 and ts >= self._zoom_due:
             zoom, self._zoom_due = counter_rects, ts + self.zoom_every_s
         frame = analyzer.analyze(image, person_min_score=self.person_score, focus=in_staff_zone,
-                                 pose_focus=wants_pose, region=region, max_poses=self.max_poses, zoom=zoom)
+                                 pose_focus=wants_pose, region=region, max_poses=self.max_poses, zoom=zoom,
+                                 confirm_min_score=self.confirm_score)
         if zoom is not None:
             self._zoomed = list(frame.zoomed)
         elif self._zoomed:      # between looks, the counter keeps what the last look found on it
@@ -102,9 +108,12 @@ class CameraWatch:
             frame.zoomed = list(self._zoomed)
         t1 = time.perf_counter()
         observations = observe_camera(frame, self.config, self.camera.id, image)
+        tz = time.perf_counter()
+        zone_boxes = self._zone_states(image, observations)
+        zone_ms = (time.perf_counter() - tz) * 1000
         gray = to_gray(image)
         for obs in observations:
-            still_boxes = [p.box for p in obs.persons if p.staff and p.head_down]
+            still_boxes = [p.box for p in obs.persons if p.staff and p.head_down] + zone_boxes.get(obs.window_id, [])
             if still_boxes and self._prev_gray is not None:
                 obs.staff_motion = max(box_motion(self._prev_gray, gray, b, frame.width) for b in still_boxes)
         self._prev_gray = gray
@@ -113,9 +122,46 @@ class CameraWatch:
         for obs in observations:
             events.extend(self.rules[obs.window_id].update(obs, ts))
         t3 = time.perf_counter()
-        timing = {**frame.timing_ms, "observe": (t2 - t1) * 1000, "rules": (t3 - t2) * 1000,
-                  "analyse": (t1 - t0) * 1000}
+        timing = {**frame.timing_ms, "observe": (t2 - t1) * 1000 - zone_ms, "zone_heads": zone_ms,
+                  "rules": (t3 - t2) * 1000, "analyse": (t1 - t0) * 1000}
         return Step(ts, frame, observations, events, timing)
+
+    def _zone_states(self, image: np.ndarray, observations: list[WindowObservation]) -> dict[str, list]:
+        """Run the windows' state heads on their staff zone crops (one batched backbone call).
+
+        Presence is the detector OR the state head: a window whose head sees it occupied is staffed
+        even when the detector found nobody there (seated staff seen from above, a bowed head). A head
+        that sees a head down on the counter marks the window head-down; its stillness is then
+        measured over the zone (returned: window id -> boxes whose motion to measure).
+        """
+        switch = self.zone_heads
+        zone = getattr(switch, "zone", None)
+        if not zone:
+            return {}
+        h, w = image.shape[:2]
+        todo = [(win, zone[win.id]) for win in self.camera.windows if zone.get(win.id)]
+        if not todo:
+            return {}
+        polygons = [to_pixels(win.staff_zone, w, h) for win, _ in todo]
+        features = switch.zone_backbone.features([zone_crop(image, poly) for poly in polygons])
+        by_id = {obs.window_id: obs for obs in observations}
+        still: dict[str, list] = {}
+        for row, ((win, heads), poly) in enumerate(zip(todo, polygons)):
+            obs = by_id.get(win.id)
+            if obs is None:
+                continue
+            state = {}
+            for head in heads:
+                p = float(head.predict(features[row:row + 1])[0])
+                state[head.behaviour] = {"p": round(p, 4), "seen": p >= head.threshold}
+            obs.zone_state = state
+            if state.get("window_occupied", {}).get("seen") and obs.staff_count == 0:
+                obs.staff_count = 1
+            if state.get("window_head_down", {}).get("seen") and obs.staff_count > 0:
+                obs.head_down = True
+                still[win.id] = [(float(poly[:, 0].min()), float(poly[:, 1].min()),
+                                  float(poly[:, 0].max()), float(poly[:, 1].max()))]
+        return still
 
     def tick(self, ts: float) -> list[Event]:
         """Time passes without a frame (the video is over): let grace periods and pauses run out."""

@@ -1,10 +1,13 @@
 """One camera along the whole path: capture -> watch (models, observe, rules) -> store + evidence.
 
 The worker owns the camera's reader, packet ring and CameraWatch. For every event
-that starts it writes a snapshot with the boxes drawn and queues a clip cut from
+that starts it writes a snapshot with the boxes drawn (and the clean frame with its
+persons beside it, for the hall's own labels) and queues a clip cut from
 the ring (10 s before to 20 s after the start, by default) with the per-frame
 boxes beside it. Every transition goes to the store (event row, timeline and
-webhook outbox in one transaction) before anyone else hears of it.
+webhook outbox in one transaction) before anyone else hears of it. Now and then it keeps a
+frame as a window-state candidate (vacant in closed hours, occupied with a confident staff
+detection) for a manager to confirm on the Training page.
 """
 
 from __future__ import annotations
@@ -23,16 +26,21 @@ from .capture import CameraReader
 from .detect.pipeline import AnalyzerPool
 from .clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
 from .config import Camera, HallConfig
+from .event_frame import encode_jpeg, frame_persons, write_event_frame
 from .events import Event, new_event_id, parse_iso
 from .observations import WindowObservation, distinct
 from .ring import MAX_RING_S, PacketRing
+from .geometry import to_pixels
 from .store import Store
 from .rules.window import BEHAVIOURS
+from .teach import Teaching, state_candidates
 from .watch import CameraWatch, Step
 
 log = logging.getLogger(__name__)
 
 STAFF, OTHER, OBJECT, ALERT = (60, 180, 60), (160, 160, 160), (220, 120, 30), (40, 40, 220)
+CANDIDATE_EVERY_S = 600.0       # at most one window-state candidate per window this often
+MAX_OPEN_CANDIDATES = 200       # per window, waiting for a manager: beyond that, none are kept
 
 
 def frame_boxes(observations: list[WindowObservation]) -> list[dict]:
@@ -62,12 +70,13 @@ def ring_seconds(config: HallConfig, camera: Camera) -> float:
 
 class CameraWorker:
     def __init__(self, config: HallConfig, camera: Camera, pool: AnalyzerPool, store: Store, cutter: ClipCutter,
-                 publish: Callable[[Event], None] | None = None):
+                 publish: Callable[[Event], None] | None = None, head_switch=None):
         self.config, self.camera, self.store, self.cutter = config, camera, store, cutter
         self.media_dir = config.path(config.storage.media_dir)
         self.pool = pool
         self.publish = publish
         self.watch = CameraWatch(config, camera.id, pool.analyzers[0])
+        self.watch.zone_heads = head_switch      # the hall's window-state heads, switched by the supervisor
         keep_s = ring_seconds(config, camera)
         self.ring = PacketRing(keep_s=keep_s)
         self.reader = CameraReader(
@@ -79,6 +88,7 @@ class CameraWorker:
         self.media: dict[str, tuple[str | None, str | None]] = {}     # event id -> (snapshot, clip)
         self.offline_event: Event | None = None
         self._window_state: dict[str, tuple] = {}
+        self._candidate_at: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._events_lock = threading.Lock()
@@ -166,6 +176,7 @@ class CameraWorker:
                 self.overlay.popleft()
             self._emit(step.events, frame.image, step)
             self._save_window_state(frame.ts)
+            self._propose_states(frame.ts, frame.image, step.observations)
 
     # ---- events and evidence ----
 
@@ -201,6 +212,10 @@ class CameraWorker:
         snap_path, clip_path = self._media_paths(ev)
         snapshot = None
         if image is not None and step is not None:
+            try:   # the clean pixels first: a hall's labels are cut from them (vision.event_frame)
+                write_event_frame(snap_path, image, frame_persons(step.observations), step.ts)
+            except (OSError, ValueError) as exc:
+                log.warning("event %s: clean frame not written: %s", ev.id, exc)
             try:
                 window = next((w for w in self.camera.windows if w.id == ev.window_id), None)
                 if window is not None:
@@ -245,6 +260,37 @@ class CameraWorker:
         ev = self.offline_event.advance("ended", max(ts, self.offline_event.updated_at))
         self.offline_event = None
         self._record(ev)
+
+    # ---- window-state candidates for the hall's own training ----
+
+    def _propose_states(self, ts: float, image, observations: list[WindowObservation]) -> int:
+        """Now and then keep a frame as a window-state candidate (vacant in closed hours, occupied with a
+        confident staff detection) for a manager to confirm in the dashboard; returns how many."""
+        due = [w for w in self.camera.windows if ts - self._candidate_at.get(w.id, float("-inf")) >= CANDIDATE_EVERY_S]
+        if not due or image is None:
+            return 0
+        statuses = {w.id: self.watch.rules[w.id].state(ts).status for w in due}
+        found = [c for c in state_candidates([o for o in observations if o.window_id in statuses], statuses)]
+        if not found:
+            return 0
+        made = 0
+        try:
+            teaching = Teaching(self.store)
+            h, w = image.shape[:2]
+            frame_id = None
+            for window_id, suggested, reason in found:
+                self._candidate_at[window_id] = ts
+                if teaching.open_candidates(window_id) >= MAX_OPEN_CANDIDATES:
+                    continue
+                if frame_id is None:
+                    frame_id = teaching.add_frame(encode_jpeg(image), w, h, self.camera.id, ts, source="candidate",
+                                                  persons=[p.to_json() for p in frame_persons(observations)])
+                window = next(x for x in self.camera.windows if x.id == window_id)
+                made += teaching.add_candidate(frame_id, window_id, to_pixels(window.staff_zone, w, h).tolist(),
+                                               suggested, reason)
+        except Exception as exc:  # noqa: BLE001 - a busy database must not stop the camera
+            log.warning("camera %s: window-state candidate not kept: %s", self.camera.id, exc)
+        return made
 
     # ---- pauses and the board ----
 

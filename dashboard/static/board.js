@@ -91,6 +91,11 @@
         item.data = Object.assign(item.data, body);
         fill(item, item.data);
         box.replaceChildren();
+        if (status === 'false_positive') {      // the alert was wrong: offer at once to teach the heads
+          const teach = el('a', 'teach-link', T.teach);
+          teach.href = '/events/' + encodeURIComponent(item.data.id) + '?teach=fp#teach';
+          box.append(teach);
+        }
       } catch (err) {
         box.append(el('p', 'error', T.failed + ': ' + err.message));
         form.querySelectorAll('button').forEach(b => { b.disabled = false; });

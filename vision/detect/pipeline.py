@@ -43,7 +43,7 @@ class Analyzer:
                  crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
                  min_crop_px: int = 48, max_pose_persons: int = 8,
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
-                 confirm_min_score: float = 0.15, max_confirm: int = 2,
+                 max_confirm: int = 2,
                  backbone=None, heads=(), max_head_persons: int = 8):
         self.detector = detector
         self.pose = pose
@@ -57,7 +57,6 @@ class Analyzer:
         self.crop_labels = crop_labels
         self.zoom_max_tiles = zoom_max_tiles
         # weak persons (score from confirm_min_score up to the person bar) kept when a pose confirms them
-        self.confirm_min_score = confirm_min_score
         self.max_confirm = max_confirm if pose is not None else 0
         self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
         self.heads = list(heads)
@@ -76,7 +75,8 @@ class Analyzer:
 
     def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
                 region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
-                zoom: list[tuple[int, int, int, int]] | None = None) -> FrameDetections:
+                zoom: list[tuple[int, int, int, int]] | None = None,
+                confirm_min_score: float | None = None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -87,6 +87,8 @@ class Analyzer:
         no focus), at most ``max_head_persons`` of them, in one batched backbone call.
         ``zoom``: rectangles (the counters) the detector also looks at in tiles of its own input
         size, for phones and cups lying there (``zoom_counters``).
+        ``confirm_min_score``: a person scored from this up to ``person_min_score`` (in the focus) is
+        kept when its pose shows a head and shoulders (``head_and_shoulders``); None: none is.
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -94,7 +96,8 @@ class Analyzer:
         timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0,
                                     "heads": 0.0}
         t = Timer()
-        floor = min(self.min_score, self.confirm_min_score) if self.max_confirm else self.min_score
+        confirming = self.max_confirm and confirm_min_score is not None and confirm_min_score < person_min_score
+        floor = min(self.min_score, confirm_min_score) if confirming else self.min_score
         if region is not None:
             x1, y1, x2, y2 = region
             found = self.detector.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
@@ -106,10 +109,10 @@ class Analyzer:
                          key=lambda d: d.score, reverse=True)
         objects = [d for d in found if d.label != self.person_label and d.score >= self.min_score]
         confirmed: dict[int, Pose] = {}
-        if self.max_confirm:
+        if confirming:
             t = Timer()
             weak = sorted((d for d in found if d.label == self.person_label
-                           and self.confirm_min_score <= d.score < person_min_score
+                           and confirm_min_score <= d.score < person_min_score
                            and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
             for d in weak[: self.max_confirm]:
                 pose = self.pose.estimate(image, d.box)
