@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .detections import Box, Detection, Pose
+from .detections import Box, Detection, Face, Pose
 
 
 @dataclass
@@ -24,6 +24,8 @@ class PersonObservation:
     phone_at_ear: bool = False
     eating: bool = False
     head_down: bool = False
+    eyes: str | None = None      # "open" | "closed"; None: no face found, or the eyes could not be judged
+    face: Face | None = None     # what the face stage found on this person's head
     evidence: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -38,6 +40,8 @@ class PersonObservation:
             "phone_at_ear": self.phone_at_ear,
             "eating": self.eating,
             "head_down": self.head_down,
+            "eyes": self.eyes,
+            "face": self.face.to_json() if self.face is not None else None,
             "evidence": self.evidence,
         }
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ..errors import ModelError
 from ..models import ModelSpec
+from .blazeface import BlazeFaceDetector
+from .facemesh import FaceMesh
+from .iris import IrisLandmarks
 from .movenet import MoveNetPose
 from .nanodet import NanoDetDetector
 from .yolo import YoloDetector, YoloPose
@@ -13,6 +16,9 @@ ADAPTERS = {
     ("yolo", "detect"): YoloDetector,
     ("movenet", "pose"): MoveNetPose,
     ("yolo", "pose"): YoloPose,
+    ("blazeface", "face"): BlazeFaceDetector,
+    ("facemesh", "landmarks"): FaceMesh,
+    ("iris", "eyes"): IrisLandmarks,
 }
 
 
@@ -25,11 +31,13 @@ def build(spec: ModelSpec, threads: int = 0):
 
 
 def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
-    """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning)."""
+    """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning, and
+    the face stage: blazeface-short + facemesh + iris)."""
     from pathlib import Path
 
     from ..config import ModelChoice
     from ..models import DEFAULT_MANIFEST, get_model
+    from .face import FaceReader
     from .pipeline import Analyzer
 
     choice = choice or ModelChoice()
@@ -40,7 +48,12 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
         manifest = candidate if candidate.is_file() else DEFAULT_MANIFEST
     detector = build(get_model(choice.detector, manifest, task="detect"), choice.threads)
     pose = build(get_model(choice.pose, manifest, task="pose"), choice.threads) if choice.pose else None
-    return Analyzer(detector, pose, crop_pass=crop_pass)
+    face = None
+    if choice.face:
+        stages = [build(get_model(name, manifest, task=task), choice.threads) if name else None
+                  for name, task in ((choice.face, "face"), (choice.landmarks, "landmarks"), (choice.eyes, "eyes"))]
+        face = FaceReader(*stages)
+    return Analyzer(detector, pose, face=face, crop_pass=crop_pass)
 
 
 def load_pool(choice=None, base_dir=None, crop_pass: bool | None = None):

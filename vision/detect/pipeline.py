@@ -1,5 +1,6 @@
 """One frame through the models: detector on the frame, a second detector pass on each
-person's enlarged crop (small phones and cups show up there), pose on each person crop."""
+person's enlarged crop (small phones and cups show up there), pose on each person crop, and the face
+stage (face, landmarks, eyes) on the heads of the staff."""
 
 from __future__ import annotations
 
@@ -22,14 +23,17 @@ def _merge(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
 
 
 class Analyzer:
-    """Detector + pose, shared by every window of a camera (and every camera of a worker process)."""
+    """Detector + pose + face stage, shared by every window of a camera (and every camera of a worker
+    process). ``face`` is a ``FaceReader`` or None (no face stage: every ``faces`` entry is None)."""
 
-    def __init__(self, detector, pose=None, *, min_score: float = 0.2, person_label: str = "person",
+    def __init__(self, detector, pose=None, *, face=None, max_face_persons: int = 3, min_score: float = 0.2, person_label: str = "person",
                  crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
                  min_crop_px: int = 48, max_pose_persons: int = 8,
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False):
         self.detector = detector
         self.pose = pose
+        self.face = face
+        self.max_face_persons = max_face_persons
         self.min_score = min_score
         self.person_label = person_label
         self.crop_pass = crop_pass
@@ -48,12 +52,13 @@ class Analyzer:
         zones), which costs no more than the whole frame and sees small things larger.
         ``focus(person)`` picks the persons whose crops get the second detector pass (staff);
         ``pose_focus(person)`` those that get a pose (staff, and whoever is at the counter), the best
-        ``max_poses`` of them.
+        ``max_poses`` of them. The face stage reads the heads of the persons ``focus`` picks (staff),
+        the best ``max_face_persons`` of them, after their pose.
         """
         h, w = image.shape[:2]
         if self.everyone:
             focus = pose_focus = None
-        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0}
+        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0, "face": 0.0}
         t = Timer()
         if region is not None:
             x1, y1, x2, y2 = region
@@ -98,7 +103,17 @@ class Analyzer:
             poses.append(self.pose.estimate(image, p.box) if wanted else None)
             budget -= wanted
         timing["pose"] = t.ms()
-        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, timing_ms=timing)
+
+        faces: list = [None] * len(persons)
+        t = Timer()
+        if self.face is not None:
+            wanted = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_face_persons]
+            read = self.face.read_all(image, [persons[i].box for i in wanted], [poses[i] for i in wanted])
+            for i, face in zip(wanted, read):
+                faces[i] = face
+        timing["face"] = t.ms()
+        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, faces=faces,
+                               timing_ms=timing)
 
 
 class AnalyzerPool:
