@@ -51,10 +51,10 @@ class EyeVerdict:
 
 def judge_eyes(eyes: list[EyeReading], face_score: float | None, th: Thresholds) -> EyeVerdict:
     """Open, closed or unknown, from both eyes' readings (either may be missing)."""
-    if not eyes:
-        return EyeVerdict("unknown", None, "no eyes read")
     if face_score is not None and face_score < th.face_score:
         return EyeVerdict("unknown", None, f"face score {face_score:.2f} below {th.face_score}")
+    if not eyes:
+        return EyeVerdict("unknown", None, "no eyes read")
     widths = [e.width_px for e in eyes]
     if max(widths) < th.eye_min_px:
         return EyeVerdict("unknown", None, f"eyes {max(widths):.0f} px wide, below {th.eye_min_px:.0f} px")
