@@ -42,6 +42,31 @@ from vision.detect import load_analyzer  # noqa: E402
 from vision.eyes import EyeReading, judge_eyes, read_eye  # noqa: E402
 
 
+# where each set was fetched from (the public repository's commit) and under which licence
+SOURCES = {
+    "sleep": ("samganguly/student-sleep-detection", "cca3a2d678038630f1e66e0e600d9805166b3407", "MIT", "data/"),
+    "aps360": ("sehyunlee217/aps360_project", "0d099c51fe70cf7c47571858e6dcc2dd0964bc35", "public domain (Roboflow export)",
+               "dataset/eve_v5/"),
+    "drowsy": ("Beastojenisto/Drowsiness-Detection", "d9e8ce2423799b22d0e5e806738c4a3e78915638", "CC BY 4.0",
+               "Driver-drowsiness-detection-1/"),
+}
+
+
+def write_data_manifest(path: Path, root: Path, out: dict) -> None:
+    """One CSV row per photo used: set, repository, commit, path in the repository, sha256, licence, label."""
+    import csv
+    import hashlib
+
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["set", "repository", "commit", "path", "sha256", "license", "label", "split"])
+        for name, (repo, commit, lic, prefix) in SOURCES.items():
+            for r in (out.get(name) or {}).get("rows", []):
+                rel = r["file"].split("/", 1)[1]            # drop the local set folder
+                digest = hashlib.sha256((root / r["file"]).read_bytes()).hexdigest()
+                w.writerow([name, repo, commit, rel, digest, lic, r["truth"], r.get("split", "")])
+
+
 def auc(closed: list[float], opened: list[float]) -> float:
     """P(openness of a closed eye < openness of an open one), ties counted half (Mann-Whitney)."""
     if not closed or not opened:
@@ -224,6 +249,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write every row and the summary here")
     ap.add_argument("--limit", type=int, help="at most this many photos per folder (a quick run)")
     ap.add_argument("--sets", nargs="+", default=["sleep", "aps360", "drowsy"])
+    ap.add_argument("--data-manifest", type=Path, help="write the photos used (repository, commit, path, sha256, "
+                    "licence, label) as CSV here")
     args = ap.parse_args()
     th = Thresholds()
     analyzer = load_analyzer(ModelChoice(threads=1), crop_pass=False)
@@ -264,6 +291,9 @@ def main() -> None:
         print(f"  accuracy of the judged: {v['accuracy']:.3f}; unknown {v['unknown_share']:.2f}: "
               + ", ".join(f"{k} {n}" for k, n in sorted(s["unknown_because"].items(), key=lambda kv: -kv[1])))
         out[name] = {"summary": s, "rows": rows}
+    if args.data_manifest:
+        write_data_manifest(args.data_manifest, args.data, out)
+        print(f"wrote {args.data_manifest}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
         print(f"\nwrote {args.json}")
