@@ -13,14 +13,14 @@ import pytest
 
 from tests.test_observe import STAFF_BOX, WINDOW, seated_pose  # the scripted seated staff member
 from vision.analyze import analyze_image
-from vision.config import BadgeProfile, ModelChoice, Thresholds
+from vision.config import BadgeProfile, ModelChoice, Thresholds, single_window_config
 from vision.detect import ADAPTERS, build, load_analyzer
 from vision.detect.blazeface import ssd_anchor_centers
 from vision.detect.face import head_regions
 from vision.detections import Detection, Face, FrameDetections
 from vision.eyes import EyeReading, judge_eyes, read_eye
 from vision.models import get_model
-from vision.observe import observe_window
+from vision.observe import observe_camera, observe_window
 
 TH = Thresholds()
 
@@ -138,6 +138,20 @@ def test_person_without_a_visible_face(analyzer, astronaut):
     body = np.ascontiguousarray(astronaut[230:])     # the astronaut below her chin
     frame = analyzer.analyze(body)
     assert frame.persons and frame.faces == [None] * len(frame.persons)
+    config = single_window_config(body.shape[1], body.shape[0], None)
+    [obs] = observe_camera(frame, config, "image", body)
+    assert obs.persons and all(p.eyes is None and p.face is None for p in obs.persons)
+    assert all(p.to_json()["eyes"] is None and p.to_json()["face"] is None for p in obs.persons)
+    assert all(p.evidence["head"]["reason"] not in ("eyes open", "eyes closed") for p in obs.persons)
+
+
+def test_face_without_a_pose_from_the_box_top(astronaut):
+    """With the pose model off, the face is searched at the top of the person's box."""
+    an = load_analyzer(ModelChoice(pose=None))
+    frame = an.analyze(astronaut)
+    assert frame.poses == [None] * len(frame.persons)
+    [face] = [f for f in frame.faces if f is not None]
+    assert iou(face.box, ASTRONAUT_FACE) > 0.6 and face.eyes == "open"
 
 
 def test_face_stage_switched_off(media):
