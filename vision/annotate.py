@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from .config import Window
-from .detections import SKELETON
+from .detections import SKELETON, Face
 from .geometry import to_pixels
 from .observations import WindowObservation, distinct
 
@@ -27,6 +27,23 @@ def _poly(img: np.ndarray, poly: np.ndarray, color, name: str, scale: float, fil
     cv2.addWeighted(overlay, fill, img, 1 - fill, 0, dst=img)
     cv2.polylines(img, [pts], True, color, max(1, int(2 * scale)), cv2.LINE_AA)
     _label(img, name, tuple(poly.min(axis=0).astype(int)), color, 0.45 * scale)
+
+
+def draw_face(img: np.ndarray, face: Face, eyes: str | None, scale: float = 1.0) -> None:
+    """The face box, each eye's lid contour, and the eye state ("open", "closed", None: unknown), in place."""
+    color = {"open": GREEN, "closed": RED}.get(eyes, GREY)
+    lw = max(1, int(round(scale)))
+    x1, y1, x2, y2 = (int(v) for v in face.box)
+    cv2.rectangle(img, (x1, y1), (x2, y2), color, lw)
+    for lids in (face.evidence.get("lids") or {}).values():
+        pts = np.asarray(lids, np.float32)
+        # lid order: corner, lower lid, other corner, upper lid (both from the first corner)
+        ring = np.concatenate([pts[0:9], pts[9:16][::-1]]).round().astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(img, [ring], True, color, 1, cv2.LINE_AA)
+    text = {"open": "eyes open", "closed": "EYES CLOSED"}.get(eyes, "eyes ?")
+    if face.eye_openness is not None:
+        text += f" {face.eye_openness:.2f}"
+    _label(img, text, (x1, y2 + int(14 * scale)), color, 0.4 * scale)
 
 
 def draw_window(image: np.ndarray, window: Window) -> np.ndarray:
@@ -66,6 +83,8 @@ def annotate(image: np.ndarray, windows: list[Window], observations: list[Window
             tags.append("EATING")
         if p.head_down:
             tags.append("HEAD DOWN")
+        if p.eyes == "closed":
+            tags.append("EYES CLOSED")
         if p.staff:
             tags.append({True: "badge", False: "NO BADGE", None: "badge ?"}[p.badge])
         alert = any(t.isupper() for t in tags)
@@ -77,6 +96,8 @@ def annotate(image: np.ndarray, windows: list[Window], observations: list[Window
         if badge.get("patch"):
             bx1, by1, bx2, by2 = (int(v) for v in badge["patch"])
             cv2.rectangle(out, (bx1, by1), (bx2, by2), GREEN, lw)
+        if p.face is not None:
+            draw_face(out, p.face, p.eyes, scale)
         if p.pose is not None:
             kps = p.pose.keypoints
             for a, b in SKELETON:

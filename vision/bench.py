@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "heads", "observe")
+STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "face", "heads", "observe")
 
 
 def _stats(values: list[float]) -> tuple[float, float]:
@@ -32,7 +32,7 @@ def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pas
     for img in images:                      # warm-up: first runs allocate
         analyze_image(img, analyzer)
     samples: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
-    persons = []
+    persons, faces = [], []
     for r in range(repeats):
         for img in images:
             res = analyze_image(img, analyzer)
@@ -43,9 +43,10 @@ def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pas
             for stage in samples:
                 samples[stage].append(t.get(stage, 0.0))
             persons.append(len(res.frame.persons))
+            faces.append(sum(f is not None for f in res.frame.faces))
         if progress:
             progress(r + 1, repeats)
-    return {"samples": samples, "persons": float(np.mean(persons)), "threads": threads,
+    return {"samples": samples, "persons": float(np.mean(persons)), "faces": float(np.mean(faces)), "threads": threads,
             "frames": repeats * len(images), "crop_pass": crop_pass, "heads": [h.name for h in analyzer.heads]}
 
 
@@ -55,7 +56,7 @@ def format_stage_table(result: dict, windows_per_camera: tuple[int, ...] = (1, 2
              f"{platform.python_version()}; onnxruntime threads={result['threads']}; crop pass="
              f"{'on' if result['crop_pass'] else 'off'}; heads: {', '.join(result.get('heads') or []) or 'none'}; "
              f"{result['frames']} frames, "
-             f"{result['persons']:.1f} persons/frame on average",
+             f"{result['persons']:.1f} persons and {result.get('faces', 0.0):.1f} faces/frame on average",
              "",
              "| stage | median ms | p95 ms |",
              "| --- | ---: | ---: |"]

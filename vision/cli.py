@@ -585,7 +585,8 @@ def _print_summary(result) -> None:
                f"{len(data['objects'])} objects, {data['timing_ms'].get('total', 0):.0f} ms")
     for p in data["persons"]:
         flags = [k for k in ("staff", "phone_in_hand", "phone_at_ear", "eating", "head_down") if p[k]]
-        click.echo(f"  person {p['score']:.2f} at {p['box']} badge={p['badge']} {' '.join(flags)}")
+        eyes = "no face" if p.get("face") is None else (p["eyes"] or "unknown")
+        click.echo(f"  person {p['score']:.2f} at {p['box']} badge={p['badge']} eyes={eyes} {' '.join(flags)}")
     for o in data["objects"]:
         click.echo(f"  {o['label']} {o['score']:.2f} at {o['box']}{' on counter' if o['on_counter'] else ''}")
     for w in data["windows"]:

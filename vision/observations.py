@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .detections import Box, Detection, Pose
+from .detections import Box, Detection, Face, Pose
 
 
 @dataclass
@@ -25,6 +25,8 @@ class PersonObservation:
     eating: bool = False
     head_down: bool = False
     heads: dict[str, float] | None = None   # the learned heads' probabilities on this person's crop
+    eyes: str | None = None      # "open" | "closed"; None: no face found, or the eyes could not be judged
+    face: Face | None = None     # what the face stage found on this person's head
     evidence: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -40,6 +42,8 @@ class PersonObservation:
             "eating": self.eating,
             "head_down": self.head_down,
             "heads": self.heads,
+            "eyes": self.eyes,
+            "face": self.face.to_json() if self.face is not None else None,
             "evidence": self.evidence,
         }
 

@@ -1,4 +1,4 @@
-"""Per frame and per window: who is staff, where the phones are, badge, eating, head down.
+"""Per frame and per window: who is staff, where the phones are, badge, eating, head down, eyes.
 
 Pure: detections, poses, the learned heads' scores and the window's zones in, observations out.
 The frame itself is only read for the badge's colour and the pause sign. Every verdict carries
@@ -16,7 +16,8 @@ import numpy as np
 
 from .badge import judge_badge
 from .config import BadgeProfile, HallConfig, Thresholds, Window
-from .detections import Detection, FrameDetections, Pose
+from .detections import Detection, Face, FrameDetections, Pose
+from .eyes import judge_eyes, readings_from_json
 from .labels import FOOD_LABELS, HALL_OBJECTS, PHONE_LABELS
 from .geometry import bounding_rect, box_center, box_overlap, distance, point_box_distance, to_pixels
 from .observations import ObjectObservation, PersonObservation, WindowObservation
@@ -80,6 +81,31 @@ def heads_say(scores: dict[str, float] | None, thresholds: dict[str, float]) -> 
     return {b: p >= thresholds.get(b, 0.5) for b, p in scores.items()}
 
 
+def eye_state(face: Face | None, th: Thresholds) -> tuple[str | None, dict | None]:
+    """"open", "closed" or None (no face, or eyes not judged), judged with these thresholds from the
+    eye readings the face stage left in the face's evidence."""
+    if face is None:
+        return None, None
+    ev = face.evidence or {}
+    if ev.get("eyes"):
+        verdict = judge_eyes(readings_from_json(ev["eyes"]), ev.get("face_score"), th)
+        state, why = verdict.state, verdict.to_json()
+    else:
+        state, why = face.eyes, {"state": face.eyes, "reason": ev.get("eyes_reason", "eyes not read")}
+    return (state if state in ("open", "closed") else None), why
+
+
+def head_down_by_eyes(eyes: str | None, geometry: tuple[bool, dict]) -> tuple[bool, dict]:
+    """The eyes decide where they are seen: closed is head down (dozing), open is not, whatever the
+    head's angle; unknown eyes leave the verdict to the geometry."""
+    down, why = geometry
+    if eyes == "closed":
+        return True, {"reason": "eyes closed", "geometry": why}
+    if eyes == "open":
+        return False, {"reason": "eyes open", "geometry": why}
+    return down, why
+
+
 def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge: BadgeProfile,
                    image: np.ndarray | None = None, base_dir=None) -> WindowObservation:
     w, h = frame.width, frame.height
@@ -93,16 +119,19 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         if det.score < th.person_score and not frame.is_confirmed(i):
             continue
         sw, scale_src = shoulder_width(pose, det.box, th)
+        face = frame.face_of(i)
         overlap = box_overlap(det.box, staff_zone)
         staff = overlap >= th.staff_zone_overlap
         cit = citizen_zone is not None and not staff and box_overlap(det.box, citizen_zone) >= th.citizen_zone_overlap
         people.append((det, pose, sw))
+        eyes, eyes_why = eye_state(face, th)
+        evidence = {"staff_zone_overlap": round(overlap, 3), "scale_px": round(sw, 1), "scale_from": scale_src}
+        if frame.is_confirmed(i):
+            evidence["confirmed_by"] = "head and shoulders in the pose"
+        if eyes_why is not None:
+            evidence["eyes"] = eyes_why
         persons.append(PersonObservation(box=det.box, score=det.score, pose=pose, staff=staff, citizen=cit,
-                                         heads=frame.heads_of(i),
-                                         evidence={"staff_zone_overlap": round(overlap, 3),
-                                                   "scale_px": round(sw, 1), "scale_from": scale_src,
-                                                   **({"confirmed_by": "head and shoulders in the pose"}
-                                                      if frame.is_confirmed(i) else {})}))
+                                         heads=frame.heads_of(i), eyes=eyes, face=face, evidence=evidence))
 
     objects: list[ObjectObservation] = []
     held: set[int] = set()
@@ -150,7 +179,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
             if mouth and any(distance(wr, mouth) <= 0.6 * th.mouth_distance * sw for wr in _wrists(pose, th)):
                 person.eating = True
                 person.evidence["wrist_at_mouth"] = True
-        down, why = head_down(pose, det.box, sw, th)
+        down, why = head_down_by_eyes(person.eyes, head_down(pose, det.box, sw, th))
         person.head_down = down
         person.evidence["head"] = why
         said = heads_say(person.heads, frame.head_thresholds)

@@ -7,7 +7,7 @@ short-dwell rules so that events keep coming. Reported per run:
 - analysed frames per second, and missed analysis ticks (expected minus analysed);
 - CPU per camera (process CPU over the run), split by stage: demux and decode (the
   reader threads' own CPU), clips (the clip thread), and the analysis split by the
-  wall time each stage took (preprocess, detect, crop detect, pose, observe, rules);
+  wall time each stage took (preprocess, detect, crop detect, pose, face, observe, rules);
 - alert latency, from the frame on which a rule's dwell was met to the event stored
   and published: median and p95;
 - resident memory.
@@ -30,7 +30,7 @@ from .config import parse_config
 from .events import parse_iso
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "observe", "rules", "clips")
+STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "face", "observe", "rules", "clips")
 
 
 def thread_cpu_s(native_id: int | None) -> float:
@@ -162,7 +162,7 @@ def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: P
     finally:
         server.stop()
     analysis_cpu = max(0.0, cpu - readers - clips)
-    split_ms = {s: stage_ms[s] for s in ("preprocess", "detect", "crop_detect", "pose", "observe", "rules")}
+    split_ms = {s: stage_ms[s] for s in ("preprocess", "detect", "crop_detect", "pose", "face", "observe", "rules")}
     total_ms = sum(split_ms.values()) or 1.0
     stage_cpu = {"decode": readers, "clips": clips}
     stage_cpu.update({s: analysis_cpu * v / total_ms for s, v in split_ms.items()})

@@ -5,6 +5,9 @@ from __future__ import annotations
 from ..errors import ModelError
 from ..models import ModelSpec
 from .backbone import Backbone
+from .blazeface import BlazeFaceDetector
+from .facemesh import FaceMesh
+from .iris import IrisLandmarks
 from .movenet import MoveNetPose
 from .nanodet import NanoDetDetector
 from .yolo import YoloDetector, YoloPose
@@ -15,6 +18,9 @@ ADAPTERS = {
     ("movenet", "pose"): MoveNetPose,
     ("yolo", "pose"): YoloPose,
     ("backbone", "features"): Backbone,
+    ("blazeface", "face"): BlazeFaceDetector,
+    ("facemesh", "landmarks"): FaceMesh,
+    ("iris", "eyes"): IrisLandmarks,
 }
 
 
@@ -28,12 +34,14 @@ def build(spec: ModelSpec, threads: int = 0):
 
 def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
     """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning, and
-    the shipped behaviour heads on the efficientnet-lite0 backbone)."""
+    the shipped behaviour heads on the efficientnet-lite0 backbone; the face stage: blazeface-short +
+    facemesh + iris)."""
     from pathlib import Path
 
     from ..config import ModelChoice
     from ..heads import load_head
     from ..models import DEFAULT_MANIFEST, get_model
+    from .face import FaceReader
     from .pipeline import Analyzer
 
     choice = choice or ModelChoice()
@@ -46,7 +54,12 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
     pose = build(get_model(choice.pose, manifest, task="pose"), choice.threads) if choice.pose else None
     heads = [load_head(get_model(name, manifest, task="classify")) for name in choice.heads]
     backbone = build(get_model(choice.backbone, manifest, task="features"), choice.threads) if heads else None
-    return Analyzer(detector, pose, crop_pass=crop_pass, backbone=backbone, heads=heads)
+    face = None
+    if choice.face:
+        stages = [build(get_model(name, manifest, task=task), choice.threads) if name else None
+                  for name, task in ((choice.face, "face"), (choice.landmarks, "landmarks"), (choice.eyes, "eyes"))]
+        face = FaceReader(*stages)
+    return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads)
 
 
 def load_pool(choice=None, base_dir=None, crop_pass: bool | None = None):

@@ -1,6 +1,7 @@
 """One frame through the models: detector on the frame, a second detector pass on each
-person's enlarged crop (small phones and cups show up there), pose on each person crop, and the
-learned behaviour heads on the staff's crops (one batched backbone call, then each head)."""
+person's enlarged crop (small phones and cups show up there), pose on each person crop, the face
+stage (face, landmarks, eyes) on the heads of the staff, and the learned behaviour heads on the
+staff's crops (one batched backbone call, then each head)."""
 
 from __future__ import annotations
 
@@ -28,25 +29,41 @@ HEAD_AND_SHOULDERS = (KP["nose"], KP["left_eye"], KP["right_eye"], KP["left_ear"
                       KP["left_shoulder"], KP["right_shoulder"])
 
 
-def head_and_shoulders(pose: Pose | None, min_points: int = 2, min_score: float = 0.3) -> bool:
-    """A pose that finds at least ``min_points`` head or shoulder points in a box: a person is there
-    (a stain, a chair or a coat on the floor gives no confident head or shoulder)."""
+def _inside_share(box, other) -> float:
+    """The share of ``box``'s area that lies inside ``other``."""
+    iw = max(0.0, min(box[2], other[2]) - max(box[0], other[0]))
+    ih = max(0.0, min(box[3], other[3]) - max(box[1], other[1]))
+    area = max(1e-9, (box[2] - box[0]) * (box[3] - box[1]))
+    return iw * ih / area
+
+
+def head_and_shoulders(pose: Pose | None, box, min_points: int = 3, min_score: float = 0.4) -> bool:
+    """A pose that finds at least ``min_points`` confident head or shoulder points inside ``box``: a
+    person is there. A stain, a chair or a blurred crowd gives no confident head or shoulder; points
+    outside the box (MoveNet reads a padded crop) belong to a neighbour, not to this box."""
     if pose is None:
         return False
-    return int((pose.keypoints[list(HEAD_AND_SHOULDERS), 2] >= min_score).sum()) >= min_points
+    k = pose.keypoints[list(HEAD_AND_SHOULDERS)]
+    x1, y1, x2, y2 = box
+    inside = (k[:, 0] >= x1) & (k[:, 0] <= x2) & (k[:, 1] >= y1) & (k[:, 1] <= y2)
+    return int(((k[:, 2] >= min_score) & inside).sum()) >= min_points
 
 
 class Analyzer:
-    """Detector + pose, shared by every window of a camera (and every camera of a worker process)."""
+    """Detector + pose + face stage + behaviour heads, shared by every window of a camera (and every camera
+    of a worker process). ``face`` is a ``FaceReader`` or None (no face stage: every ``faces`` entry is
+    None); ``heads`` run on ``backbone`` features (none: every ``head_scores`` entry is None)."""
 
-    def __init__(self, detector, pose=None, *, min_score: float = 0.2, person_label: str = "person",
-                 crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
+    def __init__(self, detector, pose=None, *, face=None, max_face_persons: int = 3, min_score: float = 0.2,
+                 person_label: str = "person", crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
                  min_crop_px: int = 48, max_pose_persons: int = 8,
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
                  max_confirm: int = 2,
                  backbone=None, heads=(), max_head_persons: int = 8):
         self.detector = detector
         self.pose = pose
+        self.face = face
+        self.max_face_persons = max_face_persons
         self.min_score = min_score
         self.person_label = person_label
         self.crop_pass = crop_pass
@@ -56,7 +73,7 @@ class Analyzer:
         self.max_pose_persons = max_pose_persons
         self.crop_labels = crop_labels
         self.zoom_max_tiles = zoom_max_tiles
-        # weak persons (score from confirm_min_score up to the person bar) kept when a pose confirms them
+        # weak persons (a score under the person bar) kept when a pose confirms them, at most this many a frame
         self.max_confirm = max_confirm if pose is not None else 0
         self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
         self.heads = list(heads)
@@ -89,11 +106,13 @@ class Analyzer:
         size, for phones and cups lying there (``zoom_counters``).
         ``confirm_min_score``: a person scored from this up to ``person_min_score`` (in the focus) is
         kept when its pose shows a head and shoulders (``head_and_shoulders``); None: none is.
+        The face stage reads the heads of the persons ``focus`` picks (staff),
+        the best ``max_face_persons`` of them, after their pose.
         """
         h, w = image.shape[:2]
         if self.everyone:
             focus = pose_focus = None
-        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0,
+        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0, "face": 0.0,
                                     "heads": 0.0}
         t = Timer()
         confirming = self.max_confirm and confirm_min_score is not None and confirm_min_score < person_min_score
@@ -114,9 +133,11 @@ class Analyzer:
             weak = sorted((d for d in found if d.label == self.person_label
                            and confirm_min_score <= d.score < person_min_score
                            and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
+            # a weak box mostly inside a person already found is a part of that person, not another one
+            weak = [d for d in weak if not any(_inside_share(d.box, p.box) > 0.5 for p in persons)]
             for d in weak[: self.max_confirm]:
                 pose = self.pose.estimate(image, d.box)
-                if head_and_shoulders(pose):
+                if head_and_shoulders(pose, d.box):
                     confirmed[len(persons)] = pose
                     persons.append(d)
             timing["confirm"] = t.ms()
@@ -163,11 +184,21 @@ class Analyzer:
             poses.append(self.pose.estimate(image, p.box) if wanted else None)
             budget -= wanted
         timing["pose"] = t.ms()
+
+        faces: list = [None] * len(persons)
+        t = Timer()
+        if self.face is not None:
+            wanted = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_face_persons]
+            read = self.face.read_all(image, [persons[i].box for i in wanted], [poses[i] for i in wanted])
+            for i, face in zip(wanted, read):
+                faces[i] = face
+        timing["face"] = t.ms()
         t = Timer()
         head_scores = self._head_scores(image, persons, focus)
         timing["heads"] = t.ms()
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
-                               confirmed=[i in confirmed for i in range(len(persons))], head_scores=head_scores,
+                               confirmed=[i in confirmed for i in range(len(persons))], faces=faces,
+                               head_scores=head_scores,
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
 
     def _head_scores(self, image: np.ndarray, persons: list[Detection], focus) -> list[dict[str, float] | None]:
