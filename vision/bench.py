@@ -20,13 +20,15 @@ def _stats(values: list[float]) -> tuple[float, float]:
 
 
 def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pass: bool = True,
-                progress=None) -> dict:
-    """Run every photo ``repeats`` times through decode, models and observe with ``threads`` threads."""
+                progress=None, heads: list[str] | None = None) -> dict:
+    """Run every photo ``repeats`` times through decode, models and observe with ``threads`` threads
+    (and the behaviour ``heads``, default: the ones on by default)."""
     from .analyze import analyze_image
     from .config import ModelChoice
     from .detect import load_analyzer
 
-    analyzer = load_analyzer(ModelChoice(threads=threads), crop_pass=crop_pass)
+    choice = ModelChoice(threads=threads) if heads is None else ModelChoice(threads=threads, heads=heads)
+    analyzer = load_analyzer(choice, crop_pass=crop_pass)
     for img in images:                      # warm-up: first runs allocate
         analyze_image(img, analyzer)
     samples: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
@@ -47,14 +49,15 @@ def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pas
         if progress:
             progress(r + 1, repeats)
     return {"samples": samples, "persons": float(np.mean(persons)), "threads": threads,
-            "frames": repeats * len(images), "crop_pass": crop_pass}
+            "frames": repeats * len(images), "crop_pass": crop_pass, "heads": [h.name for h in analyzer.heads]}
 
 
 def format_stage_table(result: dict, windows_per_camera: tuple[int, ...] = (1, 2, 4)) -> str:
     s = result["samples"]
     lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
              f"{platform.python_version()}; onnxruntime threads={result['threads']}; crop pass="
-             f"{'on' if result['crop_pass'] else 'off'}; {result['frames']} frames, "
+             f"{'on' if result['crop_pass'] else 'off'}; heads: {', '.join(result.get('heads') or []) or 'none'}; "
+             f"{result['frames']} frames, "
              f"{result['persons']:.1f} persons/frame on average",
              "",
              "| stage | median ms | p95 ms |",

@@ -161,7 +161,10 @@ def models_add(path: Path, name, imgsz, license_, replace) -> None:
 @click.option("--sweep", is_flag=True, help="raise the camera count until the goal no longer holds")
 @click.option("--mode", "modes", type=click.Choice(["baseline", "optimized", "lean", "optimized-int8", "lean-int8"]), multiple=True,
               help="with --cameras: the pipeline settings to measure (default: optimized; repeat for both)")
-def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera, seconds, fps, sweep, modes) -> None:
+@click.option("--head", "heads", multiple=True,
+              help="photos: run this behaviour head too (a head name in the manifest; repeat for several)")
+def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera, seconds, fps, sweep, modes,
+          heads) -> None:
     """Per-stage latency on photos; or, with --cameras, the live pipeline on N real RTSP streams."""
     if cameras:
         from .logs import setup_logging
@@ -181,7 +184,7 @@ def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera
     click.echo(f"bench: {len(images)} photos x {repeats} passes, {threads} thread(s)", err=True)
     with click.progressbar(length=repeats, label="bench", file=sys.stderr) as bar:
         result = stage_bench(images, repeats, threads, not no_crop_pass,
-                             progress=lambda done, total: bar.update(1))
+                             progress=lambda done, total: bar.update(1), heads=list(heads) if heads else None)
     click.echo(format_stage_table(result))
 
 

@@ -195,19 +195,25 @@ def fit_head(features: np.ndarray, labels, behaviour: str, *, name: str | None =
 
 
 def register_head(head: Head, manifest: Path | str = DEFAULT_MANIFEST, *, license: str,
-                  source: dict | None = None, file: str | None = None) -> ModelSpec:
+                  source: dict | None = None, file: str | None = None, extra: dict | None = None) -> ModelSpec:
     """Save ``head`` beside ``manifest`` (as ``file``, default ``NAME.npz``) and add or update its entry.
 
     ``license`` is the licence of the data it was trained on (and of the backbone); ``source`` says
-    where it came from (training script, data manifest, date). Returns the new entry, sha256 checked.
+    where it came from (training script, data manifest, date); ``extra`` adds keys of your own to the
+    entry (e.g. a version or the held-out scores; not file, sha256, family, task, behaviour, backbone).
+    Returns the new entry, sha256 checked.
     """
     from ruamel.yaml.comments import CommentedMap
 
-    from .model_admin import _flow_map, write_entry
+    from .model_admin import _atomic_write, _flow_map, write_entry
 
+    own = {"file", "sha256", "size_bytes", "family", "task", "behaviour", "backbone", "license", "source"}
+    clash = own & set(extra or {})
+    if clash:
+        raise ValueError(f"register_head: extra keys {sorted(clash)} would overwrite the entry's own")
     manifest = Path(manifest)
     target = manifest.parent / (file or f"{head.name}.npz")
-    head.save(target)
+    _atomic_write(target, head.save)     # a running Analyzer never reads a half-written head
     entry = CommentedMap()
     entry["file"] = target.name
     entry["sha256"] = file_sha256(target)
@@ -219,4 +225,6 @@ def register_head(head: Head, manifest: Path | str = DEFAULT_MANIFEST, *, licens
     entry["license"] = license
     if source:
         entry["source"] = _flow_map(dict(source))
+    for key, value in (extra or {}).items():
+        entry[key] = _flow_map(value) if isinstance(value, dict) else value
     return write_entry(manifest, head.name, entry)
