@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g
+from flask.json.provider import DefaultJSONProvider
 
 from vision.config import HallConfig
 from vision.store import Store
@@ -27,13 +29,39 @@ def _secret_key(path: Path) -> bytes:
     return key
 
 
+# No inline script anywhere (pages load their scripts from /static), so a script slipped into an
+# event comment or a camera name cannot run; nobody may frame the dashboard (clickjacking).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def _security_headers(response, tls: bool):
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "same-origin")
+    if tls:
+        h.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+class _StrictJSON(DefaultJSONProvider):
+    def loads(self, s, **kwargs):
+        from .api_common import strict_json_loads
+        return strict_json_loads(s)
+
+
 def create_app(config: HallConfig, *, store: Store | None = None, supervisor=None, config_path: Path | None = None,
                testing: bool = False, secret_key: bytes | None = None) -> Flask:
     from . import api, auth, errors, live, pages, report, settings, sse, teach
     from .accounts import Accounts
     from .i18n import language, t
+    from .throttle import LoginThrottle
 
     app = Flask(__name__)
+    app.json = _StrictJSON(app)        # request.get_json() everywhere refuses what json_body refuses
     app.config.update(
         HALL=config,
         HALL_CONFIG_PATH=config_path,
@@ -42,6 +70,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
         SECRET_KEY=secret_key or _secret_key(config.path(config.dashboard.secret_key_file)),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.dashboard.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         JSON_AS_ASCII=False,
     )
@@ -51,8 +80,10 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.extensions["hallmonitor.store"] = store
     app.extensions["hallmonitor.accounts"] = Accounts(store)
     app.extensions["hallmonitor.supervisor"] = supervisor
+    app.extensions["hallmonitor.throttle"] = LoginThrottle()
 
     errors.register(app)
+    app.after_request(functools.partial(_security_headers, tls=config.dashboard.secure_cookies))
     app.before_request(auth.identify)
 
     @app.before_request

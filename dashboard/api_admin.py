@@ -108,6 +108,15 @@ def enable_webhook(endpoint_id: str):
     return jsonify({"webhook": webhook_json(endpoints().enable(endpoint_id))})
 
 
+@bp.post("/webhooks/<endpoint_id>/retry")
+@require("admin", token=False)
+def retry_webhook(endpoint_id: str):
+    query(set())
+    json_body(set(), required=False)
+    released = endpoints().retry_now(endpoint_id)
+    return jsonify({"webhook": webhook_json(endpoints().get(endpoint_id)), "released": released})
+
+
 @bp.get("/webhooks/<endpoint_id>/deliveries")
 @require("admin", token=False)
 def list_deliveries(endpoint_id: str):

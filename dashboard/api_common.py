@@ -55,7 +55,7 @@ def json_body(known: set[str], required: bool = True) -> dict:
         raise UnsupportedMediaType(f"send the body as JSON with Content-Type: application/json "
                                    f"(got {request.mimetype or 'no content type'})")
     try:
-        data = json.loads(raw, parse_constant=_no_constant)
+        data = strict_json_loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InputError(f"the body is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -68,6 +68,30 @@ def json_body(known: set[str], required: bool = True) -> dict:
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
+
+
+def strict_json_loads(raw) -> Any:
+    """JSON as RFC 8259 has it: no NaN/Infinity, and no lone UTF-16 surrogate (``"\\udc80"``), which
+    is no character: it could not be stored or sent on, so it is refused here, as a 400."""
+    data = json.loads(raw, parse_constant=_no_constant)
+    _check_text(data)
+    return data
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"text holds a lone UTF-16 surrogate at position {exc.start}, which is no "
+                             f"character; send valid Unicode") from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_text(k)
+            _check_text(v)
+    elif isinstance(value, list):
+        for v in value:
+            _check_text(v)
 
 
 def query(known: set[str]) -> None:

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, jsonify, request
 
 from vision.clips import overlay_path
 from vision.errors import InputError, NotFound
@@ -14,6 +14,7 @@ from vision.store import MAX_PAGE
 
 from .api_common import hall, int_arg, json_body, query, store, text
 from .auth import actor, require
+from .evidence import send_evidence
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 
@@ -79,7 +80,7 @@ def list_events():
         since=_time_arg("since"), until=_time_arg("until"), window_id=_many("window"), camera_id=_many("camera"),
         types=_many("type"), phases=_many("phase"), severity=_many("severity"),
         review_status=_many("review_status"), limit=int_arg("limit", 50, 1, MAX_PAGE),
-        cursor=request.args.get("cursor"))
+        cursor=request.args.get("cursor") or None)     # an empty cursor= is the first page
     return jsonify({"events": events, "next_cursor": next_cursor})
 
 
@@ -103,7 +104,7 @@ def clip(event_id: str):
     query(set())
     path = _media(event_id, _event(event_id)["clip"], "clip")
     # conditional: ETag/Last-Modified, 304, and Range (206) so a browser's <video> can seek
-    return send_file(path, mimetype="video/mp4", conditional=True, max_age=3600)
+    return send_evidence(path, mimetype="video/mp4", conditional=True, max_age=3600)
 
 
 @bp.get("/<event_id>/snapshot.jpg")
@@ -111,7 +112,7 @@ def clip(event_id: str):
 def snapshot(event_id: str):
     query(set())
     path = _media(event_id, _event(event_id)["snapshot"], "snapshot")
-    return send_file(path, mimetype="image/jpeg", conditional=True, max_age=3600)
+    return send_evidence(path, mimetype="image/jpeg", conditional=True, max_age=3600)
 
 
 @bp.get("/<event_id>/boxes.json")
@@ -120,7 +121,7 @@ def boxes(event_id: str):
     query(set())
     clip_path = _event(event_id)["clip"]
     path = _media(event_id, overlay_path(Path(clip_path)).as_posix() if clip_path else None, "boxes overlay")
-    return send_file(path, mimetype="application/json", conditional=True, max_age=60)
+    return send_evidence(path, mimetype="application/json", conditional=True, max_age=60)
 
 
 @bp.post("/<event_id>/review")

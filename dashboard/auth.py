@@ -8,17 +8,35 @@ tokens, webhooks). Token scopes: read (GET) and write (also POST: pause, review)
 from __future__ import annotations
 
 import functools
+import math
 import hmac
 import secrets
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, g, make_response, redirect, render_template, request, session,
+                   url_for)
 
 from .accounts import RANK, Accounts
+from .i18n import t
 
 bp = Blueprint("auth", __name__)
 
 OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None. Browsers drop tabs and newlines from URLs
+    and read a backslash as a slash, so ``/%09/evil.example`` or ``/\\evil.example`` would leave the site."""
+    from urllib.parse import urlsplit
+
+    if not target or not target.startswith("/"):
+        return None
+    if any(ord(c) < 0x21 or c == "\\" or 0x7f <= ord(c) <= 0x9f for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
 
 
 def accounts() -> Accounts:
@@ -108,16 +126,24 @@ def actor() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
-    next_url = request.values.get("next") or url_for("pages.board")
-    if not next_url.startswith("/") or next_url.startswith("//"):
-        next_url = url_for("pages.board")
+    next_url = local_path(request.values.get("next")) or url_for("pages.board")
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not hmac.compare_digest(sent, session.get("csrf", "")):
             error = "form_expired"
         else:
-            user = accounts().authenticate(request.form.get("username", ""), request.form.get("password", ""))
+            username, address = request.form.get("username", ""), request.remote_addr or ""
+            throttle = current_app.extensions["hallmonitor.throttle"]
+            lockout = throttle.locked(username, address)
+            user = None if lockout else accounts().authenticate(username, request.form.get("password", ""))
+            if lockout:
+                minutes = math.ceil(lockout.retry_after_s / 60)
+                message = t("login_locked_" + lockout.who).format(minutes=minutes)
+                resp = make_response(render_template("login.html", error=None, message=message, next=next_url), 429)
+                resp.headers["Retry-After"] = str(lockout.retry_after_s)
+                return resp
             if user is None:
+                throttle.failed(username, address)
                 error = "bad_login"          # the same words whether or not the user exists
             else:
                 session.clear()

@@ -14,6 +14,11 @@ TEXT: dict[str, dict[str, str]] = {
     "password": {"zh-CN": "密码", "en": "Password"},
     "bad_login": {"zh-CN": "用户名或密码错误", "en": "Wrong username or password"},
     "form_expired": {"zh-CN": "页面已过期，请重试", "en": "The form expired; please try again"},
+    "login_locked_account": {"zh-CN": "该账号登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试，或联系管理员",
+                             "en": "Too many failed logins for this account: it is locked for {minutes} min; "
+                                   "try again then, or ask an admin"},
+    "login_locked_address": {"zh-CN": "此地址登录失败次数过多，请 {minutes} 分钟后再试",
+                             "en": "Too many failed logins from this address; try again in {minutes} min"},
     "error": {"zh-CN": "出错了", "en": "Something went wrong"},
     "back": {"zh-CN": "返回", "en": "Back"},
     "nav_board": {"zh-CN": "看板", "en": "Board"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
+from importlib import resources
 
 from vision import __version__
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES
@@ -19,7 +19,8 @@ from vision.webhook import DELIVERY_STATUSES
 from .api_events import REVIEW_VERDICTS
 from .api_hall import MAX_PAUSE_MINUTES
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+# the JSON Schemas ship inside the package (docs/ links to them), so a plain `pip install .` serves them
+SCHEMAS = resources.files("vision") / "schemas"
 NULL_STR = {"type": ["string", "null"]}
 TIME = {"type": "string", "format": "date-time"}
 TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
@@ -35,7 +36,7 @@ def _json(schema: dict) -> dict:
 
 
 def _load(name: str) -> dict:
-    schema = json.loads((DOCS / name).read_text(encoding="utf-8"))
+    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
     for key in ("$schema", "$id"):
         schema.pop(key, None)
     return schema
@@ -131,6 +132,7 @@ def _schemas() -> dict:
         "Webhook": _obj(endpoint_props),
         "WebhookList": _obj({"webhooks": {"type": "array", "items": ref("Webhook")}}),
         "WebhookOne": _obj({"webhook": ref("Webhook")}),
+        "WebhookRetry": _obj({"webhook": ref("Webhook"), "released": {"type": "integer", "minimum": 0}}),
         "WebhookRequest": _obj({
             "url": {"type": "string", "maxLength": 2000, "description": "http(s) URL of a public address"},
             "types": {"type": "array", "items": {"enum": list(MESSAGE_TYPES)}, "description": "empty: all"},
@@ -327,7 +329,8 @@ def _paths(window_ids: list[str]) -> dict:
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                                      "default": 50}},
         {"name": "cursor", "in": "query", "schema": {"type": "string"},
-         "description": "next_cursor of the previous page (pages are newest first: started_at, id descending)"},
+         "description": "next_cursor of the previous page (pages are newest first: started_at, id descending); "
+                        "empty or absent: the first page"},
     ]
     return {
         "/api/health": {"get": _op("Is the service up", _ok("up", "Health"), tag="service")},
@@ -394,6 +397,10 @@ def _paths(window_ids: list[str]) -> dict:
             body="DisableRequest", body_required=False, errors=("NotFound",), params=[ENDPOINT_ID], admin=True)},
         "/api/webhooks/{endpoint_id}/enable": {"post": _op(
             "Send again: the queue goes out in order on a fresh retry schedule", _ok("the endpoint", "WebhookOne"),
+            tag="admin", errors=("NotFound",), params=[ENDPOINT_ID], admin=True)},
+        "/api/webhooks/{endpoint_id}/retry": {"post": _op(
+            "Retry now: the receiver is back, send the waiting queue without waiting for the next scheduled retry",
+            _ok("the endpoint and how many deliveries were released", "WebhookRetry"),
             tag="admin", errors=("NotFound",), params=[ENDPOINT_ID], admin=True)},
         "/api/webhooks/{endpoint_id}/deliveries": {"get": _op(
             "The endpoint's deliveries, newest first", _ok("the deliveries", "DeliveryList"), tag="admin",

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import cv2
-from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, url_for
 
 from vision.errors import InputError
 from vision.events import EVENT_TYPES, SEVERITIES
 from vision.store import REVIEW_STATUSES
 
-from .auth import actor, require
+from .auth import actor, local_path, require
 from .board import board_tiles
+from .evidence import send_evidence
 from .present import (alert_json, camera_names, duration, hall, hall_tz, local, local_day_start, media_file, parse_day,
                       store, type_title, where, window_names)
 from .sse import last_log_id
@@ -121,7 +122,7 @@ def event(event_id: str):
 def clip(event_id: str):
     path = media_file(_event_or_404(event_id).get("clip"))
     download = request.args.get("download") == "1"
-    return send_file(path, mimetype="video/mp4", conditional=True, as_attachment=download,
+    return send_evidence(path, mimetype="video/mp4", conditional=True, as_attachment=download,
                      download_name=f"{event_id}.mp4", max_age=3600)
 
 
@@ -133,7 +134,7 @@ def boxes(event_id: str):
         abort(404, description="this event has no clip")
     stem = clip_rel.rsplit(".", 1)[0]
     path = media_file(f"{stem}.boxes.json")
-    return send_file(path, mimetype="application/json", conditional=True, max_age=60)
+    return send_evidence(path, mimetype="application/json", conditional=True, max_age=60)
 
 
 @bp.route("/events/<event_id>/snapshot.jpg")
@@ -141,7 +142,7 @@ def boxes(event_id: str):
 def snapshot(event_id: str):
     path = media_file(_event_or_404(event_id).get("snapshot"))
     if request.args.get("thumb") != "1":
-        return send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400)
+        return send_evidence(path, mimetype="image/jpeg", conditional=True, max_age=86400)
     # a thumbnail for lists: JPEG decoded at 1/4 (or 1/2) scale, then resized; cheap, no file kept
     image = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_4)
     if image is None:
@@ -178,8 +179,8 @@ def review(event_id: str):
     updated = store().set_review(event_id, status, comment, actor())
     if _wants_json():
         return jsonify(alert_json(updated))
-    back = request.form.get("next") or ""
-    if not back.startswith("/") or back.startswith("//"):
+    back = local_path(request.form.get("next"))
+    if back is None:
         back = url_for("pages.event", event_id=event_id)
         if status == "false_positive":     # the alert was wrong: offer at once to teach the heads what was there
             back = url_for("pages.event", event_id=event_id, teach="fp") + "#teach"

@@ -97,13 +97,20 @@ def local_day_start(day: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=hall_tz()).timestamp()
 
 
+# the dates a hall's events can have: a date picker allows 9999-12-31, whose next day overflows
+YEARS = range(1970, 3000)
+
+
 def parse_day(text: str | None) -> date | None:
+    """An ISO date from a query string; None (the filter is ignored) when it is not one, or is
+    outside the years events can have."""
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         return None
+    return day if day.year in YEARS else None
 
 
 def media_file(relative: str | None) -> Path:

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, render_template, request
 from vision.events import EVENT_TYPES, iso
 
 from .auth import require
-from .present import camera_names, duration, hall_tz, local, store, type_title, window_names
+from .present import YEARS, camera_names, duration, hall_tz, local, store, type_title, window_names
 from .i18n import t
 
 bp = Blueprint("report", __name__)
@@ -29,11 +29,12 @@ WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def parse_week(text: str | None, today: date) -> date:
-    """'2026-W48' -> the Monday of that ISO week; anything else -> this week's Monday."""
+    """'2026-W48' -> the Monday of that ISO week; anything else (or a year no event has) -> this week's Monday."""
     if text:
         try:
             year, week = text.strip().upper().split("-W")
-            return date.fromisocalendar(int(year), int(week), 1)
+            if int(year) in YEARS:
+                return date.fromisocalendar(int(year), int(week), 1)
         except ValueError:
             pass
     return today - timedelta(days=today.weekday())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 
 from waitress.server import create_server
+
+from vision.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -13,8 +16,16 @@ log = logging.getLogger(__name__)
 class WebServer:
     def __init__(self, app, host: str, port: int, threads: int = 8):
         # SSE streams hold a thread each: keep enough for a few open dashboards
-        self.server = create_server(app, host=host, port=port, threads=threads, channel_timeout=120,
-                                    ident="hallmonitor")
+        try:        # binds here, so a caller can bind before it starts anything else
+            self.server = create_server(app, host=host, port=port, threads=threads, channel_timeout=120,
+                                        ident="hallmonitor")
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(f"dashboard: port {port} on {host} is already in use (another hallmonitor, or "
+                                 f"another server?). Stop it, or pick a free port with --port or "
+                                 f"`dashboard: {{port: ...}}` in cameras.yaml") from None
+            raise InputError(f"dashboard: cannot listen on {host}:{port} ({exc.strerror or exc}); check "
+                             f"dashboard.host and dashboard.port in cameras.yaml") from None
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
 
     @property

@@ -29,6 +29,7 @@ TEXT = {
     "all_types": ("all types", "全部类型"), "all_windows": ("all windows", "全部窗口"),
     "pending": ("pending", "待发送"), "delivered": ("delivered", "已送达"), "failed": ("failed", "失败"),
     "rotate": ("Rotate secret", "更换密钥"), "disable": ("Disable", "停用"), "enable": ("Enable", "启用"),
+    "retry": ("Retry now", "立即重试"),
     "deliveries": ("Delivery log", "推送记录"), "replay": ("Replay", "重发"),
     "create": ("Add an endpoint", "新增推送地址"), "url": ("URL", "地址"), "types": ("Message types", "消息类型"),
     "windows": ("Windows", "窗口"), "allow_private": ("Allow a private address (receiver in the hall's own network)",
@@ -107,6 +108,8 @@ def switch(endpoint_id: str, action: str):
             endpoints().disable(endpoint_id, f"disabled by {actor()}")
         elif action == "enable":
             endpoints().enable(endpoint_id)
+        elif action == "retry":
+            endpoints().retry_now(endpoint_id)
         else:
             return _page(404, error=f"no action {action!r}")
     except HallmonitorError as exc:

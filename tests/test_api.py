@@ -214,6 +214,9 @@ def test_paging_walks_every_event_once_newest_first(callers, events):
         if cursor is None:
             break
     assert seen == [e.id for e in sorted(events, key=lambda e: (e.started_at, e.id), reverse=True)]
+    # an empty cursor= (valid by the OpenAPI schema) is the first page
+    first = callers["read"]("GET", "/api/events", query_string={"limit": 7, "cursor": ""})
+    assert first.status_code == 200 and [e["id"] for e in first.get_json()["events"]] == seen[:7]
 
 
 def _ids(call, **params) -> set[str]:
@@ -302,6 +305,7 @@ def test_clip_downloads_whole_and_in_ranges(callers, media_event):
     r = call("GET", f"/api/events/{ev.id}/clip.mp4")
     assert r.status_code == 200 and r.mimetype == "video/mp4" and r.data == data
     assert r.headers["Accept-Ranges"] == "bytes"
+    assert "private" in r.headers["Cache-Control"] and "public" not in r.headers["Cache-Control"]
     with av.open(io.BytesIO(r.data)) as container:
         decoded = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
     assert len(decoded) == media_event["frames"] and decoded[0].shape == (288, 384, 3)
@@ -564,3 +568,21 @@ def test_bad_input_is_a_4xx_json_error(callers, events, method, path, kwargs, st
 def test_405_names_the_allowed_methods(callers):
     r = callers["write"]("DELETE", "/api/windows/w01/pause")
     assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+LONE_SURROGATE = b'"\\udc80 oops"'    # JSON's escape for half a UTF-16 pair: no character at all
+
+
+@pytest.mark.parametrize("who, method, path, body", [
+    ("write", "POST", "/api/windows/w01/pause", b'{"minutes": 1, "reason": %s}'),
+    ("write", "POST", "/api/events/{event}/review", b'{"status": "acknowledged", "comment": %s}'),
+    ("admin", "POST", "/api/tokens", b'{"name": %s, "scope": "read"}'),
+    ("manager", "POST", "/events/{event}/review", b'{"status": "acknowledged", "comment": %s}'),
+])
+def test_a_lone_surrogate_is_a_400_not_a_500(callers, events, who, method, path, body):
+    event = events[0].id
+    r = callers[who](method, path.format(event=event), data=body % LONE_SURROGATE,
+                     headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, (r.status_code, r.data[:300])
+    if path.startswith("/api/"):
+        assert r.get_json()["error"]["status"] == 400

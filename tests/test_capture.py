@@ -77,9 +77,19 @@ def closed_port() -> int:
         return sock.getsockname()[1]  # closed when the socket is: nothing listens there
 
 
-def test_mask_url_hides_the_password():
-    assert mask_url("rtsp://admin:s3cr:et@10.0.0.5:554/stream1") == "rtsp://admin:***@10.0.0.5:554/stream1"
-    assert mask_url("rtsp://10.0.0.5/stream1") == "rtsp://10.0.0.5/stream1"
+@pytest.mark.parametrize("url, masked", [
+    ("rtsp://admin:s3cr:et@10.0.0.5:554/stream1", "rtsp://admin:***@10.0.0.5:554/stream1"),
+    ("rtsp://10.0.0.5/stream1", "rtsp://10.0.0.5/stream1"),
+    ("rtsp://h/cam1?user=admin&password=S3cret", "rtsp://h/cam1?user=admin&password=***"),
+    ("rtsp://admin:pa/ss@10.0.0.5/Streaming/101", "rtsp://admin:***@10.0.0.5/Streaming/101"),
+    ("rtsp://admin:p@ss@10.0.0.5:554/s", "rtsp://admin:***@10.0.0.5:554/s"),
+    ("rtsp://admin:a/b@c@host/x?token=zz&x=1", "rtsp://admin:***@host/x?token=***&x=1"),
+    ("rtsp://h/x?channel=1&PWD=s3&subtype=0", "rtsp://h/x?channel=1&PWD=***&subtype=0"),
+    ("could not open rtsp://u:pw@h/x: timed out", "could not open rtsp://u:***@h/x: timed out"),
+    ("videos/counter.mp4", "videos/counter.mp4"),
+])
+def test_mask_url_hides_every_password(url, masked):
+    assert mask_url(url) == masked
 
 
 def test_frame_queue_drops_the_oldest_and_counts():
@@ -130,7 +140,7 @@ def test_reader_decodes_keyframes_only_when_the_gop_allows_and_every_frame_when_
 
 def test_unreachable_camera_goes_offline_once_and_keeps_retrying_while_another_reads(rtsp_server, thread_errors):
     bad, good = Recorder(), Recorder()
-    url = f"rtsp://admin:hunter2@127.0.0.1:{closed_port()}/cam"
+    url = f"rtsp://admin:hun/ter@2@127.0.0.1:{closed_port()}/cam?user=admin&password=S3cret"
     dead = bad.reader("gone", url, open_timeout_s=1.0, backoff_initial_s=0.2, backoff_max_s=0.4).start()
     live = good.reader("cam1", rtsp_server.urls["cam1"], analysis_fps=2.0).start()
     try:
@@ -142,7 +152,9 @@ def test_unreachable_camera_goes_offline_once_and_keeps_retrying_while_another_r
         live.stop()
     assert bad.kinds() == ["offline"]  # fired once, not on every retry
     reason = bad.events[0][2]
-    assert "hunter2" not in reason and "admin:***@" in reason
+    for secret in ("hun/ter", "ter@2", "S3cret"):
+        assert secret not in reason and secret not in dead.safe_url
+    assert dead.safe_url.startswith("rtsp://admin:***@127.0.0.1:") and dead.safe_url.endswith("password=***")
     assert dead_stats.frames_analysed == 0 and dead_stats.packets == 0
     assert good.kinds() == ["online"]
     assert not thread_errors

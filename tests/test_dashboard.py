@@ -148,6 +148,76 @@ def test_anonymous_is_sent_to_login(site, path):
     assert resp.headers["Location"].startswith("/login")
 
 
+@pytest.mark.parametrize("path", ["/events?to=9999-12-31", "/events?from=0001-01-01&to=9999-12-31",
+                                  "/report?week=9999-W52", "/report?week=0001-W01", "/report.csv?week=9999-W52"])
+def test_dates_a_date_picker_allows_never_give_a_500(site, path):
+    record(site.store, "unattended", "w01", time.time() - 600, 5)
+    assert site.client("viewer").get(path).status_code == 200
+
+
+def test_every_answer_carries_the_security_headers(site):
+    client = site.client("viewer")
+    for path in ("/", "/events", "/report", "/live", "/login", "/api/health", "/static/app.css"):
+        h = client.get(path).headers
+        assert "script-src 'self'" in h["Content-Security-Policy"] and "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        assert h["X-Frame-Options"] == "DENY" and h["X-Content-Type-Options"] == "nosniff"
+        assert h["Referrer-Policy"] == "same-origin" and "Strict-Transport-Security" not in h
+    for template in Path("dashboard/templates").glob("*.html"):     # the CSP would block inline code
+        html = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\b(src|type=\"application/json\"))", html), template
+        assert not re.search(r"\son[a-z]+=\"", html), template
+
+
+def test_secure_cookies_behind_tls(tmp_path):
+    (tmp_path / "cameras.yaml").write_text(HALL_YAML.replace("  secret_key_file: var/secret_key",
+                                                             "  secret_key_file: var/secret_key\n  secure_cookies: true"))
+    app = create_app(load_config(tmp_path / "cameras.yaml"), testing=True)
+    resp = app.test_client().get("/login")
+    assert "Secure" in resp.headers["Set-Cookie"] and "max-age" in resp.headers["Strict-Transport-Security"]
+
+
+def _try_login(client, username: str, password: str, address: str = "127.0.0.1"):
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_failed_logins_lock_the_account_then_the_address(site, caplog):
+    client = site.client()
+    for _ in range(5):
+        assert _try_login(client, "viewer", "wrong").status_code == 401
+    locked = _try_login(client, "viewer", PASSWORD)                # even the right password, now
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 60
+    assert "已暂时锁定" in locked.text and "15 分钟" in locked.text
+    assert "login failed for user 'viewer' from 127.0.0.1" in caplog.text
+    # the other accounts are not locked by it
+    assert _try_login(site.client(), "manager", PASSWORD).status_code == 302
+    # one address trying many accounts is stopped too
+    for i in range(20):
+        assert _try_login(client, f"guess{i}", "wrong", address="10.9.9.9").status_code == 401
+    assert _try_login(client, "admin", PASSWORD, address="10.9.9.9").status_code == 429
+    assert _try_login(site.client(), "admin", PASSWORD).status_code == 302     # from elsewhere it works
+
+
+@pytest.mark.parametrize("next_url, location", [
+    ("/events?type=sleeping", "/events?type=sleeping"),
+    ("/%09/evil.example/x", "/"),          # Flask decodes %09: a tab, which browsers drop -> //evil.example
+    ("/\\evil.example/x", "/"),
+    ("//evil.example/x", "/"),
+    ("https://evil.example/x", "/"),
+    ("/%0a/evil.example", "/"),
+])
+def test_login_returns_only_to_this_site(site, next_url, location):
+    client = site.client()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    resp = client.post("/login?next=" + next_url, data={"username": "viewer", "password": PASSWORD,
+                                                        "csrf_token": token})
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == location
+
+
 @pytest.mark.parametrize("role, path, expected", [
     (role, path, 403 if (path in ADMIN_ONLY and role != "admin") else 200)
     for role in ("viewer", "manager", "admin") for path in PAGES if path != "/events/stream"
@@ -264,6 +334,8 @@ def test_event_page_and_media(site):
     assert ranged.status_code == 206 and len(ranged.data) == 100
     assert client.get(f"/events/{ev.id}/clip.mp4?download=1").headers["Content-Disposition"].startswith("attachment")
     assert client.get(f"/events/{ev.id}/boxes.json").json["width"] == 640
+    for resp in (full, thumb, ranged, client.get(f"/events/{ev.id}/boxes.json")):   # evidence: no shared caches
+        assert "private" in resp.headers["Cache-Control"] and "public" not in resp.headers["Cache-Control"]
     assert client.get("/events/evt_missing").status_code == 404
     # a path outside the media folder is never served
     bad = record(site.store, "eating", "w01", time.time() - 50, 1, snapshot="../cameras.yaml")

@@ -18,6 +18,7 @@ from tests.rtsp_fixtures import camera_stream, own_rtsp_server, rtsp_server  # n
 from tests.test_clips import assert_playable_clip, wait_until
 from vision.config import parse_config
 from vision.footage import RtspServerProcess, free_port
+from vision.store import Store
 from vision.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,6 +146,23 @@ def test_run_with_a_bad_config_says_where(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert f"{bad}:4: cameras[0].analysis_fps" in p.stderr and f"{bad}:5: cameras[0].windows" in p.stderr
+
+
+def test_run_on_a_port_in_use_says_so_before_any_camera_starts(tmp_path):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = tmp_path / "cameras.yaml"
+        cfg.write_text(hall_yaml(tmp_path, {"cam": f"rtsp://127.0.0.1:{free_port()}/nothing"})
+                       .replace("dashboard: {port: 0,", f"dashboard: {{host: 127.0.0.1, port: {port},"))
+        p = subprocess.run([sys.executable, "-m", "vision.cli", "run", "--config", str(cfg)],
+                           capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in p.stderr and "--port" in p.stderr
+    with Store(tmp_path / "hall.db") as store:                  # no camera started: nothing recorded
+        assert store.list_events()[0] == []
 
 
 def test_kill_9_mid_event_loses_nothing_and_duplicates_nothing(own_rtsp_server, tmp_path):

@@ -110,7 +110,7 @@ def test_a_gap_longer_than_grace_resets_the_dwell(kind, gap):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("how", ["negative samples", "ticks (camera offline)"])
+@pytest.mark.parametrize("how", ["negative samples", "ticks (frames dropped)"])
 def test_it_ends_after_grace_with_the_right_duration(kind, how):
     wr, s, pos = window(), setting(kind), POSITIVE[kind]
     last = T0 + s.dwell_s + 30
@@ -428,6 +428,44 @@ def test_no_late_opening(case):
 
 
 # ---- tick, state, restart ----
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_absence_across_a_camera_outage_stays_one_event(kind):
+    wr, s, pos = window(), setting(kind), POSITIVE[kind]
+    last = T0 + s.dwell_s + 30
+    events = feed(wr, T0, last, **pos)
+    outage = [e for i in range(1, 301) for e in wr.offline(last + i)]     # 5 min offline: held, not ended
+    assert of(outage, kind, "ended") == []
+    back = last + 301
+    events += outage + feed(wr, back, back + 20, **pos)                    # back, and still the same
+    [started] = of(events, kind, "started")
+    assert of(events, kind, "ended") == []
+    assert wr.machines[kind].event.id == started.id
+    # once back, its grace runs from the return, not from before the outage
+    ended = [e for i in range(1, int(s.grace_s) + 2) for e in wr.update(obs(), back + 20 + i)]
+    assert [e.id for e in of(ended, kind, "ended")] == [started.id]
+
+
+def test_a_long_outage_ends_open_events_saying_so():
+    wr, s = window(), setting("unattended")
+    last = T0 + s.dwell_s + 5
+    events = feed(wr, T0, last, staff_count=0)
+    events += [e for i in range(1, 16 * 60, 5) for e in wr.offline(last + i)]
+    [ended] = of(events, "unattended", "ended")
+    assert ended.details["end_reason"] == "camera_offline" and ended.ended_at == last
+    # no cooldown after it: when the camera is back, a new absence counts from its start
+    back = last + 16 * 60
+    assert of(feed(wr, back, back + s.dwell_s + 1, staff_count=0), "unattended", "started")
+
+
+def test_a_pending_dwell_does_not_survive_an_outage():
+    wr, s = window(), setting("unattended")
+    feed(wr, T0, T0 + s.dwell_s - 5, staff_count=0)
+    for i in range(1, 60):
+        assert wr.offline(T0 + s.dwell_s - 5 + i) == []
+    back = T0 + s.dwell_s + 60
+    assert of(feed(wr, back, back + s.dwell_s - 1, staff_count=0), "unattended") == []
+
 
 def test_ticks_never_fire_and_reset_a_pending_dwell():
     wr = window()

@@ -73,6 +73,22 @@ def test_new_database_is_migrated_to_latest_with_wal_and_foreign_keys(store: Sto
     assert {"events", "event_log", "outbox", "deliveries", "window_state", "pauses"} <= table_names(db)
 
 
+def test_database_and_its_wal_files_are_owner_only(db: Path):
+    import os
+    old = os.umask(0o022)                      # the usual umask would give 0644
+    try:
+        with Store(db) as s:
+            s.record(make(1))
+            for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+                assert p.exists(), p
+                assert p.stat().st_mode & 0o777 == 0o600, (p, oct(p.stat().st_mode))
+        os.chmod(db, 0o644)                    # an older, world-readable database is tightened on open
+        with Store(db):
+            assert db.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+
+
 def test_older_database_is_upgraded_and_keeps_its_rows(db: Path):
     db.parent.mkdir(parents=True)
     conn = sqlite3.connect(db, isolation_level=None)

@@ -183,7 +183,8 @@ def test_a_window_state_head_keeps_a_window_staffed_where_the_detector_sees_nobo
     the occupied lawn is staffed only through the head, and the empty lawn is not."""
     from vision.watch import CameraWatch
     store, base = trained["store"], trained["config"].base_dir
-    (base / "blind.yaml").write_text(HALL_YAML + "defaults: {thresholds: {person_score: 0.99}}\n", encoding="utf-8")
+    (base / "blind.yaml").write_text(HALL_YAML + "defaults: {thresholds: {person_score: 0.99, person_confirm_score: 0.99}}\n",
+                                    encoding="utf-8")
     blind = load_config(base / "blind.yaml")
     HallHeads(store).activate(f"{OCC}@1", "admin")
     switch = HeadSwitch(blind, store, [analyzer])

@@ -27,7 +27,7 @@ from referencing import Registry, Resource
 from vision.cli import main
 from vision.config import WebhookEndpoint
 from vision.errors import ConfigError, InputError, NotFound
-from vision.events import Event, new_event_id
+from vision.events import Event, new_event_id, parse_iso
 from vision.store import Store
 from vision.webhook import (Dispatcher, Endpoints, SignatureError, UnsafeURL, check_url, http_session, new_secret,
                             sign, signature_header, sync_from_config, verify)
@@ -257,6 +257,29 @@ def test_receiver_down_then_up_gets_everything_in_order_with_the_same_ids(store,
     assert receiver.ids() == ids  # in order, none twice
     assert all(g["body"] == sent[g["id"]]["body"].encode() and g["valid"] == [True] for g in receiver.got)
     wait_for(lambda: Endpoints(store).deliveries(ep.id, "delivered").__len__() == 5, what="5 delivered rows")
+
+
+def test_retry_now_sends_the_queue_when_the_receiver_is_back(store, receiver, dispatchers):
+    """With the real schedule (next retry 5 s, then 5 min after two failures), a receiver that is
+    back gets the queue at once when an admin says "retry now", not at the next scheduled retry."""
+    ep = endpoint(store, receiver)
+    receiver.stop()
+    ids = record(store, 4)
+    dispatchers(store, schedule=(0, 0.2, 300, 1800))
+    wait_for(lambda: attempts(store, ids[0], ep.id) >= 2, what="two failed attempts")
+    head = Endpoints(store).delivery(ids[0], ep.id)
+    assert parse_iso(head["next_attempt_at"]) - time.time() > 200          # the next try is minutes away
+    receiver.start()
+    time.sleep(0.5)
+    assert receiver.got == []                                    # the queue waits behind its oldest message
+    assert Endpoints(store).retry_now(ep.id) == 1
+    wait_for(lambda: len(receiver.got) == 4, timeout=5, what="the whole queue at once")
+    assert receiver.ids() == ids
+
+
+def test_retry_now_of_an_unknown_endpoint_says_so(store):
+    with pytest.raises(NotFound):
+        Endpoints(store).retry_now("wh_nothing")
 
 
 def test_429_waits_for_retry_after(store, receiver, dispatchers):

@@ -11,6 +11,7 @@ import numpy as np
 
 from .config import HallConfig, Window, single_window_config
 from .errors import InputError
+from .geometry import bounding_rect, to_pixels
 from .detections import FrameDetections
 from .observations import WindowObservation, box_key, distinct
 from .observe import observe_camera
@@ -80,7 +81,8 @@ def analyze_image(path: Path, analyzer, config: HallConfig | None = None, camera
         camera_id = config.cameras[0].id
     config.camera(camera_id)
     th = config.thresholds(config.camera(camera_id).windows[0])
-    frame = analyzer.analyze(image, person_min_score=th.person_score)
+    frame = analyzer.analyze(image, person_min_score=th.person_score, zoom=counter_rects(config, camera_id, w, h),
+                             confirm_min_score=th.person_confirm_score)
     t1 = time.perf_counter()
     observations = observe_camera(frame, config, camera_id, image)
     observe_ms = (time.perf_counter() - t1) * 1000
@@ -88,6 +90,15 @@ def analyze_image(path: Path, analyzer, config: HallConfig | None = None, camera
     timing["total"] = (time.perf_counter() - t0) * 1000
     return ImageResult(path, image, observations, timing, list(config.camera(camera_id).windows), frame,
                        th.object_score)
+
+
+def counter_rects(config: HallConfig, camera_id: str, width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The counters the detector zooms into on a photo (none when the config turns the zoom off)."""
+    if config.models.counter_zoom_every_s <= 0:
+        return []
+    rects = [bounding_rect(to_pixels(w.counter, width, height), width, height)
+             for w in config.camera(camera_id).windows]
+    return [r for r in rects if r[2] - r[0] >= 8 and r[3] - r[1] >= 8]
 
 
 def list_images(folder: Path) -> list[Path]:

@@ -37,14 +37,11 @@ def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pas
         for img in images:
             res = analyze_image(img, analyzer)
             t = res.timing_ms
-            samples["decode"].append(t["decode"])
-            samples["preprocess"].append(t.get("preprocess", 0.0))
-            samples["detect"].append(t["detect"])
-            samples["crop_detect"].append(t.get("crop_detect", 0.0))
-            samples["pose"].append(t["pose"])
-            samples["heads"].append(t.get("heads", 0.0))
-            samples["observe"].append(t["observe"])
-            samples["total"].append(t["total"])
+            # every stage the analyzer reports, the fixed ones first; a stage that did not run costs 0
+            for stage in {**dict.fromkeys(STAGES), **t}:
+                samples.setdefault(stage, [0.0] * (len(samples["total"])))
+            for stage in samples:
+                samples[stage].append(t.get(stage, 0.0))
             persons.append(len(res.frame.persons))
         if progress:
             progress(r + 1, repeats)
@@ -62,7 +59,7 @@ def format_stage_table(result: dict, windows_per_camera: tuple[int, ...] = (1, 2
              "",
              "| stage | median ms | p95 ms |",
              "| --- | ---: | ---: |"]
-    for stage in (*STAGES, "total"):
+    for stage in [*(k for k in s if k != "total"), "total"]:
         med, p95 = _stats(s[stage])
         lines.append(f"| {stage} | {med:.1f} | {p95:.1f} |")
     total_med = _stats(s["total"])[0]

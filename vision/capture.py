@@ -48,9 +48,32 @@ DECODE_MODES = ("auto", "keyframes", "sampled")
 _TO_ANNEXB = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
 
 
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&;](?:password|passwd|pwd|pass|secret|token|access_token|api_?key|key|auth|sig|signature)=)[^&#\s]*")
+
+
 def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe for logs and error messages)."""
-    return re.sub(r"(?<=://)([^:/@]*):[^@/]*@", r"\1:***@", url)
+    """``url`` with every password replaced by ``***`` (safe for logs, events, API answers, webhooks).
+
+    Covers ``user:password@host`` even when the password holds ``/``, ``@`` or ``:`` (cameras'
+    URLs are often typed raw, unescaped: the credentials end at the last ``@`` of the authority),
+    and secrets in the query string (``?user=admin&password=...``, ``token=``, ``key=``...).
+    Errs on the side of masking: text it cannot parse loses what looks like a password."""
+    def authority(m: re.Match) -> str:
+        scheme, rest = m.group(1), m.group(2)
+        at = rest.rfind("@")
+        if at < 0:
+            return scheme + rest
+        userinfo, host = rest[:at], rest[at:]
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        elif "/" in userinfo:             # something@ after a path: not credentials we can tell apart
+            userinfo = "***"
+        return scheme + userinfo + host
+    # the authority: from :// to the last @ before the query (a raw password may hold / and @)
+    masked = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)([^?#\s]*@)?", lambda m: authority(m) if m.group(2) else m.group(0),
+                    url)
+    return _SECRET_QUERY.sub(r"\1***", masked)
 
 
 def _describe(exc: BaseException) -> str:

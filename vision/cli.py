@@ -115,6 +115,65 @@ def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_pat
             click.echo(f"annotated picture: {annotate_path}")
 
 
+@main.command("eval")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--labels", "labels_path", required=True, type=click.Path(path_type=Path),
+              help="JSON list of {file, labels: {staff_present, phone_on_desk, phone_in_hand, phone_at_ear, "
+                   "badge_visible, eating_or_drinking, head_down_sleeping}, desk_region?, source?}; "
+                   "errors name a record by its index from 0")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="cameras.yaml with the window zones (then desk_region is not used)")
+@click.option("--camera", "camera_id", help="camera id in the config (default: the first)")
+@click.option("--sheet", "sheet_path", type=click.Path(path_type=Path),
+              help="contact sheet of every miss and false alarm (default: LABELS.sheet.html beside the labels)")
+@click.option("--json", "as_json", is_flag=True, help="print the metrics as JSON")
+@click.option("--limit", type=click.IntRange(min=1), help="score only the first N records")
+def eval_command(folder: Path, labels_path: Path, config_path, camera_id, sheet_path, as_json, limit) -> None:
+    """Score the verdicts on labelled photos: P/R/F1 and balanced accuracy per verdict, per source, cost per
+    stage, and an HTML contact sheet of the misses."""
+    from .config import load_config
+    from .detect import load_analyzer
+    from .errors import InputError
+    from .eval_labels import load_records, missing_images
+    from .eval_run import run_eval
+    from .evaluation import format_table
+
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder of images")
+    records = load_records(labels_path)
+    if limit:
+        records = records[:limit]
+    missing = missing_images(records, folder)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise InputError(f"{labels_path}: {len(missing)} labelled image(s) not found in {folder}: {shown}")
+    config = load_config(config_path) if config_path else None
+    if config is not None:
+        if not config.cameras:
+            raise InputError(f"{config_path}: has no cameras; add one with its windows")
+        if camera_id is not None:
+            config.camera(camera_id)
+        if any(r.desk_region for r in records):
+            click.echo("eval: --config given, so the records' desk_region is not used (the windows' counters are)",
+                       err=True)
+    sheet = sheet_path or labels_path.with_name(labels_path.stem + ".sheet.html")
+    analyzer = load_analyzer(config.models if config else None, config.base_dir if config else None)
+    run = run_eval(folder, records, analyzer, sheet, config, camera_id)
+    report = run.report
+    if run.unreadable:
+        report["unreadable"] = run.unreadable
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        click.echo(format_table(report))
+        click.echo(f"\ncontact sheet: {sheet} ({len(report['misses'])} wrong verdicts)")
+    if run.unreadable:
+        for line in run.unreadable:
+            click.echo(f"error: {line}", err=True)
+        click.echo(f"{len(run.unreadable)} of {len(records)} images could not be read and were not scored", err=True)
+        sys.exit(1)
+
+
 @main.group()
 def models() -> None:
     """The model manifest: list the models, add a YOLO model."""
@@ -293,6 +352,63 @@ def users_add(username: str, role: str, config_path: Path, password_stdin: bool)
 
 
 @main.group()
+def tokens() -> None:
+    """API tokens for integrators (Authorization: Bearer hm_...)."""
+
+
+def _accounts(config_path: Path):
+    from dashboard.accounts import Accounts
+
+    from .config import load_config
+    from .store import Store
+    config = load_config(config_path)
+    store = Store(config.path(config.storage.database))
+    return store, Accounts(store)
+
+
+@tokens.command("add")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True,
+              help="read: events, media, health; write: also reviews and window pause/resume")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="cameras.yaml", show_default=True)
+def tokens_add(name: str, scope: str, config_path: Path) -> None:
+    """Make a token; it is printed once and never stored (only its hash is)."""
+    import getpass
+    store, accounts = _accounts(config_path)
+    with store:
+        token, secret = accounts.create_token(name, scope, created_by=f"cli:{getpass.getuser()}")
+    click.echo(f"token {token['id']} ({token['scope']}) for {token['name']!r}; keep it now, it is not shown again:",
+               err=True)
+    click.echo(secret)
+
+
+@tokens.command("list")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="cameras.yaml", show_default=True)
+def tokens_list(config_path: Path) -> None:
+    """Every token: id, scope, name, who made it, when last used, revoked or not."""
+    from datetime import datetime
+    store, accounts = _accounts(config_path)
+    with store:
+        rows = accounts.tokens()
+    when = lambda ts: "-" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+    click.echo(f"{'id':<17} {'scope':<5} {'created':<16} {'last used':<16} {'revoked':<16} name (by)")
+    for t in rows:
+        click.echo(f"{t['id']:<17} {t['scope']:<5} {when(t['created_at']):<16} {when(t['last_used_at']):<16} "
+                   f"{when(t['revoked_at']):<16} {t['name']} ({t['created_by'] or '-'})")
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="cameras.yaml", show_default=True)
+def tokens_revoke(token_id: str, config_path: Path) -> None:
+    """Revoke a token at once (its next request answers 401)."""
+    store, accounts = _accounts(config_path)
+    with store:
+        token = accounts.revoke_token(token_id)
+    click.echo(f"token {token['id']} ({token['name']!r}) revoked")
+
+
+@main.group()
 def webhooks() -> None:
     """Webhooks for integrators (Standard Webhooks: signed, retried)."""
 
@@ -416,11 +532,17 @@ def run_until_signal(config, on_started=None, publish=None, seconds: float | Non
     from dashboard.server import WebServer
     from .webhook import Dispatcher, camera_windows, sync_from_config
     sup = Supervisor(config, publish=publish)
-    sync_from_config(sup.store, config)  # a refused webhook endpoint stops here, before any camera starts
+    try:
+        sync_from_config(sup.store, config)  # a refused webhook endpoint stops here, before any camera starts
+        # bind the dashboard's port before any camera starts: a port in use stops here with nothing recorded
+        web = WebServer(create_app(config, store=sup.store, supervisor=sup, config_path=config_path),
+                        config.dashboard.host, config.dashboard.port)
+    except BaseException:
+        sup.store.close()
+        raise
     sup.start()
     dispatcher = Dispatcher(sup.store, camera_windows=camera_windows(config)).start()
-    web = WebServer(create_app(config, store=sup.store, supervisor=sup, config_path=config_path),
-                    config.dashboard.host, config.dashboard.port).start()
+    web.start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())

@@ -25,6 +25,9 @@ from .errors import ConfigError
 from .heads import DEFAULT_HEADS
 
 Point = tuple[float, float]
+# ids name files and URL paths (media/<camera>/...): a slug, never "." or ".." or a path
+SLUG = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+SLUG_HELP = "letters, digits, '-' and '_', starting with a letter or digit, at most 64"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -45,6 +48,9 @@ class Thresholds(Strict):
     """Per-frame judgement thresholds (observe). Distances are in shoulder widths unless noted."""
 
     person_score: float = Field(0.35, ge=0, le=1, description="minimum detector score for a person")
+    person_confirm_score: float = Field(0.15, ge=0, le=1, description="a person scored from this up to person_score "
+                                        "counts when the pose finds a head and shoulders in the box; set it to "
+                                        "person_score to count only the detector's score")
     object_score: float = Field(0.30, ge=0, le=1, description="minimum score for cups, bottles, food")
     phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
     keypoint_score: float = Field(0.30, ge=0, le=1, description="minimum score for a keypoint to be used")
@@ -227,7 +233,7 @@ RulesOverride = create_model(
 
 
 class Window(Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    id: str = Field(pattern=SLUG, description=SLUG_HELP)
     name: str | None = None
     staff: int = Field(1, ge=1, le=10, description="how many staff serve at this window")
     staff_zone: list[Point]
@@ -248,7 +254,7 @@ class ClipSettings(Strict):
 
 
 class Camera(Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    id: str = Field(pattern=SLUG, description=SLUG_HELP)
     name: str | None = None
     url: str = Field(description="rtsp://user:pass@host/stream, or a video file path (looped)")
     enabled: bool = True
@@ -276,6 +282,9 @@ class ModelChoice(Strict):
     sessions: int = Field(0, ge=0, le=16, description="model sessions shared by all cameras; 0 = one per core")
     crop_pass: bool = Field(True, description="a second detector pass on each staff member's crop: finds small "
                                               "phones and cups, costs about one more detection per staff member")
+    counter_zoom_every_s: float = Field(10.0, ge=0, description="look at each counter in tiles of the detector's "
+                                        "input size this often (flat phones, cups); what it finds holds until the "
+                                        "next look; 0 = off")
     backbone: str = Field("efficientnet-lite0", description="the crop backbone whose features the heads read")
     heads: list[str] = Field(default_factory=lambda: list(DEFAULT_HEADS),
                              description="behaviour heads (model names in the manifest) run on each staff "
@@ -294,7 +303,7 @@ class Storage(Strict):
 class WebhookEndpoint(Strict):
     """Where integrators receive events (Standard Webhooks: signed, retried, same webhook-id on retry)."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    id: str = Field(pattern=SLUG, description=SLUG_HELP)
     url: str = Field(pattern=r"^https?://", description="the receiver's URL")
     secrets: list[str] = Field(min_length=1, description="whsec_... secrets; give two while rotating")
     types: list[str] = Field(default_factory=list, description="message types to send (empty: all), e.g. event.started")
@@ -317,6 +326,8 @@ class Dashboard(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     secret_key_file: Path = Field(Path("var/secret_key"), description="session signing key, made on first start")
+    secure_cookies: bool = Field(False, description="served over HTTPS (behind a TLS proxy): cookies only over "
+                                                    "TLS, and HSTS")
 
 
 class Defaults(Strict):
@@ -367,6 +378,41 @@ class HallConfig(Strict):
                                          f"{period:g} s between two analyses of camera {cam.id} "
                                          f"(analysis_fps {cam.analysis_fps:g}): every gap would reset the rule. "
                                          f"Raise grace_s to at least {period:g} s or analysis_fps"))
+        return out
+
+    def clip_warnings(self) -> list[str]:
+        """Rules whose dwell is longer than a camera's ring can hold: their clips would start late."""
+        from .rules.window import BEHAVIOURS
+        from .ring import MAX_RING_S
+        out = []
+        for cam in self.cameras:
+            for win in cam.windows:
+                for kind in BEHAVIOURS:
+                    rule = getattr(self.rules(win), kind)
+                    need = cam.clip.pre_s + rule.dwell_s + cam.clip.post_s + 5
+                    if rule.enabled and need > MAX_RING_S:
+                        out.append(f"camera {cam.id}, window {win.id}: {kind}.dwell_s {rule.dwell_s:g} s plus the "
+                                   f"clip's pre_s/post_s needs {need:g} s of video, more than the {MAX_RING_S:g} s "
+                                   f"a camera keeps: its clips will start {need - MAX_RING_S:g} s after the dwell "
+                                   f"began")
+        return out
+
+    def missing_files(self) -> list[tuple[tuple, str]]:
+        """Files the config names that cannot be read (checked at load, not on every frame)."""
+        import cv2
+
+        out = []
+        for i, cam in enumerate(self.cameras):
+            for j, win in enumerate(cam.windows):
+                if win.pause_sign is None:
+                    continue
+                path = self.path(win.pause_sign.template)
+                loc = ("cameras", i, "windows", j, "pause_sign", "template")
+                if not path.is_file():
+                    out.append((loc, f"no such file: {path} (a photo of the hall's 暂停服务 sign, cropped to the "
+                                     f"sign; relative paths start at the config's folder)"))
+                elif cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) is None:
+                    out.append((loc, f"{path} is not an image OpenCV can read (JPEG or PNG)"))
         return out
 
     def camera(self, camera_id: str) -> Camera:
@@ -443,12 +489,21 @@ def _clean_pydantic_message(err: dict) -> str:
         return "unknown key (check its spelling; see the example cameras.yaml)"
     if err["type"] == "missing":
         return "required key is missing"
+    if err["type"] == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == SLUG:
+        return f"an id is {SLUG_HELP} (got {err['input']!r})"
     if "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], (dict, list)):
         msg += f" (got {err['input']!r})"
     return msg
 
 
+MAX_CONFIG_BYTES = 1 << 20       # a hall of 100 cameras is ~100 KB; more is a mistake or an attack
+MAX_CONFIG_VALUES = 200_000      # values after YAML aliases are expanded (an alias bomb has billions)
+
+
 def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None = None) -> HallConfig:
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: the config is {len(text) / 1e6:.1f} MB; a hall's config is a few KB "
+                          f"(at most {MAX_CONFIG_BYTES // 1024} KB): is this the right file?")
     try:
         tree = _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -459,7 +514,7 @@ def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None 
         tree = {}
     if not isinstance(tree, dict):
         raise ConfigError(f"{source}:1: the top level must be a mapping (hall:, cameras:, ...)")
-    data = _plain(tree)
+    data = _plain(tree, _Budget(source))
     data["base_dir"] = base_dir or Path(".")
     try:
         config = HallConfig.model_validate(data)
@@ -473,23 +528,40 @@ def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None 
             where = f"{source}:{line}" if line else source
             lines.append(f"{where}: {_loc_text(loc)}: {_clean_pydantic_message(err)}")
         raise ConfigError("\n".join(lines)) from None
-    problems = config.duplicate_ids() + config.grace_problems()
+    problems = config.duplicate_ids() + config.grace_problems() + config.missing_files()
     if problems:
         raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}" for loc, msg in problems))
     return config
 
 
-def _plain(node: Any) -> Any:
+class _Budget:
+    """Counts the values a YAML tree expands to; YAML aliases can make a tiny file expand without end."""
+
+    def __init__(self, source: str):
+        self.source, self.left = source, MAX_CONFIG_VALUES
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise ConfigError(f"{self.source}: the config expands to more than {MAX_CONFIG_VALUES:,} values "
+                              f"(YAML aliases * / anchors & nested in each other?); write it out plainly")
+
+
+def _plain(node: Any, budget: _Budget) -> Any:
+    budget.spend()
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): _plain(v, budget) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, budget) for v in node]
     return node
 
 
 def load_config(path: str | Path) -> HallConfig:
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:   # refuse before reading it
+            raise ConfigError(f"{path}: the config is {path.stat().st_size / 1e6:.1f} MB; a hall's config is a "
+                              f"few KB (at most {MAX_CONFIG_BYTES // 1024} KB): is this the right file?")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file (copy cameras.yaml from the project as a start)") from None

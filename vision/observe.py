@@ -90,7 +90,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
     people: list[tuple[Detection, Pose | None, float]] = []
     persons: list[PersonObservation] = []
     for i, (det, pose) in enumerate(zip(frame.persons, frame.poses)):
-        if det.score < th.person_score:
+        if det.score < th.person_score and not frame.is_confirmed(i):
             continue
         sw, scale_src = shoulder_width(pose, det.box, th)
         overlap = box_overlap(det.box, staff_zone)
@@ -100,7 +100,9 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         persons.append(PersonObservation(box=det.box, score=det.score, pose=pose, staff=staff, citizen=cit,
                                          heads=frame.heads_of(i),
                                          evidence={"staff_zone_overlap": round(overlap, 3),
-                                                   "scale_px": round(sw, 1), "scale_from": scale_src}))
+                                                   "scale_px": round(sw, 1), "scale_from": scale_src,
+                                                   **({"confirmed_by": "head and shoulders in the pose"}
+                                                      if frame.is_confirmed(i) else {})}))
 
     objects: list[ObjectObservation] = []
     held: set[int] = set()

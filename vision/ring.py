@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 
+MAX_RING_S = 600.0      # the most video a camera's ring keeps: about 60 MB of a 720p sub-stream at 800 kbit/s
+
+
 @dataclass(frozen=True, slots=True)
 class CodecInfo:
     """What a muxer needs to write a camera's packets to a file without the input stream.

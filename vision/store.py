@@ -26,6 +26,7 @@ import binascii
 import json
 import logging
 import math
+import os
 import secrets
 import sqlite3
 import threading
@@ -460,6 +461,22 @@ ON CONFLICT (id) DO UPDATE SET
 """
 
 
+def _make_private(path: Path) -> None:
+    """The database holds password hashes and webhook secrets: owner-only (0600). SQLite creates the
+    -wal and -shm files with the main file's permissions, so creating that one 0600 covers them."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 class Store:
     """The hall's event database. Thread-safe (one connection per thread); several processes may share the file."""
 
@@ -474,6 +491,7 @@ class Store:
         self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(self.path)
             conn = self._conn()
             found = schema_version(conn)
             if found > len(MIGRATIONS):

@@ -51,6 +51,8 @@ class Supervisor:
                             head_switch=self.head_switch)
 
     def start(self) -> "Supervisor":
+        for warning in self.config.clip_warnings():
+            log.warning("%s", warning)
         self.cutter.start()
         for cam in self.config.cameras:
             if cam.enabled:

@@ -14,9 +14,10 @@ import numpy as np
 
 from .config import HallConfig
 from .crops import zone_crop
+from .detect.pipeline import merge_detections
 from .detections import FrameDetections
 from .events import Event
-from .geometry import box_overlap, to_pixels
+from .geometry import bounding_rect, box_overlap, to_pixels
 from .motion import box_motion, to_gray
 from .observations import WindowObservation
 from .observe import observe_camera
@@ -43,10 +44,15 @@ class CameraWatch:
                 camera_id, win.id, config.rules(win), config.schedule_for(win), staff=win.staff,
                 still_motion=config.thresholds(win).still_motion)
         self.person_score = min(config.thresholds(w).person_score for w in self.camera.windows)
+        self.confirm_score = min(config.thresholds(w).person_confirm_score for w in self.camera.windows)
         # each window's staff and one person at its counter: more poses than that cost and add nothing
         self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
         self._prev_gray: np.ndarray | None = None
         self._geometry: tuple | None = None
+        # counter zoom: due when, and what the last look found (it holds until the next look)
+        self.zoom_every_s = config.models.counter_zoom_every_s
+        self._zoom_due = float("-inf")
+        self._zoomed: list = []
         # the hall's window-state heads (vision.hall_heads.HeadSwitch: ``zone`` window id -> heads,
         # ``zone_backbone``); None: only the detector says whether a window is staffed
         self.zone_heads = None
@@ -65,7 +71,9 @@ class CameraWatch:
             def wants_pose(person) -> bool:
                 return in_staff_zone(person) or any(box_overlap(person.box, c) > 0.05 for c in counters)
 
-            self._geometry = ((width, height), in_staff_zone, wants_pose, self._region(width, height))
+            counter_rects = [bounding_rect(c, width, height) for c in counters]
+            self._geometry = ((width, height), in_staff_zone, wants_pose, self._region(width, height),
+                              counter_rects)
         return self._geometry[1:]
 
     def _region(self, width: int, height: int) -> tuple[int, int, int, int] | None:
@@ -86,9 +94,18 @@ class CameraWatch:
         analyzer = analyzer or self.analyzer
         t0 = time.perf_counter()
         h, w = image.shape[:2]
-        in_staff_zone, wants_pose, region = self._frame_geometry(w, h)
+        in_staff_zone, wants_pose, region, counter_rects = self._frame_geometry(w, h)
+        zoom = None
+        if self.zoom_every_s > 0 and ts >= self._zoom_due:
+            zoom, self._zoom_due = counter_rects, ts + self.zoom_every_s
         frame = analyzer.analyze(image, person_min_score=self.person_score, focus=in_staff_zone,
-                                      pose_focus=wants_pose, region=region, max_poses=self.max_poses)
+                                 pose_focus=wants_pose, region=region, max_poses=self.max_poses, zoom=zoom,
+                                 confirm_min_score=self.confirm_score)
+        if zoom is not None:
+            self._zoomed = list(frame.zoomed)
+        elif self._zoomed:      # between looks, the counter keeps what the last look found on it
+            frame.objects = merge_detections(frame.objects + self._zoomed)
+            frame.zoomed = list(self._zoomed)
         t1 = time.perf_counter()
         observations = observe_camera(frame, self.config, self.camera.id, image)
         tz = time.perf_counter()
@@ -147,11 +164,19 @@ class CameraWatch:
         return still
 
     def tick(self, ts: float) -> list[Event]:
-        """Time passes without a frame (camera offline): let grace periods and pauses run out."""
+        """Time passes without a frame (the video is over): let grace periods and pauses run out."""
         self._prev_gray = None
         events: list[Event] = []
         for rules in self.rules.values():
             events.extend(rules.tick(ts))
+        return events
+
+    def offline(self, ts: float) -> list[Event]:
+        """The camera is offline: its windows are unknown; open events are held, not ended by grace."""
+        self._prev_gray = None
+        events: list[Event] = []
+        for rules in self.rules.values():
+            events.extend(rules.offline(ts))
         return events
 
     def adopt(self, events: list[Event]) -> int:

@@ -458,6 +458,17 @@ class Endpoints:
         log.info("webhook delivery of %s to %s: replay requested", outbox_id, endpoint_id)
         return self.delivery(outbox_id, endpoint_id)
 
+    def retry_now(self, endpoint_id: str) -> int:
+        """Send the endpoint's waiting deliveries now instead of at their next scheduled retry (the
+        receiver is known to be back); returns how many were waiting for a later retry."""
+        self.get(endpoint_id)
+        now = time.time()
+        with self.store.write() as conn:
+            released = conn.execute("UPDATE deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND "
+                                    "status = 'pending' AND next_attempt_at > ?", (now, endpoint_id, now)).rowcount
+        log.info("webhook endpoint %s: retry now requested (%d deliveries released)", endpoint_id, released)
+        return released
+
     def backlog(self) -> dict[str, dict[str, int]]:
         """endpoint id -> {status: deliveries}, plus ``failed_attempts`` (attempts that did not deliver)."""
         out: dict[str, dict[str, int]] = {e.id: {s: 0 for s in DELIVERY_STATUSES} | {"failed_attempts": 0}
@@ -772,6 +783,9 @@ class Dispatcher:
                 conn.execute("UPDATE deliveries SET status = 'delivered', delivered_at = ?, next_attempt_at = NULL,"
                              " last_code = ?, last_error = NULL, latency_ms = ?" + guard,
                              (now, outcome.code, outcome.latency_ms, *key))
+                # the receiver is up: whatever waits for a later retry (a replay, an older backoff) goes now
+                conn.execute("UPDATE deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND "
+                             "status = 'pending' AND next_attempt_at > ?", (now, endpoint.id, now))
                 return
             if outcome.code == 410:
                 disable_reason = f"the receiver answered 410 Gone at {iso(now)}"

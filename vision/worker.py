@@ -29,9 +29,10 @@ from .config import Camera, HallConfig
 from .event_frame import encode_jpeg, frame_persons, write_event_frame
 from .events import Event, new_event_id, parse_iso
 from .observations import WindowObservation, distinct
-from .ring import PacketRing
+from .ring import MAX_RING_S, PacketRing
 from .geometry import to_pixels
 from .store import Store
+from .rules.window import BEHAVIOURS
 from .teach import Teaching, state_candidates
 from .watch import CameraWatch, Step
 
@@ -58,6 +59,15 @@ def frame_boxes(observations: list[WindowObservation]) -> list[dict]:
     return out
 
 
+def ring_seconds(config: HallConfig, camera: Camera) -> float:
+    """How much video the camera's ring keeps: an event's clip starts ``pre_s`` before the event's
+    start, which is the start of its dwell, and the clip is cut ``post_s`` after the event fires; so
+    the ring must reach back over the longest dwell any enabled rule of the camera uses."""
+    longest = max((getattr(config.rules(w), kind).dwell_s for w in camera.windows for kind in BEHAVIOURS
+                   if getattr(config.rules(w), kind).enabled), default=0.0)
+    return min(camera.clip.pre_s + longest + camera.clip.post_s + 5, MAX_RING_S)
+
+
 class CameraWorker:
     def __init__(self, config: HallConfig, camera: Camera, pool: AnalyzerPool, store: Store, cutter: ClipCutter,
                  publish: Callable[[Event], None] | None = None, head_switch=None):
@@ -67,11 +77,7 @@ class CameraWorker:
         self.publish = publish
         self.watch = CameraWatch(config, camera.id, pool.analyzers[0])
         self.watch.zone_heads = head_switch      # the hall's window-state heads, switched by the supervisor
-        longest_dwell = max(
-            max(getattr(config.rules(w), k).dwell_s for k in ("unattended", "phone_on_counter", "phone_use",
-                                                               "badge_absent", "eating", "sleeping", "extra_person"))
-            for w in camera.windows)
-        keep_s = min(camera.clip.pre_s + longest_dwell + camera.clip.post_s + 5, 300.0)
+        keep_s = ring_seconds(config, camera)
         self.ring = PacketRing(keep_s=keep_s)
         self.reader = CameraReader(
             camera.id, camera.url, analysis_fps=camera.analysis_fps, ring=self.ring,
@@ -145,7 +151,7 @@ class CameraWorker:
                 last_sync = now
             if frame is None:
                 if not self.reader.connected:
-                    self._emit(self.watch.tick(now), None, None)
+                    self._emit(self.watch.offline(now), None, None)
                     self._save_window_state(now)
                 continue
             t0 = time.perf_counter()

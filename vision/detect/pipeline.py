@@ -7,12 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..crops import person_crop
-from ..detections import Detection, FrameDetections
+from ..detections import KP, Detection, FrameDetections, Pose
 from ..labels import HALL_OBJECTS
 from .base import Timer, batched_nms
+from .zoom import counter_tiles
 
 
-def _merge(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
+def merge_detections(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
     """Per-label NMS over detections from several passes."""
     if len(dets) < 2:
         return dets
@@ -23,13 +24,26 @@ def _merge(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
     return [dets[i] for i in batched_nms(boxes, scores, classes, iou)]
 
 
+HEAD_AND_SHOULDERS = (KP["nose"], KP["left_eye"], KP["right_eye"], KP["left_ear"], KP["right_ear"],
+                      KP["left_shoulder"], KP["right_shoulder"])
+
+
+def head_and_shoulders(pose: Pose | None, min_points: int = 2, min_score: float = 0.3) -> bool:
+    """A pose that finds at least ``min_points`` head or shoulder points in a box: a person is there
+    (a stain, a chair or a coat on the floor gives no confident head or shoulder)."""
+    if pose is None:
+        return False
+    return int((pose.keypoints[list(HEAD_AND_SHOULDERS), 2] >= min_score).sum()) >= min_points
+
+
 class Analyzer:
     """Detector + pose, shared by every window of a camera (and every camera of a worker process)."""
 
     def __init__(self, detector, pose=None, *, min_score: float = 0.2, person_label: str = "person",
                  crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
                  min_crop_px: int = 48, max_pose_persons: int = 8,
-                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False,
+                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
+                 max_confirm: int = 2,
                  backbone=None, heads=(), max_head_persons: int = 8):
         self.detector = detector
         self.pose = pose
@@ -41,6 +55,9 @@ class Analyzer:
         self.min_crop_px = min_crop_px
         self.max_pose_persons = max_pose_persons
         self.crop_labels = crop_labels
+        self.zoom_max_tiles = zoom_max_tiles
+        # weak persons (score from confirm_min_score up to the person bar) kept when a pose confirms them
+        self.max_confirm = max_confirm if pose is not None else 0
         self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
         self.heads = list(heads)
         self.backbone = backbone if self.heads else None
@@ -57,7 +74,9 @@ class Analyzer:
                                      f"the backbone is {backbone.name!r} with {backbone.dim}")
 
     def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
-                region: tuple[int, int, int, int] | None = None, max_poses: int | None = None) -> FrameDetections:
+                region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
+                zoom: list[tuple[int, int, int, int]] | None = None,
+                confirm_min_score: float | None = None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -66,6 +85,10 @@ class Analyzer:
         ``pose_focus(person)`` those that get a pose (staff, and whoever is at the counter), the best
         ``max_poses`` of them. The heads score the ``focus`` persons (staff; everyone when there is
         no focus), at most ``max_head_persons`` of them, in one batched backbone call.
+        ``zoom``: rectangles (the counters) the detector also looks at in tiles of its own input
+        size, for phones and cups lying there (``zoom_counters``).
+        ``confirm_min_score``: a person scored from this up to ``person_min_score`` (in the focus) is
+        kept when its pose shows a head and shoulders (``head_and_shoulders``); None: none is.
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -73,16 +96,30 @@ class Analyzer:
         timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0,
                                     "heads": 0.0}
         t = Timer()
+        confirming = self.max_confirm and confirm_min_score is not None and confirm_min_score < person_min_score
+        floor = min(self.min_score, confirm_min_score) if confirming else self.min_score
         if region is not None:
             x1, y1, x2, y2 = region
-            found = self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score, origin=(x1, y1))
+            found = self.detector.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
         else:
-            found = self.detector.detect(image, min_score=self.min_score)
+            found = self.detector.detect(image, min_score=floor)
         timing["preprocess"] += self.detector.timing.get("preprocess", 0.0)
         timing["detect"] = t.ms() - timing["preprocess"]
         persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
                          key=lambda d: d.score, reverse=True)
-        objects = [d for d in found if d.label != self.person_label]
+        objects = [d for d in found if d.label != self.person_label and d.score >= self.min_score]
+        confirmed: dict[int, Pose] = {}
+        if confirming:
+            t = Timer()
+            weak = sorted((d for d in found if d.label == self.person_label
+                           and confirm_min_score <= d.score < person_min_score
+                           and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
+            for d in weak[: self.max_confirm]:
+                pose = self.pose.estimate(image, d.box)
+                if head_and_shoulders(pose):
+                    confirmed[len(persons)] = pose
+                    persons.append(d)
+            timing["confirm"] = t.ms()
 
         if self.crop_pass and persons:
             t = Timer()
@@ -104,14 +141,24 @@ class Analyzer:
                                                   origin=(cx1, cy1))
                 crop_pre += self.detector.timing.get("preprocess", 0.0)
                 extra.extend(d for d in crop_found if d.label in self.crop_labels)
-            objects = _merge(objects + extra)
+            objects = merge_detections(objects + extra)
             timing["preprocess"] += crop_pre
             timing["crop_detect"] = t.ms() - crop_pre
+
+        zoomed: list[Detection] = []
+        if zoom:
+            t = Timer()
+            zoomed = self.zoom_counters(image, zoom)
+            objects = merge_detections(objects + zoomed)
+            timing["counter_zoom"] = t.ms()
 
         poses = []
         t = Timer()
         budget = self.max_pose_persons if max_poses is None or self.everyone else min(max_poses, self.max_pose_persons)
-        for p in persons:
+        for i, p in enumerate(persons):
+            if i in confirmed:           # its pose is already known
+                poses.append(confirmed[i])
+                continue
             wanted = self.pose is not None and budget > 0 and (pose_focus is None or pose_focus(p))
             poses.append(self.pose.estimate(image, p.box) if wanted else None)
             budget -= wanted
@@ -119,8 +166,8 @@ class Analyzer:
         t = Timer()
         head_scores = self._head_scores(image, persons, focus)
         timing["heads"] = t.ms()
-        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses,
-                               head_scores=head_scores,
+        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
+                               confirmed=[i in confirmed for i in range(len(persons))], head_scores=head_scores,
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
 
     def _head_scores(self, image: np.ndarray, persons: list[Detection], focus) -> list[dict[str, float] | None]:
@@ -136,6 +183,20 @@ class Analyzer:
         for row, i in enumerate(chosen):
             scores[i] = {b: round(float(p[row]), 4) for b, p in probs.items()}
         return scores
+
+    def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]]) -> list[Detection]:
+        """Hall objects (phones, cups, food, cards) found in tiles of each counter rectangle."""
+        h, w = image.shape[:2]
+        size = max(self.detector.spec.input.width, self.detector.spec.input.height)
+        found: list[Detection] = []
+        for rect in counters:
+            for x1, y1, x2, y2 in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h)):
+                if x2 - x1 < 8 or y2 - y1 < 8:
+                    continue
+                found.extend(d for d in self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score,
+                                                              origin=(x1, y1))
+                             if d.label in self.crop_labels)
+        return found
 
 
 class AnalyzerPool:

@@ -21,6 +21,11 @@ not to hold) or None (cannot tell: a missing sample). Time is passed in.
   (a pause, closing time) ends an event without a cooldown.
 * ``adopt`` continues an event left open by a crashed process: same id, no new
   ``started``; its grace and update cadence restart at the first sample afterwards.
+* ``hold`` is for a camera that is offline: the condition is unknown, not gone. A pending
+  dwell is dropped; an active event stays open with its grace stopped (it restarts at the
+  first sample after the camera is back, as after ``adopt``), so one absence that spans an
+  outage stays one event. An outage longer than ``limit_s`` ends it with ``end_reason``
+  "camera_offline" (at its last positive sample, no cooldown).
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class Machine:
         self._evidence: dict = {}
         self._score = 0.0
         self._adopted = False
+        self._held_since: float | None = None
 
     @property
     def active(self) -> bool:
@@ -84,7 +90,8 @@ class Machine:
                 raise_to: tuple[str, dict] | None) -> list[Event]:
         if not self.settings.enabled:          # switched off: an adopted event ends, nothing starts
             return self.stop(now, "disabled")
-        if self._adopted:                      # first sample after a restart: the grace starts now
+        self._held_since = None
+        if self._adopted:                      # first sample after a restart or an outage: the grace starts now
             self._adopted, self._gap_from, self._counted_from = False, max(self._gap_from, now), now
             self._last_emit = now
         out: list[Event] = []
@@ -120,6 +127,19 @@ class Machine:
     def tick(self, now: float) -> list[Event]:
         """Time passes without an observation: nothing fires, gaps grow, updates continue."""
         return self.sample(now, None)
+
+    def hold(self, now: float, limit_s: float) -> list[Event]:
+        """The camera is offline at ``now``: nothing is known (see the module docstring)."""
+        if self.phase is Phase.PENDING:
+            self.phase = Phase.IDLE
+        if self.phase is not Phase.ACTIVE:
+            return []
+        if self._held_since is None:
+            self._held_since = now
+        if now - self._held_since > limit_s:
+            return self._end(now, "camera_offline", cooldown=False)
+        self._adopted = True                   # the grace and the update cadence restart when it is back
+        return []
 
     def _pending(self, now: float, positive: bool | None, raise_to: tuple[str, dict] | None) -> list[Event]:
         s = self.settings

@@ -37,6 +37,9 @@ from ..service_hours import is_open, last_closing, local_time, period_at, period
 from .machine import Machine
 from .pause import PauseKeeper
 
+# an outage shorter than this keeps a window's open events open (one absence across it stays one event)
+OUTAGE_HOLD_S = 15 * 60
+
 BEHAVIOURS = ("unattended", "phone_on_counter", "phone_use", "long_call", "badge_absent",
               "eating", "sleeping", "extra_person")
 MAX_PERSONS, MAX_OBJECTS = 4, 6   # evidence size: an event stays small (webhook payload < 20 kB)
@@ -116,8 +119,18 @@ class WindowRules:
         self._last_obs_at = now
         return out
 
+    def offline(self, now: float, limit_s: float = OUTAGE_HOLD_S) -> list[Event]:
+        """The camera is offline: the window is unknown, not fine. Open events are held (not ended by
+        their grace) for up to ``limit_s``; pauses and opening hours still run their course."""
+        out = self._pause_step(now, None) + self._late_step(now, None)
+        if not is_open(self.schedule, now):
+            return out + self._close(now)
+        for machine in self.machines.values():
+            out += machine.hold(now, limit_s)
+        return out
+
     def tick(self, now: float) -> list[Event]:
-        """Time passes without an observation (camera offline or frames dropped)."""
+        """Time passes without an observation (frames dropped, the end of a video)."""
         out = self._pause_step(now, None) + self._late_step(now, None)
         if not is_open(self.schedule, now):
             return out + self._close(now)

@@ -1,0 +1,55 @@
+"""Counter zoom: the counter cut into tiles the detector sees at its own input size.
+
+A phone lying flat on a counter is a few dozen pixels in a 1080p frame and a handful once the
+frame is squeezed into the detector's 416 px input. Cutting the counter's bounding rectangle into
+tiles of about the detector's input size (never more than ``max_tiles``) lets it look at the
+counter at full resolution, or enlarged when the counter is small. Pure: rectangles in, out.
+"""
+
+from __future__ import annotations
+
+import math
+
+Rect = tuple[int, int, int, int]
+
+
+def counter_tiles(rect: Rect, tile_px: int, max_tiles: int = 4, overlap: float = 0.15,
+                  frame_size: tuple[int, int] | None = None) -> list[Rect]:
+    """Tiles (x1, y1, x2, y2) covering ``rect``, each about ``tile_px`` wide and high, overlapping
+    by ``overlap`` so that a phone on a seam is whole in one tile.
+
+    A counter smaller than one tile gets one tile of ``tile_px`` centred on it where the frame
+    allows (the detector then sees it at its native scale, not stretched from a sliver); a larger
+    one gets a grid of at most ``max_tiles`` tiles, which grow past ``tile_px`` when needed.
+    """
+    x1, y1, x2, y2 = rect
+    w, h = max(1, x2 - x1), max(1, y2 - y1)
+    fw, fh = frame_size if frame_size else (x2, y2)
+    if w <= tile_px and h <= tile_px:
+        return [_fit((x1 + x2) / 2, (y1 + y2) / 2, max(w, min(tile_px, fw)), max(h, min(tile_px, fh)), fw, fh)]
+    step = tile_px * (1 - overlap)
+    nx, ny = max(1, math.ceil((w - tile_px) / step) + 1), max(1, math.ceil((h - tile_px) / step) + 1)
+    while nx * ny > max_tiles:        # too many tiles: shed a row or a column of the longer side
+        if nx >= ny and nx > 1:
+            nx -= 1
+        elif ny > 1:
+            ny -= 1
+    tw = w if nx == 1 else w / (nx - (nx - 1) * overlap)
+    th = h if ny == 1 else h / (ny - (ny - 1) * overlap)
+    # square-ish tiles: a tile much wider than high is stretched by the detector's square input
+    side = max(tw, th)
+    tiles = []
+    for j in range(ny):
+        for i in range(nx):
+            cx = x1 + tw / 2 + i * tw * (1 - overlap)
+            cy = y1 + th / 2 + j * th * (1 - overlap)
+            tiles.append(_fit(cx, cy, max(tw, min(side, fw)), max(th, min(side, fh)), fw, fh))
+    return tiles
+
+
+def _fit(cx: float, cy: float, w: float, h: float, fw: int, fh: int) -> Rect:
+    """A w x h rectangle centred on (cx, cy), shifted (not cut) to stay inside the frame."""
+    w, h = min(w, fw), min(h, fh)
+    x1 = min(max(0.0, cx - w / 2), fw - w)
+    y1 = min(max(0.0, cy - h / 2), fh - h)
+    return int(round(x1)), int(round(y1)), int(round(x1 + w)), int(round(y1 + h))
