@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import pytest
 from click.testing import CliRunner
+from ruamel.yaml import YAML
 
 from vision.cli import main
 from vision.config import load_config
@@ -121,6 +122,9 @@ def test_the_version_is_a_file_and_an_entry_in_the_halls_own_manifest(trained):
     spec = load_manifest(manifest)[model_name(OCC, 1)]
     assert spec.family == "head" and spec.behaviour == "window_occupied" and spec.backbone == "efficientnet-lite0"
     assert spec.sha256 == file_sha256(spec.file)
+    raw = YAML(typ="safe").load(manifest.read_text(encoding="utf-8"))["models"][model_name(OCC, 1)]
+    assert (raw["head"], raw["version"], raw["window"]) == (OCC, 1, "w01")
+    assert raw["held_back"]["f1"] == trained["result"].rows[0]["after"]["f1"] and raw["held_back"]["split"] == "event"
     [version] = HallHeads(trained["store"]).versions()
     assert version.sha256 == spec.sha256 and version.trained_by == "li" and version.metrics["split"] == "event"
     head = load_head(spec)

@@ -348,8 +348,15 @@ class Trainer:
             if current is not None and current.dim == head.dim:
                 before = {"name": current_name, "scores": scores(y_back, current.decide(x_back))}
             self.manifest.parent.mkdir(parents=True, exist_ok=True)
+            held = {"labels": len(y_back), "split": split.unit, "precision": after["precision"],
+                    "recall": after["recall"], "f1": after["f1"]}
+            if before is not None:
+                held.update(before=before["name"], before_f1=before["scores"]["f1"])
+            extra = {"head": p.head, "version": version, "held_back": held}
+            if p.window_id:
+                extra["window"] = p.window_id
             spec = register_head(head, self.manifest, license="the hall's own labels (not for redistribution)",
-                                 source={"trained_by": by, "labels": len(ordered), "run": run_id})
+                                 source={"trained_by": by, "labels": len(ordered), "run": run_id}, extra=extra)
             metrics = {"before": before, "after": after, "n_train": n_train, "n_held_back": len(y_back),
                        "split": split.unit, "units": list(split.units), "threshold": round(head.threshold, 4)}
             row = self.heads.add_version(p.head, p.behaviour, p.window_id, version, spec.file.name,
