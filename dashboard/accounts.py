@@ -64,8 +64,14 @@ class Accounts:
 
     def set_user(self, username: str, *, role: str | None = None, password: str | None = None,
                  disabled: bool | None = None) -> dict:
+        """Change a user; a new role, a new password or disabling ends every session the user has."""
         self.user(username)
         with self.store.write() as conn:
+            why = [w for w, v in (("role changed", role), ("password changed", password),
+                                  ("user disabled", disabled or None)) if v is not None]
+            if why:
+                conn.execute("UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE username = ? AND "
+                             "revoked_at IS NULL", (time.time(), ", ".join(why), username))
             if role is not None:
                 if role not in ROLES:
                     raise InputError(f"role {role!r}: use one of {', '.join(ROLES)}")
@@ -87,6 +93,50 @@ class Accounts:
         if row is None or not ok or row["disabled"]:
             return None
         return {"username": row["username"], "role": row["role"]}
+
+    # ---- sessions (server-side: the cookie holds only the id) and the login audit ----
+
+    def open_session(self, username: str, address: str | None) -> str:
+        sid = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.store.write() as conn:
+            conn.execute("INSERT INTO sessions (id, username, address, created_at, seen_at) VALUES (?, ?, ?, ?, ?)",
+                         (sid, username, address, now, now))
+        return sid
+
+    def session_user(self, sid: str, max_age_s: float) -> dict | None:
+        """The user of a live session: not revoked, not older than ``max_age_s``, the user enabled."""
+        if not isinstance(sid, str) or not sid:
+            return None
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT u.username, u.role, u.disabled, s.created_at, s.seen_at FROM sessions s JOIN users u "
+                "ON u.username = s.username WHERE s.id = ? AND s.revoked_at IS NULL", (sid,)).fetchone()
+        now = time.time()
+        if row is None or row["disabled"] or now - row["created_at"] > max_age_s:
+            return None
+        if now - row["seen_at"] > 60:         # keep "last seen" without a write on every request
+            try:
+                with self.store.write() as conn:
+                    conn.execute("UPDATE sessions SET seen_at = ? WHERE id = ?", (now, sid))
+            except Exception:  # noqa: BLE001 - a busy database must not fail the request
+                pass
+        return {"username": row["username"], "role": row["role"]}
+
+    def end_session(self, sid: str, why: str = "logged out") -> None:
+        with self.store.write() as conn:
+            conn.execute("UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND revoked_at IS NULL",
+                         (time.time(), why, sid))
+
+    def record_login(self, username: str, address: str | None, ok: bool, reason: str | None = None) -> None:
+        with self.store.write() as conn:
+            conn.execute("INSERT INTO logins (at, username, address, ok, reason) VALUES (?, ?, ?, ?, ?)",
+                         (time.time(), str(username)[:64], address, int(ok), reason))
+
+    def logins(self, limit: int = 100) -> list[dict]:
+        with self.store.read() as conn:
+            return [dict(r) for r in conn.execute("SELECT at, username, address, ok, reason FROM logins "
+                                                  "ORDER BY id DESC LIMIT ?", (limit,))]
 
     def count_users(self) -> int:
         with self.store.read() as conn:

@@ -67,11 +67,11 @@ def identify() -> None:
         if request.method in UNSAFE and g.token["scope"] != "write":
             abort(403, description="this token has read scope; this request needs a write token")
         return None
-    username = session.get("user")
-    if username:
-        user = _session_user(username)
-        if user is not None:
-            g.user = user
+    sid = session.get("sid")
+    if sid:
+        g.user = accounts().session_user(sid, current_app.permanent_session_lifetime.total_seconds())
+        if g.user is None:               # logged out, revoked or expired: the cookie is worth nothing
+            session.clear()
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if g.user is None:
@@ -83,16 +83,6 @@ def identify() -> None:
         if not hmac.compare_digest(sent, session.get("csrf", "")):
             abort(403, description="missing or wrong CSRF token; reload the page and try again")
     return None
-
-
-def _session_user(username: str) -> dict | None:
-    try:
-        user = accounts().user(username)
-    except Exception:  # noqa: BLE001 - deleted user: the session is void
-        return None
-    if user["disabled"]:
-        return None
-    return {"username": user["username"], "role": user["role"]}
 
 
 def require(role: str = "viewer", *, token: bool = True):
@@ -137,6 +127,7 @@ def login():
             lockout = throttle.locked(username, address)
             user = None if lockout else accounts().authenticate(username, request.form.get("password", ""))
             if lockout:
+                accounts().record_login(username, address, False, f"locked ({lockout.who})")
                 minutes = math.ceil(lockout.retry_after_s / 60)
                 message = t("login_locked_" + lockout.who).format(minutes=minutes)
                 resp = make_response(render_template("login.html", error=None, message=message, next=next_url), 429)
@@ -144,17 +135,27 @@ def login():
                 return resp
             if user is None:
                 throttle.failed(username, address)
+                accounts().record_login(username, address, False, "wrong username or password")
                 error = "bad_login"          # the same words whether or not the user exists
             else:
                 session.clear()
-                session["user"] = user["username"]
+                accounts().record_login(user["username"], address, True)
+                session["sid"] = accounts().open_session(user["username"], address)
                 session.permanent = True
                 csrf_token()
                 return redirect(next_url)
     return render_template("login.html", error=error, next=next_url), (401 if error else 200)
 
 
-@bp.route("/logout", methods=["POST", "GET"])
+@bp.post("/logout")
 def logout():
+    """POST only (a link or an image cannot log someone out); ends the session in the store, so a
+    copied cookie is worth nothing afterwards."""
+    sid = session.get("sid")
+    if sid:
+        sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+        if not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(403, description="missing or wrong CSRF token; reload the page and try again")
+        accounts().end_session(sid)
     session.clear()
     return redirect(url_for("auth.login"))

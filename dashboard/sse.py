@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import time
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, current_app, request, session, stream_with_context
 
-from .auth import require
+from .auth import accounts, require
 from .board import board_tiles
 from .present import alert_json, hall, store
 
@@ -74,12 +74,19 @@ def stream():
     after = _start_id()
     poll_s, heartbeat_s, max_s = (_setting(k) for k in ("HM_SSE_POLL_S", "HM_SSE_HEARTBEAT_S", "HM_SSE_MAX_S"))
 
+    sid = session.get("sid")
+    max_age_s = current_app.permanent_session_lifetime.total_seconds()
+
     def generate():
         nonlocal after
         started = last_sent = time.monotonic()
         board_before = None
         yield f"retry: 2000\n: stream from event_log id {after}\n\n"
         while True:
+            # a session ended meanwhile (logout, user disabled, role or password changed) ends the stream
+            if sid and accounts().session_user(sid, max_age_s) is None:
+                yield _message({"reason": "session ended: log in again"}, "logout")
+                return
             sent = False
             for alert in log_after(after):
                 after = alert["log_id"]

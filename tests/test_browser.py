@@ -128,7 +128,9 @@ def wait(driver, condition, timeout: float = 10.0, message: str = ""):
 
 
 def log_in(browser, url: str, username: str) -> None:
-    browser.get(url + "/logout")
+    browser.get(url + "/login")
+    browser.delete_all_cookies()                   # logout is a POST from the page; a new user starts clean
+    browser.get(url + "/login")
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()

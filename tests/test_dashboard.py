@@ -489,3 +489,56 @@ def test_sse_stream_yields_inserted_event_and_resumes(site):
     text = _read_until(iter(resp.response), later.id)
     assert ev.id not in text
     resp.close()
+
+
+# ---- sessions: server-side, revocable, audited ----
+
+def _cookie_jar_copy(src, dst) -> None:
+    """Copy every cookie of one test client into another (a stolen or copied cookie)."""
+    for cookie in src._cookies.values():
+        dst.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(site):
+    client = site.client()
+    csrf = login(client, "manager")
+    thief = site.app.test_client()
+    _cookie_jar_copy(client, thief)
+    assert thief.get("/events").status_code == 200               # the copy works while the session lives
+    assert client.get("/logout").status_code == 405              # a link cannot log anyone out
+    assert client.post("/logout", headers={"X-CSRF-Token": csrf}).status_code == 302
+    assert thief.get("/events").status_code == 302               # the copied cookie is worth nothing now
+    assert thief.get("/api/events").status_code == 401
+
+
+@pytest.mark.parametrize("change", [{"password": "another-horse-2"}, {"disabled": True}, {"role": "viewer"}])
+def test_a_password_or_role_change_or_disabling_ends_the_users_sessions(site, change):
+    client = site.client("manager")
+    other = site.client("admin")
+    assert client.get("/events").status_code == 200
+    Accounts(site.store).set_user("manager", **change)
+    assert client.get("/events").status_code == 302
+    assert other.get("/events").status_code == 200               # other users keep theirs
+
+
+def test_an_open_stream_of_a_disabled_user_closes_within_seconds(site):
+    site.app.config.update(HM_SSE_POLL_S=0.05, HM_SSE_HEARTBEAT_S=0.2, HM_SSE_MAX_S=30)
+    client = site.client("viewer")
+    resp = client.get("/events/stream", buffered=False)
+    chunks = iter(resp.response)
+    _read_until(chunks, "event: board")
+    t0 = time.monotonic()
+    Accounts(site.store).set_user("viewer", disabled=True)
+    text = _read_until(chunks, "event: logout", timeout=5)
+    assert "session ended" in text and time.monotonic() - t0 < 3
+    assert list(chunks) == []                                     # and the stream is over
+    resp.close()
+
+
+def test_every_login_attempt_is_recorded(site):
+    assert _try_login(site.client(), "viewer", "wrong").status_code == 401
+    assert _try_login(site.client(), "viewer", PASSWORD).status_code == 302
+    rows = Accounts(site.store).logins()
+    assert [(r["username"], r["ok"], r["address"]) for r in rows[:2]] == [("viewer", 1, "127.0.0.1"),
+                                                                         ("viewer", 0, "127.0.0.1")]
+    assert rows[1]["reason"] == "wrong username or password"

@@ -277,6 +277,36 @@ from . import hall_heads as _hall_heads, teach as _teach  # noqa: E402
 migration(6)(_teach.create_tables)       # the hall's labels and their frames
 migration(7)(_hall_heads.create_tables)  # the hall's head versions, their switches, training runs
 
+
+
+@migration(8)
+def _sessions_and_logins(conn: sqlite3.Connection) -> None:
+    # dashboard sessions kept server-side, so logout, a password or role change and disabling a user
+    # end them (the cookie holds only the session's id); every login attempt, for the audit
+    _ddl(
+        conn,
+        """CREATE TABLE sessions (
+            id          TEXT PRIMARY KEY,
+            username    TEXT NOT NULL COLLATE NOCASE,
+            address     TEXT,
+            created_at  REAL NOT NULL,
+            seen_at     REAL NOT NULL,
+            revoked_at  REAL,
+            revoked_why TEXT
+        )""",
+        "CREATE INDEX sessions_user ON sessions (username, revoked_at)",
+        """CREATE TABLE logins (
+            id       INTEGER PRIMARY KEY,
+            at       REAL NOT NULL,
+            username TEXT NOT NULL,
+            address  TEXT,
+            ok       INTEGER NOT NULL,
+            reason   TEXT
+        )""",
+        "CREATE INDEX logins_at ON logins (at)",
+    )
+
+
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
 

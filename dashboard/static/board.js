@@ -86,6 +86,7 @@
           method: 'POST', credentials: 'same-origin',
           headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf},
           body: JSON.stringify({status: status, comment: comment})});
+        if (r.status === 401) { toLogin(); return; }      // the session ended: log in again, then come back
         const body = await r.json();
         if (!r.ok) throw new Error((body.error && body.error.message) || r.status);
         item.data = Object.assign(item.data, body);
@@ -204,9 +205,19 @@
   tickTiles();
   setInterval(tickTiles, 1000);
 
+  function toLogin() {
+    window.location.assign('/login?next=' + encodeURIComponent(window.location.pathname + window.location.search));
+  }
+
   const source = new EventSource('/events/stream?after=' + encodeURIComponent(data.lastId));
   source.onopen = function () { setState('connected'); };
-  source.onerror = function () { setState('reconnecting'); };
+  source.onerror = function () {
+    setState('reconnecting');
+    // a stream that cannot reconnect may mean the session ended: ask the server, and go to the login page
+    fetch('/api/health', {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+      .then(function (r) { if (r.status === 401) toLogin(); }).catch(function () {});
+  };
+  source.addEventListener('logout', function () { source.close(); toLogin(); });
   source.addEventListener('alert', function (ev) {
     const a = JSON.parse(ev.data);
     window.hmBoard.received += 1;
