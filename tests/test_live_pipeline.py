@@ -75,8 +75,13 @@ def test_events_with_snapshot_and_clip_from_a_live_camera(rtsp_server, tmp_path,
     config = parse_config(hall_yaml(tmp_path, {"cam1": rtsp_server.urls["cam1"]}))
     sup = Supervisor(config, analyzer=analyzer).start()
     try:
+        named_missing: list[str] = []
+
         def clip_ready():
-            done = [e for e in sup.store.list_events(types=["unattended", "extra_person"])[0]
+            events = sup.store.list_events(types=["unattended", "extra_person"])[0]
+            # an event names its clip only once the file is there (checked at every look)
+            named_missing.extend(e["clip"] for e in events if e["clip"] and not (tmp_path / "media" / e["clip"]).is_file())
+            done = [e for e in events
                     if e["clip"] and (tmp_path / "media" / e["clip"]).is_file()
                     and (tmp_path / "media" / e["clip"]).with_suffix("").with_suffix(".boxes.json").is_file()]
             return done
@@ -87,6 +92,7 @@ def test_events_with_snapshot_and_clip_from_a_live_camera(rtsp_server, tmp_path,
     finally:
         sup.stop()
     assert status["connected"] and status["frames_analysed"] >= 3
+    assert named_missing == []
     assert timeline[0] == "started"
     assert event["camera_id"] == "cam1" and event["window_id"] in ("cam1-w", "cam1-busy")
     jsonschema.validate({k: v for k, v in event.items() if k in SCHEMA["properties"]}, SCHEMA)

@@ -803,6 +803,11 @@ class Store:
             row = conn.execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
         return _event_json(row)
 
+    def set_clip(self, event_id: str, clip: str) -> None:
+        """Name the event's clip once its file is written (the event row; later transitions carry it)."""
+        with self._write() as conn:
+            conn.execute("UPDATE events SET clip = ? WHERE id = ?", (clip, event_id))
+
     def set_keep(self, event_id: str, keep: bool) -> None:
         """Mark the event's clip and snapshot as kept: retention must never delete them."""
         if not isinstance(keep, bool):

@@ -225,12 +225,13 @@ class CameraWorker:
                 snapshot = self._relative(snap_path)
             except (OSError, ValueError) as exc:
                 log.warning("event %s: snapshot not written: %s", ev.id, exc)
-        clip = self._relative(clip_path)
+        # the clip is named on the event only once its file is written (post_s after the start): an
+        # event never points at a clip that does not exist (yet, or ever: a ring that lost the start)
         self.cutter.submit(ev.id, self.ring, ev.started_at, clip_path, pre_s=self.camera.clip.pre_s,
                            post_s=self.camera.clip.post_s, is_live=lambda: self.reader.connected,
                            on_done=self._clip_done)
-        self.media[ev.id] = (snapshot, clip)
-        return replace(ev, snapshot=snapshot, clip=clip)
+        self.media[ev.id] = (snapshot, None)
+        return replace(ev, snapshot=snapshot, clip=None)
 
     def _clip_done(self, job: ClipJob) -> None:
         if job.result is None:
@@ -242,6 +243,11 @@ class CameraWorker:
             write_overlay(overlay_path(job.path), frames, self._frame_size[0], self._frame_size[1])
         except OSError as exc:
             log.warning("event %s: overlay not written: %s", job.event_id, exc)
+        clip = self._relative(job.path)
+        with self._events_lock:
+            self.store.set_clip(job.event_id, clip)
+            if job.event_id in self.media:          # still open: its next transitions carry the clip
+                self.media[job.event_id] = (self.media[job.event_id][0], clip)
 
     # ---- camera health ----
 
