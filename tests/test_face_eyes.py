@@ -199,7 +199,7 @@ def test_read_eye_measures_the_lid_gap():
     ([("right", 20, 0.32), ("left", 19, 0.30)], 0.99, "open", "lid gap"),
     ([("right", 20, 0.10), ("left", 19, 0.12)], 0.99, "closed", "lid gap"),
     ([("right", 20, 0.05)], 0.99, "closed", "lid gap"),
-    ([("right", 8, 0.10), ("left", 7, 0.10)], 0.99, "unknown", "px wide"),
+    ([("right", 7, 0.10), ("left", 6, 0.10)], 0.99, "unknown", "px wide"),
     ([("right", 20, 0.10), ("left", 9, 0.10)], 0.99, "unknown", "head turned"),
     ([("right", 20, 0.10), ("left", 19, 0.10)], 0.2, "unknown", "face score"),
     ([], 0.99, "unknown", "no eyes"),

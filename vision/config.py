@@ -65,7 +65,7 @@ class Thresholds(Strict):
     min_shoulder_px: float = Field(24.0, gt=0, description="shoulder width in pixels below which the chest is too small to judge")
     still_motion: float = Field(0.02, ge=0, le=1, description="changed-pixel share in a head-down person's box below which they are still")
     face_score: float = Field(0.5, ge=0, le=1, description="face-landmark score below which the eyes are not judged (unknown)")
-    eye_min_px: float = Field(10.0, gt=0, description="eye width (corner to corner) in frame pixels below which the eyes are unknown")
+    eye_min_px: float = Field(8.0, gt=0, description="eye width (corner to corner) in frame pixels below which the eyes are unknown")
     eye_turned_ratio: float = Field(0.7, gt=0, le=1, description="narrower eye over the wider one below which the head is turned: eyes unknown")
     eye_closed_below: float = Field(0.20, ge=0, description="eyelid gap over eye width at or below which the eyes are closed "
                                                              "(chosen on public eye photos: docs/models.md, Face and eyes)")
