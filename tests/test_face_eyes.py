@@ -266,3 +266,41 @@ def test_annotate_draws_the_face(analyzer, skimage_data):
     edge = out[y1, x1 + 5:x2 - 5]
     assert (np.abs(edge.astype(int) - green).sum(axis=1) < 30).mean() > 0.8   # the face box, green: eyes open
     assert not np.array_equal(out[y1:y2, x1:x2], res.image[y1:y2, x1:x2])
+
+
+FACE_HALL = """
+cameras:
+  - id: cam
+    url: rtsp://127.0.0.1:1/x
+    detect_on: frame
+    windows:
+      - id: w1
+        staff_zone: [[0, 0], [1, 0], [1, 1], [0, 1]]
+        counter: [[0, 0.97], [1, 0.97], [1, 1], [0, 1]]
+models:
+  face_every_s: 5
+  counter_zoom_every_s: 0
+"""
+
+
+def test_the_watch_reads_faces_every_few_seconds_and_holds_them_between(analyzer, media):
+    """The face stage runs once per face_every_s; a person at the same place keeps the last reading."""
+    import skimage.data
+
+    from vision.config import parse_config
+    from vision.watch import CameraWatch
+    image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    watch = CameraWatch(parse_config(FACE_HALL), "cam", analyzer)
+    first = watch.step(image, 100.0)
+    assert "face" in first.timing_ms
+    [read] = [f for f in first.frame.faces if f is not None]
+    assert read.eyes == "open"
+    between = watch.step(image, 102.0)                          # not due: no face stage, the reading holds
+    assert "face" not in between.timing_ms
+    assert [f for f in between.frame.faces if f is not None] == [read]
+    assert between.observations[0].persons[0].eyes == "open"
+    assert "face" in watch.step(image, 105.0).timing_ms         # due again
+    # someone elsewhere in the frame keeps nothing: unknown until the next read
+    shifted = np.roll(image, 256, axis=1)
+    moved = watch.step(shifted, 106.0)
+    assert "face" not in moved.timing_ms and all(f is None for f in moved.frame.faces)

@@ -295,6 +295,9 @@ class ModelChoice(Strict):
     heads: list[str] = Field(default_factory=lambda: list(DEFAULT_HEADS),
                              description="behaviour heads (model names in the manifest) run on each staff "
                                          "member's crop; default: the shipped heads; [] switches them off")
+    face_every_s: float = Field(5.0, ge=0, description="read the staff's faces and eyes this often per camera; "
+                                "between reads each person keeps the last reading of the person at the same "
+                                "place (the sleeping rule's dwell is 90 s); 0 = every analysis")
     face: str | None = Field("blazeface-short", description="face detector on each staff member's head; None: no face stage")
     landmarks: str | None = Field("facemesh", description="face landmarks on each face found; None: eyes unknown")
     eyes: str | None = Field("iris", description="eyelid and iris model on each eye; None: eyes unknown")

@@ -64,3 +64,12 @@ def bounding_rect(poly: Polygon, width: int, height: int) -> tuple[int, int, int
     x1, y1 = np.floor(poly.min(axis=0)).astype(int)
     x2, y2 = np.ceil(poly.max(axis=0)).astype(int)
     return max(0, x1), max(0, y1), min(width, x2), min(height, y2)
+
+
+def box_iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (x1, y1, x2, y2)."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

@@ -17,7 +17,7 @@ from .crops import zone_crop
 from .detect.pipeline import merge_detections
 from .detections import FrameDetections
 from .events import Event
-from .geometry import bounding_rect, box_overlap, to_pixels
+from .geometry import bounding_rect, box_iou, box_overlap, to_pixels
 from .motion import box_motion, to_gray
 from .observations import WindowObservation
 from .observe import observe_camera
@@ -31,6 +31,16 @@ class Step:
     observations: list[WindowObservation]
     events: list[Event]
     timing_ms: dict[str, float]
+
+
+def held_faces(persons, faced, min_iou: float = 0.5) -> list:
+    """Between two reads of the face stage, each person keeps the face read on the person at the same
+    place (box IoU >= ``min_iou``): staff sit still; one who moved is unknown until the next read."""
+    out = []
+    for p in persons:
+        best, face = max(((box_iou(p.box, box), f) for box, f in faced), default=(0.0, None), key=lambda x: x[0])
+        out.append(face if best >= min_iou else None)
+    return out
 
 
 class CameraWatch:
@@ -53,6 +63,10 @@ class CameraWatch:
         self.zoom_every_s = config.models.counter_zoom_every_s
         self._zoom_due = float("-inf")
         self._zoomed: list = []
+        # face stage: due when, and the last reading (person box -> face) that persons in place keep
+        self.face_every_s = config.models.face_every_s
+        self._face_due = float("-inf")
+        self._faced: list = []
         # the hall's window-state heads (vision.hall_heads.HeadSwitch: ``zone`` window id -> heads,
         # ``zone_backbone``); None: only the detector says whether a window is staffed
         self.zone_heads = None
@@ -98,9 +112,15 @@ class CameraWatch:
         zoom = None
         if self.zoom_every_s > 0 and ts >= self._zoom_due:
             zoom, self._zoom_due = counter_rects, ts + self.zoom_every_s
+        read_faces = self.face_every_s <= 0 or ts >= self._face_due
         frame = analyzer.analyze(image, person_min_score=self.person_score, focus=in_staff_zone,
                                  pose_focus=wants_pose, region=region, max_poses=self.max_poses, zoom=zoom,
-                                 confirm_min_score=self.confirm_score)
+                                 confirm_min_score=self.confirm_score, read_faces=read_faces)
+        if read_faces:
+            self._face_due = ts + self.face_every_s
+            self._faced = [(p.box, f) for p, f in zip(frame.persons, frame.faces) if f is not None]
+        else:
+            frame.faces = held_faces(frame.persons, self._faced)
         if zoom is not None:
             self._zoomed = list(frame.zoomed)
         elif self._zoomed:      # between looks, the counter keeps what the last look found on it

@@ -93,7 +93,7 @@ class Analyzer:
     def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
                 region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
                 zoom: list[tuple[int, int, int, int]] | None = None,
-                confirm_min_score: float | None = None) -> FrameDetections:
+                confirm_min_score: float | None = None, read_faces: bool = True) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -107,13 +107,13 @@ class Analyzer:
         ``confirm_min_score``: a person scored from this up to ``person_min_score`` (in the focus) is
         kept when its pose shows a head and shoulders (``head_and_shoulders``); None: none is.
         The face stage reads the heads of the persons ``focus`` picks (staff),
-        the best ``max_face_persons`` of them, after their pose.
+        the best ``max_face_persons`` of them, after their pose; not at all when ``read_faces`` is False
+        (the caller holds the last reading, see ``CameraWatch``).
         """
         h, w = image.shape[:2]
         if self.everyone:
             focus = pose_focus = None
-        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0, "face": 0.0,
-                                    "heads": 0.0}
+        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0, "heads": 0.0}
         t = Timer()
         confirming = self.max_confirm and confirm_min_score is not None and confirm_min_score < person_min_score
         floor = min(self.min_score, confirm_min_score) if confirming else self.min_score
@@ -187,12 +187,13 @@ class Analyzer:
 
         faces: list = [None] * len(persons)
         t = Timer()
-        if self.face is not None:
+        if self.face is not None and read_faces:
             wanted = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_face_persons]
             read = self.face.read_all(image, [persons[i].box for i in wanted], [poses[i] for i in wanted])
             for i, face in zip(wanted, read):
                 faces[i] = face
-        timing["face"] = t.ms()
+        if read_faces:
+            timing["face"] = t.ms()
         t = Timer()
         head_scores = self._head_scores(image, persons, focus)
         timing["heads"] = t.ms()
