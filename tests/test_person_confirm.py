@@ -48,3 +48,21 @@ def test_no_extra_person_from_a_blurred_crowd_or_a_part_of_someone(analyzer):
     assert len(res.frame.persons) == 2 and not any(res.frame.confirmed)
     res = analyze_image(MEDIA / "ultralytics" / "bus.jpg", analyzer)
     assert not any(res.frame.confirmed)
+
+
+def test_a_face_where_the_detector_found_nobody_is_a_person(analyzer):
+    """scikit-image's astronaut turned 90 degrees (a head lying on its side): with no detection to
+    confirm (the bar for weak ones set just under the person bar), her clear face makes her a person,
+    and the face stage then reads her eyes (open)."""
+    import skimage.data
+    image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    lying = cv2.warpAffine(image, cv2.getRotationMatrix2D((256, 256), 90, 1.0), (512, 512))
+    frame = analyzer.analyze(lying, person_min_score=0.35, confirm_min_score=0.345)
+    [(person, why)] = [(d, w) for d, w in zip(frame.persons, frame.confirmed) if w]
+    assert why == "a face" and person.score >= 0.75
+    [face] = [f for f in frame.faces if f is not None]
+    assert face.eyes == "open"
+    fx1, fy1, fx2, fy2 = face.box
+    assert person.box[0] <= fx1 and person.box[2] >= fx2          # the person is built around that face
+    nobody = analyzer.analyze(cv2.cvtColor(skimage.data.coffee(), cv2.COLOR_RGB2BGR), confirm_min_score=0.345)
+    assert nobody.persons == []                                   # no face, no person

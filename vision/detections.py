@@ -117,14 +117,15 @@ class FrameDetections:
     # one per person: learned heads' probabilities on the person's crop, e.g. {"phone_in_use": 0.91}
     head_scores: list[dict[str, float] | None] = field(default_factory=list)
     zoomed: list[Detection] = field(default_factory=list)   # what the counter zoom found (also in objects)
-    # one per person: True where the detector's score was under the person bar and a pose confirmed it
-    confirmed: list[bool] = field(default_factory=list)
+    # one per person: why a person the detector scored under the bar (or missed) counts, e.g. "a face",
+    # "head and shoulders in the pose"; None for the detector's own persons
+    confirmed: list[str | None] = field(default_factory=list)
     # behaviour -> the probability at or above which its head says "seen" (the heads that ran)
     head_thresholds: dict[str, float] = field(default_factory=dict)
     timing_ms: dict[str, float] = field(default_factory=dict)
 
     def is_confirmed(self, i: int) -> bool:
-        return i < len(self.confirmed) and self.confirmed[i]
+        return i < len(self.confirmed) and bool(self.confirmed[i])
 
     def face_of(self, i: int) -> Face | None:
         return self.faces[i] if i < len(self.faces) else None

@@ -127,7 +127,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         eyes, eyes_why = eye_state(face, th)
         evidence = {"staff_zone_overlap": round(overlap, 3), "scale_px": round(sw, 1), "scale_from": scale_src}
         if frame.is_confirmed(i):
-            evidence["confirmed_by"] = "head and shoulders in the pose"
+            evidence["confirmed_by"] = frame.confirmed[i]
         if eyes_why is not None:
             evidence["eyes"] = eyes_why
         persons.append(PersonObservation(box=det.box, score=det.score, pose=pose, staff=staff, citizen=cit,

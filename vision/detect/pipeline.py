@@ -127,7 +127,8 @@ class Analyzer:
         persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
                          key=lambda d: d.score, reverse=True)
         objects = [d for d in found if d.label != self.person_label and d.score >= self.min_score]
-        confirmed: dict[int, Pose] = {}
+        confirmed: dict[int, Pose | None] = {}     # person index -> its pose, if the confirmation made one
+        why: dict[int, str] = {}
         if confirming:
             t = Timer()
             weak = sorted((d for d in found if d.label == self.person_label
@@ -139,6 +140,14 @@ class Analyzer:
                 pose = self.pose.estimate(image, d.box)
                 if head_and_shoulders(pose, d.box):
                     confirmed[len(persons)] = pose
+                    why[len(persons)] = "head and shoulders in the pose"
+                    persons.append(d)
+            # nobody in focus at all: a clear face there is a person the detector missed (a close-up, a
+            # head resting on the arms turned to the camera, someone slumped back)
+            if self.face is not None and not any(focus is None or focus(p) for p in persons):
+                for d in self._persons_from_faces(image, region, focus):
+                    confirmed[len(persons)] = None
+                    why[len(persons)] = "a face"
                     persons.append(d)
             timing["confirm"] = t.ms()
 
@@ -177,7 +186,7 @@ class Analyzer:
         t = Timer()
         budget = self.max_pose_persons if max_poses is None or self.everyone else min(max_poses, self.max_pose_persons)
         for i, p in enumerate(persons):
-            if i in confirmed:           # its pose is already known
+            if confirmed.get(i) is not None:           # its pose is already known
                 poses.append(confirmed[i])
                 continue
             wanted = self.pose is not None and budget > 0 and (pose_focus is None or pose_focus(p))
@@ -198,9 +207,27 @@ class Analyzer:
         head_scores = self._head_scores(image, persons, focus)
         timing["heads"] = t.ms()
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
-                               confirmed=[i in confirmed for i in range(len(persons))], faces=faces,
+                               confirmed=[why.get(i) for i in range(len(persons))], faces=faces,
                                head_scores=head_scores,
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
+
+    def _persons_from_faces(self, image: np.ndarray, region, focus, min_face_score: float = 0.75,
+                            min_face_px: int = 24) -> list[Detection]:
+        """Persons around the clear faces BlazeFace finds in the frame (or ``region``): the face box grown
+        to head and shoulders (a face width each side, 2.5 face heights down), scored by the face."""
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = region if region is not None else (0, 0, w, h)
+        out = []
+        for f in self.face.detector.detect(image[y0:y1, x0:x1], min_score=min_face_score, origin=(x0, y0)):
+            fx1, fy1, fx2, fy2 = f.box
+            fw, fh = fx2 - fx1, fy2 - fy1
+            if min(fw, fh) < min_face_px:
+                continue
+            box = (max(0.0, fx1 - fw), max(0.0, fy1 - 0.4 * fh), min(float(w), fx2 + fw), min(float(h), fy2 + 2.5 * fh))
+            d = Detection(self.person_label, round(float(f.score), 4), box)
+            if focus is None or focus(d):
+                out.append(d)
+        return out[: self.max_confirm]
 
     def _head_scores(self, image: np.ndarray, persons: list[Detection], focus) -> list[dict[str, float] | None]:
         """Each head's probability for the focus persons' crops; None for everyone else."""
