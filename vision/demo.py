@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from .errors import InputError
+from .models import DEFAULT_MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +81,10 @@ cameras:
 
 
 def footage_path() -> Path:
-    media = Path(os.environ.get("HALLMONITOR_MEDIA", ROOT / ".cache" / "media"))
+    default = ROOT / ".cache" / "media"
+    if not default.is_dir():                     # installed with pip: the media fetched where it runs
+        default = Path.cwd() / ".cache" / "media"
+    media = Path(os.environ.get("HALLMONITOR_MEDIA", default))
     src = media / "opencv" / "vtest.avi"
     if not src.is_file():
         raise InputError(f"demo footage {src} is missing: run `bash scripts/fetch-media.sh` "
@@ -99,7 +103,7 @@ def prepare(folder: Path, port: int = 0, web_port: int = 8080):
     server = RtspServerProcess({"hall-a": stream, "hall-b": stream}, port=port).start()
     config_path = folder / "cameras.yaml"
     config_path.write_text(DEMO_CONFIG.format(
-        manifest=ROOT / "models" / "models.yaml", folder=folder, web_port=web_port,
+        manifest=DEFAULT_MANIFEST, folder=folder, web_port=web_port,
         url_a=server.urls["hall-a"], url_b=server.urls["hall-b"]), encoding="utf-8")
     return server, config_path
 

@@ -22,7 +22,17 @@ from .errors import ModelError
 # learned heads on its features
 FAMILIES = ("nanodet", "movenet", "yolo", "blazeface", "facemesh", "iris", "backbone", "head")
 TASKS = ("detect", "pose", "face", "landmarks", "eyes", "features", "classify")
-DEFAULT_MANIFEST = Path(__file__).resolve().parent.parent / "models" / "models.yaml"
+def _bundled_manifest() -> Path:
+    """models/models.yaml of a source checkout, else the copy installed with the package
+    (``hallmonitor_models``, package data of a plain ``pip install``)."""
+    source = Path(__file__).resolve().parent.parent / "models" / "models.yaml"
+    if source.is_file():
+        return source
+    from importlib import resources
+    return Path(str(resources.files("hallmonitor_models") / "models.yaml"))
+
+
+DEFAULT_MANIFEST = _bundled_manifest()
 
 
 @dataclass(frozen=True)
