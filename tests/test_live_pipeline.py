@@ -145,6 +145,33 @@ def test_unreachable_camera_does_not_hold_up_the_others(rtsp_server, tmp_path, a
         sup.stop()
 
 
+def test_a_camera_whose_config_breaks_at_run_time_stops_alone_with_one_message(rtsp_server, tmp_path, analyzer,
+                                                                               caplog):
+    """A pause-sign photo readable at load but broken afterwards (replaced on disk): the camera that
+    uses it stops with one clear message and is not restarted; the other camera keeps analysing."""
+    import cv2
+    import numpy as np
+    sign = tmp_path / "sign.png"
+    cv2.imwrite(str(sign), np.full((40, 80, 3), 200, np.uint8))
+    text = hall_yaml(tmp_path, {"good": rtsp_server.urls["cam1"], "bad": rtsp_server.urls["cam2"]})
+    text = text.replace("      - id: bad-w\n", f"      - id: bad-w\n        pause_sign: {{template: {sign}}}\n")
+    config = parse_config(text)
+    sign.write_text("no longer a picture")                       # broken after the config was checked
+    sup = Supervisor(config, analyzer=analyzer).start()
+    try:
+        by = lambda cid: next(s for s in sup.status() if s["camera_id"] == cid)  # noqa: E731
+        assert wait_until(lambda: by("bad")["failed"], 40), sup.status()
+        good_before = by("good")["frames_analysed"]
+        assert wait_until(lambda: by("good")["frames_analysed"] >= good_before + 3, 40), sup.status()
+        time.sleep(2)
+        assert sup.restarts.get("bad", 0) == 0 and not by("bad")["worker_alive"]
+    finally:
+        sup.stop()
+    stopped = [r for r in caplog.records if "camera bad: stopped" in r.getMessage()]
+    assert len(stopped) == 1 and "cannot be read" in stopped[0].getMessage()
+    assert "fix cameras.yaml" in stopped[0].getMessage()
+
+
 def test_run_with_a_bad_config_says_where(tmp_path):
     bad = tmp_path / "cameras.yaml"
     bad.write_text("cameras:\n  - id: a\n    url: rtsp://x\n    analysis_fps: fast\n    windows: []\n")

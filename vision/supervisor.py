@@ -78,6 +78,8 @@ class Supervisor:
         last_status = last_prune = time.time()
         while not self._stop.wait(1.0):
             for cid, worker in list(self.workers.items()):
+                if not worker.alive and worker.failed:    # stopped by its own config error: said once, not restarted
+                    continue
                 if not worker.alive and not self._stop.is_set():
                     self.restarts[cid] = self.restarts.get(cid, 0) + 1
                     log.error("camera %s: worker stopped unexpectedly (%s); restarting (restart #%d)",

@@ -27,6 +27,7 @@ from .detect.pipeline import AnalyzerPool
 from .clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
 from .config import Camera, HallConfig
 from .event_frame import encode_jpeg, frame_persons, write_event_frame
+from .errors import ConfigError
 from .events import Event, new_event_id, parse_iso
 from .observations import WindowObservation, distinct
 from .ring import MAX_RING_S, PacketRing
@@ -92,6 +93,7 @@ class CameraWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._events_lock = threading.Lock()
+        self.failed: str | None = None     # a config error stopped this camera: not restarted
         self.steps = 0
         self.stage_ms: dict[str, float] = {}    # cumulative wall time per stage, for the benchmark
         self.latest: tuple | None = None    # (ts, image, observations) of the newest analysed frame, for live views
@@ -125,7 +127,8 @@ class CameraWorker:
                 "frames_analysed": s.frames_analysed,
                 "last_frame_age_s": None if s.last_frame_age_s is None else round(s.last_frame_age_s, 2),
                 "drops": s.drops, "reconnects": s.reconnects, "mode": s.mode,
-                "step_ms": round(self.step_ms, 1), "worker_alive": self.alive, "last_error": self.last_error}
+                "step_ms": round(self.step_ms, 1), "worker_alive": self.alive, "last_error": self.last_error,
+                "failed": self.failed}
 
     def _resume_open_events(self) -> None:
         """After a crash or kill -9: continue the events the store still has open, never start them twice."""
@@ -158,6 +161,12 @@ class CameraWorker:
             analyzer = self.pool.acquire()
             try:
                 step = self.watch.step(frame.image, frame.ts, analyzer)
+            except ConfigError as exc:   # the camera's config cannot work (every frame would fail): stop it
+                self.failed = f"{exc}; fix cameras.yaml and restart (the other cameras keep running)"
+                self.last_error = self.failed
+                log.error("camera %s: stopped: %s", self.camera.id, self.failed)
+                self.reader.stop()
+                return
             except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the camera
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("camera %s: frame %s could not be analysed", self.camera.id, frame.index)
