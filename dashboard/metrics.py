@@ -1,10 +1,13 @@
-"""GET /metrics: Prometheus text exposition (version 0.0.4), behind the same login or token as /api."""
+"""GET /metrics: Prometheus text exposition, rendered by the official client (prometheus_client), behind
+the same login or token as /api. The numbers are read at scrape time from the supervisor and the store."""
 
 from __future__ import annotations
 
 import time
 
 from flask import Blueprint, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from vision.events import EVENT_TYPES
 from vision.webhook import Endpoints
@@ -14,26 +17,29 @@ from .auth import require
 
 bp = Blueprint("metrics", __name__)
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def _label(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 class _Exposition:
+    """The samples of one scrape, as families of the official client (prometheus_client renders them)."""
+
     def __init__(self):
-        self.lines: list[str] = []
+        self.families = []
 
     def family(self, name: str, kind: str, help_text: str, samples: list[tuple[dict, float]]) -> None:
-        self.lines.append(f"# HELP {name} {help_text}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            inner = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-            self.lines.append(f"{name}{{{inner}}} {float(value):g}" if inner else f"{name} {float(value):g}")
+        labels = sorted({k for lab, _ in samples for k in lab})
+        make = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+        fam = make(name, help_text, labels=labels)
+        for lab, value in samples:
+            fam.add_metric([str(lab.get(k, "")) for k in labels], float(value))
+        self.families.append(fam)
 
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+    def collect(self):
+        return iter(self.families)
+
+    def text(self) -> bytes:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(self)
+        return generate_latest(registry)
 
 
 @bp.get("/metrics")
@@ -79,4 +85,4 @@ def metrics():
                [({"endpoint": e}, c["failed_attempts"]) for e, c in backlog.items()])
     out.family("hallmonitor_webhook_delivered", "gauge", "Deliveries delivered, per endpoint.",
                [({"endpoint": e}, c["delivered"]) for e, c in backlog.items()])
-    return Response(out.text(), content_type=CONTENT_TYPE)
+    return Response(out.text(), content_type=CONTENT_TYPE_LATEST)
