@@ -176,6 +176,10 @@ class StreamHub:
         if admitted is None or self.closed:
             return False
         sid, after = admitted
+        if scope["method"] == "HEAD":        # the headers of a stream, and no stream
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return True
         heartbeat_s, max_s = self.setting("HM_SSE_HEARTBEAT_S"), self.setting("HM_SSE_MAX_S")
         board = await self.join(sid, after)
 
@@ -236,7 +240,7 @@ class HallASGI:
         self.wsgi = WSGIMiddleware(flask_app, workers=threads)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"] == STREAM_PATH and scope["method"] == "GET":
+        if scope["type"] == "http" and scope["path"] == STREAM_PATH and scope["method"] in ("GET", "HEAD"):
             if await self.hub.serve(scope, receive, send):
                 return
         await self.wsgi(scope, receive, send)

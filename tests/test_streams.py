@@ -114,3 +114,21 @@ def test_resume_and_refusal_and_a_disabled_users_stream(served):
     assert not server.site.hub.boards
     assert requests.get(f"{url}/events/stream", headers={"Cookie": cookie}, allow_redirects=False,
                         timeout=3).status_code == 302             # and cannot be opened again
+
+
+def test_head_of_the_stream_answers_at_once_and_forwarded_for_is_not_the_client(served):
+    site, server, url = served
+    cookie = session_cookie(url, "viewer")
+    t0 = time.monotonic()
+    resp = requests.head(f"{url}/events/stream", headers={"Cookie": cookie}, timeout=3)
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
+    assert time.monotonic() - t0 < 1 and not server.site.hub.boards
+    # the address a login is throttled by is the peer's, whatever a client claims
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{url}/login", timeout=5).text).group(1)
+    resp = s.post(f"{url}/login", data={"username": "viewer", "password": "wrong", "csrf_token": token},
+                  headers={"X-Forwarded-For": "203.0.113.9"}, allow_redirects=False, timeout=3)
+    assert resp.status_code == 401
+    with site.store.read() as conn:
+        failed = {r[0] for r in conn.execute("SELECT address FROM logins WHERE ok = 0")}
+    assert failed == {"127.0.0.1"}
