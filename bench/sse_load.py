@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -64,8 +63,8 @@ def serve(folder: Path, kind: str) -> None:
         web.thread.join()
 
 
-def make_hall(folder: Path) -> tuple[str, str]:
-    """A fresh hall: the config, a store with an admin user; returns (write token, config path)."""
+def make_hall(folder: Path) -> str:
+    """A fresh hall: the config, a store with an admin user; returns a write token."""
     from dashboard.accounts import Accounts
     from vision.store import Store
     (folder / "cameras.yaml").write_text(HALL.format(db=folder / "hm.db", media=folder / "media",

@@ -41,7 +41,7 @@ class WebServer:
         self.server = uvicorn.Server(uvicorn.Config(
             self.site, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=30,
             timeout_graceful_shutdown=2, server_header=False,
-            proxy_headers=False))   # the client's address is the peer's, as before: X-Forwarded-For cannot dodge the login throttle
+            proxy_headers=False))   # the client is the peer, as before: X-Forwarded-For cannot dodge the login throttle
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
 

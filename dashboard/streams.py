@@ -30,13 +30,11 @@ from werkzeug.exceptions import HTTPException
 from .auth import accounts
 from .board import board_tiles
 from .present import hall, store
-from .sse import DEFAULTS, _message, _start_id, last_log_id, log_after
+from .sse import BATCH, DEFAULTS, _message, _start_id, last_log_id, log_after
 
 log = logging.getLogger(__name__)
 
 STREAM_PATH = "/events/stream"
-HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
-           (b"x-accel-buffering", b"no"), (b"x-content-type-options", b"nosniff")]
 END = object()          # queue item: the stream is over (session ended, server stopping)
 
 
@@ -65,14 +63,9 @@ class StreamHub:
 
     # --- runs in a worker thread -------------------------------------------------------------
     def _read(self, after: int, sids: list[str]) -> tuple[list[dict], object, set[str]]:
+        """What is new since ``after``, the tiles now, and which of ``sids`` have ended."""
         with self.app.app_context():
-            alerts = []
-            while True:
-                batch = log_after(after)
-                alerts += batch
-                if len(batch) < 200 or not batch:
-                    break
-                after = batch[-1]["log_id"]
+            alerts = self._rows_after(after)
             tiles = board_tiles(hall(), store())
             max_age_s = self.app.permanent_session_lifetime.total_seconds()
             dead = {sid for sid in sids if accounts().session_user(sid, max_age_s) is None}
@@ -80,13 +73,17 @@ class StreamHub:
 
     def _catch_up(self, after: int) -> list[dict]:
         with self.app.app_context():
-            out = []
-            while True:
-                batch = log_after(after)
-                out += batch
-                if len(batch) < 200:
-                    return out
-                after = batch[-1]["log_id"]
+            return self._rows_after(after)
+
+    @staticmethod
+    def _rows_after(after: int) -> list[dict]:
+        out = []
+        while True:
+            batch = log_after(after, BATCH)
+            out += batch
+            if len(batch) < BATCH:
+                return out
+            after = batch[-1]["log_id"]
 
     # --- on the event loop -------------------------------------------------------------------
     async def _run(self) -> None:
@@ -151,8 +148,9 @@ class StreamHub:
             return fn()
 
     # --- the ASGI side -------------------------------------------------------------------------
-    def admit(self, scope) -> tuple[str, int] | None:
-        """(session id, start id) when the Flask app lets this request in as a logged-in user, else None."""
+    def admit(self, scope) -> tuple[str, int, list] | None:
+        """(session id, start id, response headers) when the Flask app lets this request in as a
+        logged-in user, else None."""
         headers = {}
         for k, v in scope.get("headers", []):
             name = k.decode("latin-1")
@@ -168,16 +166,21 @@ class StreamHub:
                 return None
             if g.get("token") is not None or g.get("user") is None or not session.get("sid"):
                 return None
-            return session["sid"], _start_id()
+            # the headers the Flask route would send: its after_request ones, the refreshed session cookie
+            head = self.app.process_response(self.app.response_class(
+                mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}))
+            headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in head.headers.items()
+                       if k.lower() != "content-length"]
+            return session["sid"], _start_id(), headers
 
     async def serve(self, scope, receive, send) -> bool:
         """Answer a board's stream; False when the Flask app should answer it (not let in)."""
         admitted = await asyncio.to_thread(self.admit, scope)
         if admitted is None or self.closed:
             return False
-        sid, after = admitted
+        sid, after, headers = admitted
         if scope["method"] == "HEAD":        # the headers of a stream, and no stream
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return True
         heartbeat_s, max_s = self.setting("HM_SSE_HEARTBEAT_S"), self.setting("HM_SSE_MAX_S")
@@ -190,7 +193,7 @@ class StreamHub:
 
         watcher = asyncio.get_running_loop().create_task(watch_disconnect())
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "more_body": True,
                         "body": f"retry: 2000\n: stream from event_log id {after}\n\n".encode()})
             started = last_sent = time.monotonic()

@@ -132,3 +132,18 @@ def test_head_of_the_stream_answers_at_once_and_forwarded_for_is_not_the_client(
     with site.store.read() as conn:
         failed = {r[0] for r in conn.execute("SELECT address FROM logins WHERE ok = 0")}
     assert failed == {"127.0.0.1"}
+
+
+def test_the_stream_sends_the_apps_headers_as_the_flask_route_does(served):
+    site, server, url = served
+    cookie = session_cookie(url, "viewer")
+    resp = requests.head(f"{url}/events/stream", headers={"Cookie": cookie}, timeout=3)
+    flask = site.app.test_client()
+    for part in cookie.split("; "):
+        k, v = part.split("=", 1)
+        flask.set_cookie(k, v)
+    ref = flask.head("/events/stream")
+    for name in ("Content-Type", "Cache-Control", "Content-Security-Policy", "X-Frame-Options",
+                 "X-Content-Type-Options", "Referrer-Policy"):
+        assert resp.headers.get(name) == ref.headers.get(name) is not None, name
+    ref.close()
