@@ -87,7 +87,6 @@ class StreamHub:
 
     # --- on the event loop -------------------------------------------------------------------
     async def _run(self) -> None:
-        poll_s = self.setting("HM_SSE_POLL_S")
         while not self.closed:
             if self.boards:
                 try:
@@ -109,7 +108,7 @@ class StreamHub:
                         board.queue.put_nowait(("alert", alert, alert["log_id"]))
                     if changed:              # a board that joined meanwhile was given self.tiles
                         board.queue.put_nowait(("board", {"tiles": tiles}, None))
-            await asyncio.sleep(poll_s)
+            await asyncio.sleep(self.setting("HM_SSE_POLL_S"))
 
     async def join(self, sid: str, after: int) -> Board:
         """Register a board that has seen event_log up to ``after``; what it missed is queued first."""

@@ -147,3 +147,20 @@ def test_the_stream_sends_the_apps_headers_as_the_flask_route_does(served):
                  "X-Content-Type-Options", "Referrer-Policy"):
         assert resp.headers.get(name) == ref.headers.get(name) is not None, name
     ref.close()
+
+
+def test_a_board_resuming_far_back_gets_every_missed_alert_once_in_order(served):
+    site, server, url = served
+    cookie = session_cookie(url, "viewer")
+    live = open_stream(url, cookie)                 # the poller runs and is ahead of the board below
+    read_until(live, b"event: board")
+    t = time.time() - 3600
+    missed = [record(site.store, "eating", "w02", t + i, None) for i in range(450)]   # > two batches of 200
+    time.sleep(0.3)
+    sock = open_stream(url, cookie, "Last-Event-ID: 0\r\n")
+    text = read_until(sock, missed[-1].id.encode(), timeout=10)
+    got = [int(i) for i in re.findall(rb"id: (\d+)\nevent: alert\n", text)]
+    assert len(got) == 450 and got == sorted(set(got))
+    after = record(site.store, "sleeping", "w01", time.time(), None)
+    text = read_until(sock, after.id.encode())
+    assert missed[-1].id.encode() not in text       # then only what is new
