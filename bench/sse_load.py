@@ -3,7 +3,7 @@
     python bench/sse_load.py [--streams 200] [--api-clients 20] [--seconds 20] [--server uvicorn|waitress]
 
 Starts the dashboard (dashboard/server.py, or the old waitress server with 8 threads for
-comparison) in a child process on a free loopback port, over a fresh hall and store. Opens
+comparison: `pip install waitress` first, it is no longer a dependency) in a child process on a free loopback port, over a fresh hall and store. Opens
 ``--streams`` board streams (``/events/stream`` with a logged-in session, as the board's
 EventSource does) and keeps them open, then runs ``--api-clients`` clients for ``--seconds``:
 each in a loop calls what the queue caller and integrations call (``GET /api/health``,

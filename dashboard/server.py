@@ -39,8 +39,8 @@ class WebServer:
             raise InputError(f"dashboard: cannot listen on {host}:{port} ({exc.strerror or exc}); check "
                              f"dashboard.host and dashboard.port in cameras.yaml") from None
         self.server = uvicorn.Server(uvicorn.Config(
-            self.site, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=30,
-            timeout_graceful_shutdown=2, server_header=False,
+            self.site, lifespan="off", log_config=None, log_level="warning",   # its warnings go to our log
+            access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=2, server_header=False,
             proxy_headers=False))   # the client is the peer, as before: X-Forwarded-For cannot dodge the login throttle
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
