@@ -1,12 +1,16 @@
 """Server-Sent Events for the board: alerts and window states pushed as they happen.
 
+The real server answers ``/events/stream`` on its event loop (dashboard/streams.py, same protocol,
+one shared poll for all boards); this Flask route is what a WSGI caller (the Flask test client,
+another WSGI server) gets, and the helpers here are shared by both.
+
 ``GET /events/stream`` follows the store's ``event_log`` table by id. Every event transition is a
 row there, written by whichever process runs the cameras, so a stream served by a separate
 `hallmonitor dashboard` process sees the same rows: each stream polls SQLite (an indexed
 ``id > ?`` lookup, microseconds) and sends what is new. Each message carries its ``event_log`` id
 as the SSE ``id``, so a browser that reconnects sends ``Last-Event-ID`` and gets exactly what it
 missed. The board's tiles are sent as a ``board`` message whenever they change. A comment line
-is sent as a heartbeat when nothing else was, so proxies and waitress keep the connection open.
+is sent as a heartbeat when nothing else was, so proxies keep the connection open.
 A stream ends after ``HM_SSE_MAX_S`` and the browser reconnects (freeing a server thread now
 and then); ``retry:`` tells it to do so within two seconds.
 """

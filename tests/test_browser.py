@@ -1,5 +1,5 @@
 """End to end in a real headless Chromium (Debian's chromium + chromium-driver, driven by selenium):
-the app under waitress on a free port, a real H.264 clip cut from real footage with the project's
+the app under the real server (uvicorn) on a free port, a real H.264 clip cut from real footage with the project's
 own clip writer, boxes from the real detector. Log in, see an alert arrive over SSE, acknowledge it
 with a comment, play the event's clip with its boxes, render the weekly report, move a zone corner.
 Screenshots of each page go to test-artifacts/screenshots/."""

@@ -1,5 +1,5 @@
 """A hall teaches its own heads, end to end in a real headless Chromium (Debian's chromium and
-chromium-driver, selenium) against the real app under waitress: an event recorded by the worker's own
+chromium-driver, selenium) against the real app under the real server (uvicorn): an event recorded by the worker's own
 code from a real frame of vtest.avi, its staff crops labelled in the teach panel, a false positive
 offering to teach, an older event taught from its clip, Train pressed with its progress, the
 before/after table and chart, a version switched on and rolled back. After each step the store and
