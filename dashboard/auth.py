@@ -56,6 +56,12 @@ def _bearer() -> str | None:
     return None
 
 
+def csrf_ok(header: bool = True) -> bool:
+    """The request carries this session's CSRF token (header X-CSRF-Token, or the form's csrf_token)."""
+    sent = (request.headers.get("X-CSRF-Token") if header else None) or request.form.get("csrf_token") or ""
+    return hmac.compare_digest(sent, session.get("csrf", ""))
+
+
 def identify() -> None:
     """before_request: set g.user or g.token, refuse anything else (401 JSON for the API, login page otherwise)."""
     g.user = g.token = None
@@ -79,8 +85,7 @@ def identify() -> None:
             abort(401, description="log in, or send an API token as `Authorization: Bearer hm_...`")
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
     if request.method in UNSAFE:
-        sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-        if not hmac.compare_digest(sent, session.get("csrf", "")):
+        if not csrf_ok():
             abort(403, description="missing or wrong CSRF token; reload the page and try again")
     return None
 
@@ -118,8 +123,7 @@ def login():
     error = None
     next_url = local_path(request.values.get("next")) or url_for("pages.board")
     if request.method == "POST":
-        sent = request.form.get("csrf_token", "")
-        if not hmac.compare_digest(sent, session.get("csrf", "")):
+        if not csrf_ok(header=False):
             error = "form_expired"
         else:
             username, address = request.form.get("username", ""), request.remote_addr or ""
@@ -153,8 +157,7 @@ def logout():
     copied cookie is worth nothing afterwards."""
     sid = session.get("sid")
     if sid:
-        sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-        if not hmac.compare_digest(sent, session.get("csrf", "")):
+        if not csrf_ok():
             abort(403, description="missing or wrong CSRF token; reload the page and try again")
         accounts().end_session(sid)
     session.clear()

@@ -395,13 +395,13 @@ class HallConfig(Strict):
     def clip_warnings(self) -> list[str]:
         """Rules whose dwell is longer than a camera's ring can hold: their clips would start late."""
         from .rules.window import BEHAVIOURS
-        from .ring import MAX_RING_S
+        from .ring import MAX_RING_S, seconds_for_clip
         out = []
         for cam in self.cameras:
             for win in cam.windows:
                 for kind in BEHAVIOURS:
                     rule = getattr(self.rules(win), kind)
-                    need = cam.clip.pre_s + rule.dwell_s + cam.clip.post_s + 5
+                    need = seconds_for_clip(cam.clip.pre_s, rule.dwell_s, cam.clip.post_s)
                     if rule.enabled and need > MAX_RING_S:
                         out.append(f"camera {cam.id}, window {win.id}: {kind}.dwell_s {rule.dwell_s:g} s plus the "
                                    f"clip's pre_s/post_s needs {need:g} s of video, more than the {MAX_RING_S:g} s "

@@ -66,6 +66,14 @@ def bounding_rect(poly: Polygon, width: int, height: int) -> tuple[int, int, int
     return max(0, x1), max(0, y1), min(width, x2), min(height, y2)
 
 
+def inside_share(inner: Box, outer: Box) -> float:
+    """Share of ``inner``'s area that lies inside ``outer``."""
+    ix = max(0.0, min(inner[2], outer[2]) - max(inner[0], outer[0]))
+    iy = max(0.0, min(inner[3], outer[3]) - max(inner[1], outer[1]))
+    area = max(1e-9, (inner[2] - inner[0]) * (inner[3] - inner[1]))
+    return ix * iy / area
+
+
 def box_iou(a: Box, b: Box) -> float:
     """Intersection over union of two boxes (x1, y1, x2, y2)."""
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

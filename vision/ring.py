@@ -20,6 +20,12 @@ from fractions import Fraction
 MAX_RING_S = 600.0      # the most video a camera's ring keeps: about 60 MB of a 720p sub-stream at 800 kbit/s
 
 
+def seconds_for_clip(pre_s: float, dwell_s: float, post_s: float) -> float:
+    """The video an event's clip needs kept: from ``pre_s`` before the dwell began to ``post_s`` after it
+    fired, plus a little for the cutter's delay."""
+    return pre_s + dwell_s + post_s + 5
+
+
 @dataclass(frozen=True, slots=True)
 class CodecInfo:
     """What a muxer needs to write a camera's packets to a file without the input stream.

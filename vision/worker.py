@@ -30,7 +30,7 @@ from .event_frame import encode_jpeg, frame_persons, write_event_frame
 from .errors import ConfigError
 from .events import Event, new_event_id, parse_iso
 from .observations import WindowObservation, distinct
-from .ring import MAX_RING_S, PacketRing
+from .ring import MAX_RING_S, PacketRing, seconds_for_clip
 from .geometry import to_pixels
 from .store import Store
 from .rules.window import BEHAVIOURS
@@ -66,7 +66,7 @@ def ring_seconds(config: HallConfig, camera: Camera) -> float:
     the ring must reach back over the longest dwell any enabled rule of the camera uses."""
     longest = max((getattr(config.rules(w), kind).dwell_s for w in camera.windows for kind in BEHAVIOURS
                    if getattr(config.rules(w), kind).enabled), default=0.0)
-    return min(camera.clip.pre_s + longest + camera.clip.post_s + 5, MAX_RING_S)
+    return min(seconds_for_clip(camera.clip.pre_s, longest, camera.clip.post_s), MAX_RING_S)
 
 
 class CameraWorker:

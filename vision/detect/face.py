@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import Thresholds
 from ..detections import KP, Box, Face, Pose
+from ..geometry import box_iou, inside_share
 from ..eyes import EyeReading, judge_eyes, read_eye
 from .blazeface import BlazeFaceDetector, FaceCandidate
 
@@ -65,19 +66,6 @@ def head_regions(box: Box, pose: Pose | None, width: int, height: int, kp_score:
     return regions
 
 
-def inside_share(inner: Box, outer: Box) -> float:
-    """Share of ``inner``'s area that lies inside ``outer``."""
-    ix = max(0.0, min(inner[2], outer[2]) - max(inner[0], outer[0]))
-    iy = max(0.0, min(inner[3], outer[3]) - max(inner[1], outer[1]))
-    area = max(1e-9, (inner[2] - inner[0]) * (inner[3] - inner[1]))
-    return ix * iy / area
-
-
-def _iou(a: Box, b: Box) -> float:
-    inter = inside_share(a, b) * (a[2] - a[0]) * (a[3] - a[1])
-    return inter / max(1e-9, (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 class FaceReader:
     """Face detector + optional face mesh + optional iris model."""
 
@@ -98,7 +86,7 @@ class FaceReader:
         for x1, y1, x2, y2 in head_regions(box, pose, w, h):
             for f in self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score, origin=(x1, y1)):
                 share = inside_share(f.box, box)
-                if share >= self.min_inside and all(_iou(f.box, g.box) < 0.5 for _, g in out):
+                if share >= self.min_inside and all(box_iou(f.box, g.box) < 0.5 for _, g in out):
                     out.append((f.score * share, f))
         return out
 
@@ -107,7 +95,7 @@ class FaceReader:
         found = [(fit, i, f) for i, (b, p) in enumerate(zip(boxes, poses)) for fit, f in self.candidates(image, b, p)]
         chosen: dict[int, FaceCandidate] = {}
         for fit, i, f in sorted(found, key=lambda t: t[0], reverse=True):
-            if i not in chosen and all(_iou(f.box, g.box) < 0.5 for g in chosen.values()):
+            if i not in chosen and all(box_iou(f.box, g.box) < 0.5 for g in chosen.values()):
                 chosen[i] = f
         return [self.read_eyes(image, chosen[i]) if i in chosen else None for i in range(len(boxes))]
 

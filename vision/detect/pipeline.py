@@ -9,6 +9,7 @@ import numpy as np
 
 from ..crops import person_crop
 from ..detections import KP, Detection, FrameDetections, Pose
+from ..geometry import inside_share
 from ..labels import HALL_OBJECTS
 from .base import Timer, batched_nms
 from .zoom import counter_tiles
@@ -27,14 +28,6 @@ def merge_detections(dets: list[Detection], iou: float = 0.5) -> list[Detection]
 
 HEAD_AND_SHOULDERS = (KP["nose"], KP["left_eye"], KP["right_eye"], KP["left_ear"], KP["right_ear"],
                       KP["left_shoulder"], KP["right_shoulder"])
-
-
-def _inside_share(box, other) -> float:
-    """The share of ``box``'s area that lies inside ``other``."""
-    iw = max(0.0, min(box[2], other[2]) - max(box[0], other[0]))
-    ih = max(0.0, min(box[3], other[3]) - max(box[1], other[1]))
-    area = max(1e-9, (box[2] - box[0]) * (box[3] - box[1]))
-    return iw * ih / area
 
 
 def head_and_shoulders(pose: Pose | None, box, min_points: int = 3, min_score: float = 0.4) -> bool:
@@ -135,7 +128,7 @@ class Analyzer:
                            and confirm_min_score <= d.score < person_min_score
                            and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
             # a weak box mostly inside a person already found is a part of that person, not another one
-            weak = [d for d in weak if not any(_inside_share(d.box, p.box) > 0.5 for p in persons)]
+            weak = [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
             for d in weak[: self.max_confirm]:
                 pose = self.pose.estimate(image, d.box)
                 if head_and_shoulders(pose, d.box):
