@@ -30,7 +30,7 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 
 from dashboard import create_app  # noqa: E402
 from vision.config import parse_config  # noqa: E402
-from vision.store import Store  # noqa: E402
+from vision.store.database import Store  # noqa: E402
 
 GOAL_MS = 100.0
 PASSWORD = "bench-password"

@@ -10,7 +10,7 @@ Reads three public sets, extracted (not committed) under --data:
            which eye they show).
   aps360/  sehyunlee217/aps360_project (eyes: public domain) dataset/eve_v5/{train,valid,test}: face
            photos with eye boxes labelled closed / opened. The whole path: BlazeFace on the photo,
-           face mesh, iris on each eye, vision.eyes' verdict.
+           face mesh, iris on each eye, vision.perception.eyes' verdict.
   drowsy/  Beastojenisto/Drowsiness-Detection (CC BY 4.0) Driver-drowsiness-detection-1: one driver,
            faces labelled awake / drowsy. The whole Analyzer (person, pose, face stage); "drowsy" mixes
            closed eyes with yawns and head pose, so it measures something close to, not the same as,
@@ -38,8 +38,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from vision.config import ModelChoice, Thresholds  # noqa: E402
-from vision.detect import load_analyzer  # noqa: E402
-from vision.eyes import EyeReading, judge_eyes, read_eye  # noqa: E402
+from vision.perception.load import load_analyzer  # noqa: E402
+from vision.perception.eyes import EyeReading, judge_eyes, read_eye  # noqa: E402
 
 
 # where each set was fetched from (the public repository's commit) and under which licence

@@ -66,7 +66,7 @@ def serve(folder: Path, kind: str) -> None:
 def make_hall(folder: Path) -> str:
     """A fresh hall: the config, a store with an admin user; returns a write token."""
     from dashboard.accounts import Accounts
-    from vision.store import Store
+    from vision.store.database import Store
     (folder / "cameras.yaml").write_text(HALL.format(db=folder / "hm.db", media=folder / "media",
                                                      key=folder / "secret_key"), encoding="utf-8")
     store = Store(folder / "hm.db")
@@ -156,7 +156,7 @@ async def api_client(port: int, token: str, cookie: str, until: float, lat: list
 
 async def load(port: int, folder: Path, token: str, n_streams: int, n_api: int, seconds: float) -> dict:
     from vision.events import Event, new_event_id
-    from vision.store import Store
+    from vision.store.database import Store
     cookie = await login(port)
     stop = asyncio.Event()
     streams = [Stream() for _ in range(n_streams)]

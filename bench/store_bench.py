@@ -1,4 +1,4 @@
-"""Benchmark of vision.store: load N events (started + ended), then time the dashboard's list queries.
+"""Benchmark of vision.store.database: load N events (started + ended), then time the dashboard's list queries.
 
     python bench/store_bench.py [--events 100000] [--repeats 30] [--db PATH]
 
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from vision.events import EVENT_TYPES, SEVERITIES, Event, new_event_id  # noqa: E402
-from vision.store import Store  # noqa: E402
+from vision.store.database import Store  # noqa: E402
 
 HALL_TZ = timezone(timedelta(hours=8))
 START = datetime(2026, 8, 3, 9, 0, tzinfo=HALL_TZ).timestamp()

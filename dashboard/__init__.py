@@ -12,7 +12,7 @@ from flask import Flask, g
 from flask.json.provider import DefaultJSONProvider
 
 from vision.config import HallConfig
-from vision.store import Store
+from vision.store.database import Store
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -10,7 +10,7 @@ import time
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from vision.errors import InputError, NotFound
-from vision.store import Store
+from vision.store.database import Store
 
 ROLES = ("admin", "manager", "viewer")
 RANK = {"viewer": 0, "manager": 1, "admin": 2}

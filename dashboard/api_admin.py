@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from vision.events import iso
-from vision.webhook import DELIVERY_STATUSES, Endpoints
+from vision.webhooks.endpoints import DELIVERY_STATUSES, Endpoints
 
 from .api_common import boolean, int_arg, json_body, number, query, store, text, windows
 from .auth import accounts, actor, require

@@ -15,7 +15,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from vision.config import HallConfig, Window
 from vision.errors import InputError, NotFound
-from vision.store import Store
+from vision.store.database import Store
 
 
 def store() -> Store:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from flask import Blueprint, jsonify, request
 
-from vision.clips import overlay_path
 from vision.errors import InputError, NotFound
-from vision.store import MAX_PAGE
+from vision.media.clips import overlay_path
+from vision.store.database import MAX_PAGE
 
 from .api_common import hall, int_arg, json_body, query, store, text
 from .auth import actor, require

@@ -11,11 +11,11 @@ import threading
 from flask import Blueprint, current_app, jsonify
 
 from vision.errors import InputError, NotFound
-from vision.event_frame import EventFrame, load_event_frame
 from vision.events import parse_iso
-from vision.geometry import to_pixels
-from vision.hall_heads import HallHeads
-from vision.teach import BEHAVIOURS, PERSON_BEHAVIOURS, Teaching, subject_key
+from vision.media.event_frame import EventFrame, load_event_frame
+from vision.perception.geometry import to_pixels
+from vision.training.teaching import BEHAVIOURS, PERSON_BEHAVIOURS, Teaching, subject_key
+from vision.training.versions import HallHeads
 
 from .api_common import hall, json_body, query, store, text
 from .auth import actor, require
@@ -177,7 +177,7 @@ def resolve_candidate(candidate_id: int):
 
 def start_training(behaviours: list[str] | None, by: str) -> dict:
     """Record a run and fit in a background thread; the run's row carries its progress and result."""
-    from vision.training import start_run, train_in_run
+    from vision.training.fit import start_run, train_in_run
 
     config, st = hall(), store()
     run_id = start_run(st, behaviours, by)

@@ -8,12 +8,11 @@ tokens, webhooks). Token scopes: read (GET) and write (also POST: pause, review)
 from __future__ import annotations
 
 import functools
-import math
 import hmac
+import math
 import secrets
 
-from flask import (Blueprint, abort, current_app, g, make_response, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 
 from .accounts import RANK, Accounts
 from .i18n import t

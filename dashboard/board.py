@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from vision.config import HallConfig
 from vision.events import iso
-from vision.store import Store
+from vision.store.database import Store
 
 # worst first: a tile shows the first that applies
 STATES = ("offline", "unattended", "late", "paused", "staffed", "closed", "unknown")

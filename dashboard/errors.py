@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response as app_response, render_template, request
+from flask import Flask, jsonify, render_template, request
+from flask import make_response as app_response
 from werkzeug.exceptions import HTTPException
 
 from vision.errors import HallmonitorError

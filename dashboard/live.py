@@ -14,7 +14,7 @@ import threading
 import cv2
 from flask import Blueprint, abort, current_app, make_response, render_template, send_file
 
-from vision.annotate import annotate
+from vision.media.annotate import annotate
 
 from .auth import require
 from .present import camera_or_404, hall, local, media_file, store, supervisor

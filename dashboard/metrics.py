@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from vision.events import EVENT_TYPES
-from vision.webhook import Endpoints
+from vision.webhooks.endpoints import Endpoints
 
 from .api_common import hall, query, store, supervisor
 from .auth import require

@@ -13,8 +13,8 @@ from importlib import resources
 
 from vision import __version__
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES
-from vision.store import MAX_PAGE, MESSAGE_TYPES, REVIEW_STATUSES
-from vision.webhook import DELIVERY_STATUSES
+from vision.store.database import MAX_PAGE, MESSAGE_TYPES, REVIEW_STATUSES
+from vision.webhooks.endpoints import DELIVERY_STATUSES
 
 from .api_events import REVIEW_VERDICTS
 from .api_hall import MAX_PAUSE_MINUTES
@@ -163,8 +163,8 @@ def _schemas() -> dict:
 
 
 def _teach_schemas() -> dict:
-    from vision.hall_heads import RUN_STATUSES
-    from vision.teach import BEHAVIOURS
+    from vision.training.teaching import BEHAVIOURS
+    from vision.training.versions import RUN_STATUSES
 
     label = _obj({"id": {"type": "integer"}, "frame_id": {"type": "integer"}, "event_id": NULL_STR,
                   "camera_id": {"type": "string"}, "window_id": NULL_STR, "subject": {"enum": ["person", "window"]},

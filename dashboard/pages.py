@@ -11,13 +11,26 @@ from flask import Blueprint, abort, jsonify, make_response, redirect, render_tem
 
 from vision.errors import InputError
 from vision.events import EVENT_TYPES, SEVERITIES
-from vision.store import REVIEW_STATUSES
+from vision.store.database import REVIEW_STATUSES
 
 from .auth import actor, local_path, require
 from .board import board_tiles
 from .evidence import send_evidence
-from .present import (alert_json, camera_names, duration, hall, hall_tz, local, local_day_start, media_file, parse_day,
-                      store, type_title, where, window_names)
+from .present import (
+    alert_json,
+    camera_names,
+    duration,
+    hall,
+    hall_tz,
+    local,
+    local_day_start,
+    media_file,
+    parse_day,
+    store,
+    type_title,
+    where,
+    window_names,
+)
 from .sse import last_log_id
 
 bp = Blueprint("pages", __name__)

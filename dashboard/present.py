@@ -13,7 +13,7 @@ from flask import abort, current_app, g
 
 from vision.config import HallConfig
 from vision.events import EVENT_TYPES, parse_iso
-from vision.store import Store
+from vision.store.database import Store
 
 
 def hall() -> HallConfig:

@@ -19,8 +19,8 @@ from flask import Blueprint, Response, render_template, request
 from vision.events import EVENT_TYPES, iso
 
 from .auth import require
-from .present import YEARS, camera_names, duration, hall_tz, local, store, type_title, window_names
 from .i18n import t
+from .present import YEARS, camera_names, duration, hall_tz, local, store, type_title, window_names
 
 bp = Blueprint("report", __name__)
 

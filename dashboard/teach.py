@@ -1,16 +1,16 @@
 """The Training page (label counts, the Train button with its progress, before/after on the held-back
 labels as a table and a chart, the versions with switch-on and roll-back), and the crops the teach
-panel of an event shows: exactly the pictures the heads see (``vision.crops``)."""
+panel of an event shows: exactly the pictures the heads see (``vision.perception.crops``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
-from vision.crops import person_crop, zone_crop
-from vision.event_frame import decode_jpeg, encode_jpeg
-from vision.teach import BEHAVIOURS
+from vision.media.event_frame import decode_jpeg, encode_jpeg
+from vision.perception.crops import person_crop, zone_crop
+from vision.training.teaching import BEHAVIOURS
 
-from .api_teach import event_and_frame, hall_heads, shown_persons, teaching, window_polygon, camera_windows
+from .api_teach import camera_windows, event_and_frame, hall_heads, shown_persons, teaching, window_polygon
 from .auth import actor, require
 from .i18n import t
 from .present import local, window_names

@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from vision.errors import HallmonitorError
-from vision.store import MESSAGE_TYPES
-from vision.webhook import DELIVERY_STATUSES
+from vision.store.database import MESSAGE_TYPES
+from vision.webhooks.endpoints import DELIVERY_STATUSES
 
 from .api_admin import endpoints
 from .api_common import windows

@@ -198,8 +198,8 @@ def main() -> None:
     ap.add_argument("--manifest", type=Path, default=ROOT / "models" / "heads-data.csv")
     args = ap.parse_args()
 
-    from vision.detect import build
-    from vision.models import get_model
+    from vision.models.adapters import build
+    from vision.models.manifest import get_model
     detector = build(get_model("nanodet", task="detect"), threads=1)
 
     prince = Mirror(args.mirrors, "rogueloop/princeID")

@@ -10,7 +10,7 @@ What it does:
   1. `quant_pre_process` (ONNX shape inference + onnxruntime graph optimisation, no symbolic shape inference:
      every shape in the graph is static) of the float model into a temporary file.
   2. `quantize_static` with a CalibrationDataReader over real frames, each preprocessed by the runtime's own
-     `vision.detect.base.preprocess` with the manifest's `nanodet` input spec (so calibration sees exactly
+     `vision.models.base.preprocess` with the manifest's `nanodet` input spec (so calibration sees exactly
      the tensors the live pipeline feeds): every --calib-step'th frame of Debian opencv-doc's vtest.avi plus
      the photos under .cache/media/ (ultralytics bus/zidane, opencv messi5/basketball*), in a fixed order.
      MinMax calibration over a fixed set in a fixed order: the same tools give the same bytes.
@@ -65,10 +65,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 
-from vision.detect.base import preprocess  # noqa: E402
-from vision.detect.movenet import MoveNetPose, crop_box  # noqa: E402
-from vision.detect.nanodet import NanoDetDetector  # noqa: E402
-from vision.models import file_sha256, load_manifest  # noqa: E402
+from vision.models.base import preprocess  # noqa: E402
+from vision.models.movenet import MoveNetPose, crop_box  # noqa: E402
+from vision.models.nanodet import NanoDetDetector  # noqa: E402
+from vision.models.manifest import file_sha256, load_manifest  # noqa: E402
 
 SOURCE_KEY = "nanodet"
 INT8_KEY = "nanodet-int8"

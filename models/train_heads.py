@@ -3,7 +3,7 @@
     python models/heads_data.py                      # once: images -> /work/data/heads, the CSV
     python models/train_heads.py [--data /work/data/heads] [--ship]
 
-For each behaviour in the CSV: cut every person crop the way run time does (vision.crops.person_crop),
+For each behaviour in the CSV: cut every person crop the way run time does (vision.perception.crops.person_crop),
 take its backbone features (onnxruntime; cached in <data>/features-<backbone sha>.npz), then
 evaluate by leaving one group out (a source video, webcam or camera session: never a random
 frame split): fit a head on every other group, score the held-out one at the threshold the
@@ -31,8 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vision.crops import PERSON_PAD, person_crop  # noqa: E402
-from vision.heads import fit_head, register_head  # noqa: E402
+from vision.perception.crops import PERSON_PAD, person_crop  # noqa: E402
+from vision.perception.heads import fit_head, register_head  # noqa: E402
 
 MIN_GROUP = 10          # held-out groups smaller than this only train
 BATCH = 16
@@ -169,8 +169,8 @@ def main() -> None:
                     help="where the report goes (.md and .json are added)")
     args = ap.parse_args()
 
-    from vision.detect import build
-    from vision.models import get_model
+    from vision.models.adapters import build
+    from vision.models.manifest import get_model
     backbone = build(get_model(args.backbone, args.manifest, task="features"), args.threads)
     rows = read_rows(args.rows)
     x_all = features_of(rows, args.data, backbone)

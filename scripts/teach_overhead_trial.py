@@ -34,13 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vision.config import load_config  # noqa: E402
-from vision.detect import load_analyzer  # noqa: E402
-from vision.event_frame import encode_jpeg  # noqa: E402
-from vision.hall_heads import HallHeads, HeadSwitch  # noqa: E402
-from vision.store import Store  # noqa: E402
-from vision.teach import Teaching  # noqa: E402
-from vision.training import Trainer, format_table, load_backbone, scores, split_labels  # noqa: E402
-from vision.watch import CameraWatch  # noqa: E402
+from vision.perception.load import load_analyzer  # noqa: E402
+from vision.media.event_frame import encode_jpeg  # noqa: E402
+from vision.training.versions import HallHeads, HeadSwitch  # noqa: E402
+from vision.store.database import Store  # noqa: E402
+from vision.training.teaching import Teaching  # noqa: E402
+from vision.training.fit import Trainer, format_table, load_backbone, scores, split_labels  # noqa: E402
+from vision.runtime.watch import CameraWatch  # noqa: E402
 
 COMMIT = "0582735ebbea88dd2734960a470f44decaebb587"
 CELL = 120

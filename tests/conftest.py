@@ -28,5 +28,5 @@ def skimage_data() -> Path:
 
 @pytest.fixture(scope="session")
 def analyzer():
-    from vision.detect import load_analyzer
+    from vision.perception.load import load_analyzer
     return load_analyzer()

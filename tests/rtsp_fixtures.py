@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vision.footage import RtspServerProcess, prepare_stream_file
+from vision.media.footage import RtspServerProcess, prepare_stream_file
 
 ROOT = Path(__file__).resolve().parent.parent
 MEDIA = Path(os.environ.get("HALLMONITOR_MEDIA", ROOT / ".cache" / "media"))

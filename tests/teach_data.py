@@ -71,7 +71,7 @@ class TeachHall:
 
         from dashboard import create_app
         from vision.config import load_config
-        from vision.store import Store
+        from vision.store.database import Store
 
         from .test_dashboard import CHEAP_HASH
 
@@ -97,10 +97,10 @@ class TeachHall:
     def real_event(self, analyzer, image: np.ndarray, ts: float, type_: str = "phone_use"):
         """An event recorded by the worker's own code (CameraWorker._emit): the models run on the frame,
         the snapshot is drawn, the clean frame and its persons are kept beside it, the row is stored."""
-        from vision.clips import ClipCutter
-        from vision.detect.pipeline import AnalyzerPool
+        from vision.media.clips import ClipCutter
+        from vision.perception.pipeline import AnalyzerPool
         from vision.events import Event, new_event_id
-        from vision.worker import CameraWorker
+        from vision.runtime.worker import CameraWorker
 
         cam = self.config.cameras[0]
         worker = CameraWorker(self.config, cam, AnalyzerPool([analyzer]), self.store, ClipCutter())
@@ -112,8 +112,8 @@ class TeachHall:
 
     def bulk_labels(self, frames: dict[int, np.ndarray], t0: float) -> None:
         """The manager's window-state labels on many other frames (each its own event)."""
-        from vision.event_frame import encode_jpeg
-        from vision.teach import Teaching
+        from vision.media.event_frame import encode_jpeg
+        from vision.training.teaching import Teaching
 
         teach = Teaching(self.store)
         for i, image in sorted(frames.items()):

@@ -15,11 +15,13 @@ import pytest
 
 from dashboard import create_app
 from dashboard.accounts import Accounts
-from vision.clips import overlay_path, write_overlay
 from vision.config import parse_config
 from vision.events import Event, new_event_id
-from vision.store import Store
-from vision.webhook import Dispatcher, Endpoints, new_secret
+from vision.media.clips import overlay_path, write_overlay
+from vision.store.database import Store
+from vision.webhooks.dispatcher import Dispatcher
+from vision.webhooks.endpoints import Endpoints
+from vision.webhooks.signing import new_secret
 
 CONFIG = """
 hall: {name: Test hall, language: en}

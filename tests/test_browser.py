@@ -18,10 +18,10 @@ import av
 import pytest
 
 from dashboard.server import WebServer
-from vision.clips import write_clip, write_overlay, write_snapshot
+from vision.media.clips import write_clip, write_overlay, write_snapshot
 from vision.events import Event, new_event_id
-from vision.footage import prepare_stream_file
-from vision.ring import CodecInfo, PacketRecord
+from vision.media.footage import prepare_stream_file
+from vision.media.ring import CodecInfo, PacketRecord
 
 from .test_dashboard import PASSWORD, TZ, Site, record
 

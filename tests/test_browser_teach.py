@@ -13,12 +13,12 @@ from datetime import datetime
 import pytest
 
 from dashboard.server import WebServer
-from vision.clips import write_overlay, write_snapshot
+from vision.media.clips import write_overlay, write_snapshot
 from vision.events import Event, new_event_id
-from vision.hall_heads import HallHeads, head_name, model_name
-from vision.models import load_manifest
-from vision.teach import Teaching
-from vision.training import hall_manifest
+from vision.training.versions import HallHeads, head_name, model_name
+from vision.models.manifest import load_manifest
+from vision.training.teaching import Teaching
+from vision.training.fit import hall_manifest
 
 from .teach_data import OCCUPIED, VACANT, TeachHall, vtest_frames
 from .test_browser import browser, cut_clip, log_in, shot, wait  # noqa: F401 - browser is a fixture
@@ -41,9 +41,9 @@ def hall(tmp_path_factory, media, analyzer):
     site.bulk_labels({i: im for i, im in frames.items() if i not in (560, 563, 777)}, now - 86400)
 
     # window-state candidates the worker kept on its own: one in service hours, one at night
-    from vision.clips import ClipCutter
-    from vision.detect.pipeline import AnalyzerPool
-    from vision.worker import CameraWorker
+    from vision.media.clips import ClipCutter
+    from vision.perception.pipeline import AnalyzerPool
+    from vision.runtime.worker import CameraWorker
     worker = CameraWorker(site.config, site.config.cameras[0], AnalyzerPool([analyzer]), site.store, ClipCutter())
     for image, when in ((frames[563], datetime(2026, 12, 1, 10, 0, tzinfo=TZ)),
                         (frames[777], datetime(2026, 12, 2, 3, 0, tzinfo=TZ))):

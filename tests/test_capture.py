@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.rtsp_fixtures import FPS, HEIGHT, WIDTH, camera_stream, own_rtsp_server, rtsp_server  # noqa: F401
-from vision.capture import CameraReader, Frame, FrameQueue, mask_url
+from vision.media.capture import CameraReader, Frame, FrameQueue, mask_url
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vision.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hallmonitor.cli", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=120)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from dashboard import create_app
-from vision.cli import main
+from hallmonitor.cli import main
 from vision.config import load_config
 
 HALL = """\

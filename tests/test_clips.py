@@ -18,9 +18,9 @@ import pytest
 from tests.rtsp_fixtures import (  # noqa: F401
     FPS, GOP_S, HEIGHT, WIDTH, camera_stream, own_rtsp_server, rtsp_server, vtest_path,
 )
-from vision.capture import CameraReader
-from vision.clips import ClipCutter, overlay_path, prune_media, write_clip, write_overlay, write_snapshot
-from vision.ring import CodecInfo, PacketRecord, PacketRing
+from vision.media.capture import CameraReader
+from vision.media.clips import ClipCutter, overlay_path, prune_media, write_clip, write_overlay, write_snapshot
+from vision.media.ring import CodecInfo, PacketRecord, PacketRing
 
 PRE_S, POST_S = 2.0, 3.0
 

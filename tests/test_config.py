@@ -107,7 +107,7 @@ def test_a_yaml_alias_bomb_is_refused_quickly():
 
 
 def test_the_ring_reaches_back_over_the_longest_dwell_and_warns_beyond_what_it_keeps():
-    from vision.worker import ring_seconds
+    from vision.runtime.worker import ring_seconds
     cfg = parse_config(GOOD)
     # long_call's 180 s dwell is the longest by default: its clip starts 10 s before the dwell began
     assert ring_seconds(cfg, cfg.cameras[0]) >= 10 + 180 + 20

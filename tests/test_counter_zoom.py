@@ -11,9 +11,9 @@ import pytest
 import skimage.data
 
 from vision.config import parse_config
-from vision.detect import load_analyzer
-from vision.detect.zoom import counter_tiles
-from vision.watch import CameraWatch
+from vision.perception.load import load_analyzer
+from vision.perception.zoom import counter_tiles
+from vision.runtime.watch import CameraWatch
 
 MEDIA = Path(__file__).resolve().parent.parent / ".cache" / "media"
 

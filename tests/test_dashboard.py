@@ -19,10 +19,10 @@ from werkzeug.security import generate_password_hash
 
 from dashboard import create_app
 from dashboard.accounts import Accounts
-from vision.clips import write_snapshot
+from vision.media.clips import write_snapshot
 from vision.config import load_config
 from vision.events import Event, new_event_id
-from vision.store import Store
+from vision.store.database import Store
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import cv2
 import pytest
 
-from vision.analyze import analyze_image
-from vision.eval_labels import LabelsError, parse_records
-from vision.evaluation import VERDICTS, Counts, Scored, expected_verdicts, got_verdicts, median_timing, score
+from vision.analysis.photo import analyze_image
+from vision.evaluation.labels import LabelsError, parse_records
+from vision.evaluation.scores import VERDICTS, Counts, Scored, expected_verdicts, got_verdicts, median_timing, score
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +42,7 @@ LABELS = [
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vision.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hallmonitor.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=180)
 
 

@@ -1,7 +1,7 @@
 """Face, landmarks and eyes on real photos (astronaut, zidane.jpg, messi5.jpg), and the eye verdict.
 
 Faces and eyes below were marked by hand on the originals. No registry package was found to ship a
-real photo of closed eyes, so the closed path is tested on the pure verdict (vision.eyes, observe) with
+real photo of closed eyes, so the closed path is tested on the pure verdict (vision.perception.eyes, observe) with
 lid gaps as measured on public closed-eye photos (docs/models.md, "Face and eyes").
 """
 
@@ -12,15 +12,16 @@ import numpy as np
 import pytest
 
 from tests.test_observe import STAFF_BOX, WINDOW, seated_pose  # the scripted seated staff member
-from vision.analyze import analyze_image
+from vision.analysis.photo import analyze_image
 from vision.config import BadgeProfile, ModelChoice, Thresholds, single_window_config
-from vision.detect import ADAPTERS, build, load_analyzer
-from vision.detect.blazeface import ssd_anchor_centers
-from vision.detect.face import head_regions
-from vision.detections import Detection, Face, FrameDetections
-from vision.eyes import EyeReading, judge_eyes, read_eye
-from vision.models import get_model
-from vision.observe import observe_camera, observe_window
+from vision.models.adapters import ADAPTERS, build
+from vision.perception.load import load_analyzer
+from vision.models.blazeface import ssd_anchor_centers
+from vision.perception.face import head_regions
+from vision.perception.detections import Detection, Face, FrameDetections
+from vision.perception.eyes import EyeReading, judge_eyes, read_eye
+from vision.models.manifest import get_model
+from vision.observe.frame import observe_camera, observe_window
 
 TH = Thresholds()
 
@@ -257,7 +258,7 @@ def test_window_thresholds_rejudge_the_eyes():
 
 
 def test_annotate_draws_the_face(analyzer, skimage_data):
-    from vision.annotate import annotate
+    from vision.media.annotate import annotate
     res = analyze_image(skimage_data / "astronaut.png", analyzer)
     out = annotate(res.image, res.windows, res.observations)
     face = res.frame.faces[0]
@@ -288,7 +289,7 @@ def test_the_watch_reads_faces_every_few_seconds_and_holds_them_between(analyzer
     import skimage.data
 
     from vision.config import parse_config
-    from vision.watch import CameraWatch
+    from vision.runtime.watch import CameraWatch
     image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     watch = CameraWatch(parse_config(FACE_HALL), "cam", analyzer)
     first = watch.step(image, 100.0)

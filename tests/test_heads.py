@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.crops import person_crop, person_square, zone_crop
+from vision.perception.crops import person_crop, person_square, zone_crop
 from vision.errors import ModelError
-from vision.heads import DEFAULT_HEADS, Head, fit_head, load_head, manifest_heads, read_head, register_head
+from vision.perception.heads import DEFAULT_HEADS, Head, fit_head, load_head, manifest_heads, read_head, register_head
 
 SHIPPED = sorted(manifest_heads())
 
@@ -25,15 +25,15 @@ def bgr(rgb: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def backbone():
-    from vision.detect import build
-    from vision.models import get_model
+    from vision.models.adapters import build
+    from vision.models.manifest import get_model
     return build(get_model("efficientnet-lite0", task="features"), threads=1)
 
 
 @pytest.fixture(scope="module")
 def detector():
-    from vision.detect import build
-    from vision.models import get_model
+    from vision.models.adapters import build
+    from vision.models.manifest import get_model
     return build(get_model("nanodet", task="detect"), threads=1)
 
 
@@ -205,9 +205,9 @@ def test_the_shipped_heads_load_and_read_the_shipped_backbone(backbone):
 
 @pytest.fixture(scope="module")
 def heads_analyzer(backbone, detector):
-    from vision.detect import build
-    from vision.detect.pipeline import Analyzer
-    from vision.models import get_model
+    from vision.models.adapters import build
+    from vision.perception.pipeline import Analyzer
+    from vision.models.manifest import get_model
     pose = build(get_model("movenet-lightning", task="pose"), threads=1)
     return Analyzer(detector, pose, backbone=backbone, heads=[load_head(n) for n in SHIPPED])
 
@@ -230,7 +230,7 @@ def test_the_pipeline_scores_the_staff_persons_only(heads_analyzer, photos):
 
 
 def test_no_heads_no_scores(detector, photos):
-    from vision.detect.pipeline import Analyzer
+    from vision.perception.pipeline import Analyzer
     frame = Analyzer(detector, None).analyze(photos["bus"])
     assert frame.head_scores == [None] * len(frame.persons)
 
@@ -238,8 +238,8 @@ def test_no_heads_no_scores(detector, photos):
 def test_observe_takes_the_heads_verdicts_and_keeps_geometry_without_them(heads_analyzer, photos):
     from dataclasses import replace
 
-    from vision.analyze import single_window_config
-    from vision.observe import observe_camera
+    from vision.analysis.photo import single_window_config
+    from vision.observe.frame import observe_camera
     bus = photos["bus"]
     config = single_window_config(bus.shape[1], bus.shape[0], None)
     frame = heads_analyzer.analyze(bus)
@@ -266,7 +266,7 @@ def test_observe_takes_the_heads_verdicts_and_keeps_geometry_without_them(heads_
 
 def test_load_analyzer_builds_the_configured_heads_and_nothing_when_there_are_none():
     from vision.config import ModelChoice
-    from vision.detect import load_analyzer
+    from vision.perception.load import load_analyzer
     on = load_analyzer(ModelChoice(heads=SHIPPED, threads=1))
     assert on.backbone is not None and on.backbone.spec.input.width == 128
     assert [h.name for h in on.heads] == SHIPPED
@@ -280,7 +280,7 @@ def test_load_analyzer_builds_the_configured_heads_and_nothing_when_there_are_no
 def test_the_analyzer_refuses_heads_that_read_another_backbone(backbone, detector, person_vs_thing):
     from dataclasses import replace
 
-    from vision.detect.pipeline import Analyzer
+    from vision.perception.pipeline import Analyzer
     head, _, _ = person_vs_thing
     with pytest.raises(ValueError, match="reads 1280 features of 'other-backbone'"):
         Analyzer(detector, None, backbone=backbone, heads=[replace(head, backbone="other-backbone")])

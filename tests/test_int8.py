@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from vision.analyze import analyze_image
+from vision.analysis.photo import analyze_image
 from vision.config import ModelChoice
-from vision.detections import KP
-from vision.models import get_model
+from vision.perception.detections import KP
+from vision.models.manifest import get_model
 
 from .test_models_real_photos import BUS_PEOPLE, ZIDANE_PEOPLE, iou, match
 
 
 @pytest.fixture(scope="module")
 def int8_analyzer():
-    from vision.detect import load_analyzer
+    from vision.perception.load import load_analyzer
     return load_analyzer(ModelChoice(detector="nanodet-int8"))
 
 

@@ -17,9 +17,9 @@ import pytest
 from tests.rtsp_fixtures import camera_stream, own_rtsp_server, rtsp_server  # noqa: F401
 from tests.test_clips import assert_playable_clip, wait_until
 from vision.config import parse_config
-from vision.footage import RtspServerProcess, free_port
-from vision.store import Store
-from vision.supervisor import Supervisor
+from vision.media.footage import RtspServerProcess, free_port
+from vision.store.database import Store
+from vision.runtime.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "event.schema.json").read_text())
@@ -175,7 +175,7 @@ def test_a_camera_whose_config_breaks_at_run_time_stops_alone_with_one_message(r
 def test_run_with_a_bad_config_says_where(tmp_path):
     bad = tmp_path / "cameras.yaml"
     bad.write_text("cameras:\n  - id: a\n    url: rtsp://x\n    analysis_fps: fast\n    windows: []\n")
-    p = subprocess.run([sys.executable, "-m", "vision.cli", "run", "--config", str(bad)],
+    p = subprocess.run([sys.executable, "-m", "hallmonitor.cli", "run", "--config", str(bad)],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert f"{bad}:4: cameras[0].analysis_fps" in p.stderr and f"{bad}:5: cameras[0].windows" in p.stderr
@@ -190,7 +190,7 @@ def test_run_on_a_port_in_use_says_so_before_any_camera_starts(tmp_path):
         cfg = tmp_path / "cameras.yaml"
         cfg.write_text(hall_yaml(tmp_path, {"cam": f"rtsp://127.0.0.1:{free_port()}/nothing"})
                        .replace("dashboard: {port: 0,", f"dashboard: {{host: 127.0.0.1, port: {port},"))
-        p = subprocess.run([sys.executable, "-m", "vision.cli", "run", "--config", str(cfg)],
+        p = subprocess.run([sys.executable, "-m", "hallmonitor.cli", "run", "--config", str(cfg)],
                            capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
     assert f"port {port} on 127.0.0.1 is already in use" in p.stderr and "--port" in p.stderr
@@ -203,7 +203,7 @@ def test_kill_9_mid_event_loses_nothing_and_duplicates_nothing(own_rtsp_server, 
     cfg.write_text(hall_yaml(tmp_path, {"cam": own_rtsp_server.urls["cam"]}).replace(
         "update_every_s: 2", "update_every_s: 60"))
     db = tmp_path / "hall.db"
-    cmd = [sys.executable, "-m", "vision.cli", "run", "--config", str(cfg), "--log-json"]
+    cmd = [sys.executable, "-m", "hallmonitor.cli", "run", "--config", str(cfg), "--log-json"]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         def open_event():
@@ -245,7 +245,7 @@ def test_kill_9_mid_event_loses_nothing_and_duplicates_nothing(own_rtsp_server, 
 def test_analyze_video_prints_events_in_the_store_schema(camera_stream, tmp_path):
     cfg = tmp_path / "cameras.yaml"
     cfg.write_text(hall_yaml(tmp_path, {"cam": "unused"}))
-    p = subprocess.run([sys.executable, "-m", "vision.cli", "analyze", str(camera_stream), "--config", str(cfg),
+    p = subprocess.run([sys.executable, "-m", "hallmonitor.cli", "analyze", str(camera_stream), "--config", str(cfg),
                         "--camera", "cam", "--start", "2026-11-23T10:00:00+08:00"],
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert p.returncode == 0, p.stderr

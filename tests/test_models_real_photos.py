@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from vision.analyze import analyze_image
-from vision.detections import KP
+from vision.analysis.photo import analyze_image
+from vision.perception.detections import KP
 
 
 def iou(a, b) -> float:

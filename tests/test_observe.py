@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from vision.config import BadgeProfile, Thresholds, Window
-from vision.detections import KP, Detection, FrameDetections, Pose
-from vision.observe import head_down, observe_window
+from vision.perception.detections import KP, Detection, FrameDetections, Pose
+from vision.observe.frame import head_down, observe_window
 
 W, H = 1000, 800
 TH = Thresholds()

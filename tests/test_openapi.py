@@ -16,7 +16,7 @@ from dashboard import create_app
 from dashboard.accounts import Accounts
 from vision.config import parse_config
 from vision.events import Event, new_event_id
-from vision.store import Store
+from vision.store.database import Store
 
 CONFIG = """
 hall: {name: Test hall, language: en}

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 
 from vision.config import BadgeProfile, Thresholds, Window
-from vision.detections import FrameDetections
-from vision.observe import observe_window
-from vision.pause_sign import sign_score
+from vision.perception.detections import FrameDetections
+from vision.observe.frame import observe_window
+from vision.perception.pause_sign import sign_score
 
 
 def _frames(media):

@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from vision.analyze import analyze_image
-from vision.detect import load_analyzer
+from vision.analysis.photo import analyze_image
+from vision.perception.load import load_analyzer
 
 MEDIA = Path(__file__).resolve().parent.parent / ".cache" / "media"
 

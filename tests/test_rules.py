@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from vision.config import RuleSettings, Rules, Schedule
-from vision.detections import Detection
+from vision.perception.detections import Detection
 from vision.events import parse_iso
-from vision.observations import ObjectObservation, PersonObservation, WindowObservation
+from vision.observe.observations import ObjectObservation, PersonObservation, WindowObservation
 from vision.rules import WindowRules, WindowState
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from vision.config import Schedule
-from vision.service_hours import is_open, last_closing, next_opening, openings_on, period_at
+from vision.rules.service_hours import is_open, last_closing, next_opening, openings_on, period_at
 
 SH = ZoneInfo("Asia/Shanghai")
 MON = date(2026, 11, 2)   # a Monday

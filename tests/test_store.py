@@ -1,4 +1,4 @@
-"""vision.store on real SQLite files: migrations, the event lifecycle, the outbox, paging, durability."""
+"""vision.store.database on real SQLite files: migrations, the event lifecycle, the outbox, paging, durability."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
-import vision.store as store_module
+import vision.store.database as store_module
 from vision.errors import InputError, NotFound
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES, Event, iso
-from vision.store import (LATEST_VERSION, MESSAGE_TYPES, REVIEW_STATUSES, Store, StoreError, message_type, migrate,
+from vision.store.database import (LATEST_VERSION, MESSAGE_TYPES, REVIEW_STATUSES, Store, StoreError, message_type, migrate,
                           schema_version)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -577,7 +577,7 @@ def test_a_reader_process_sees_a_writer_process(store: Store, db: Path):
     writer = _python("""
         import json
         from vision.events import Event
-        from vision.store import Store
+        from vision.store.database import Store
         first = Event.from_json(json.loads(sys.argv[2]))
         with Store(sys.argv[1]) as s:
             for n in range(25):
@@ -602,7 +602,7 @@ def test_kill_9_right_after_reporting_loses_nothing(db: Path):
     event = make(type="sleeping", severity="high")
     proc = _python("""
         import time
-        from vision.store import Store
+        from vision.store.database import Store
         import json
         from vision.events import Event
         store = Store(sys.argv[1])

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from dashboard.accounts import Accounts
-from vision.crops import person_crop
-from vision.event_frame import frame_paths
-from vision.hall_heads import HallHeads, head_name
-from vision.models import load_manifest
-from vision.teach import Teaching
-from vision.training import hall_manifest
+from vision.perception.crops import person_crop
+from vision.media.event_frame import frame_paths
+from vision.training.versions import HallHeads, head_name
+from vision.models.manifest import load_manifest
+from vision.training.teaching import Teaching
+from vision.training.fit import hall_manifest
 
 from .teach_data import OCCUPIED, VACANT, TeachHall, vtest_frames
 
@@ -161,9 +161,9 @@ def model_in_manifest(site, name: str) -> bool:
 def test_window_state_candidates_come_without_effort_and_count_once_confirmed(hall, analyzer):
     from datetime import datetime
 
-    from vision.clips import ClipCutter
-    from vision.detect.pipeline import AnalyzerPool
-    from vision.worker import CANDIDATE_EVERY_S, CameraWorker
+    from vision.media.clips import ClipCutter
+    from vision.perception.pipeline import AnalyzerPool
+    from vision.runtime.worker import CANDIDATE_EVERY_S, CameraWorker
 
     from .test_dashboard import TZ
 

@@ -10,12 +10,12 @@ import cv2
 import pytest
 
 from vision.errors import InputError, NotFound
-from vision.event_frame import (FramePerson, decode_jpeg, encode_jpeg, frame_paths, frame_persons, load_event_frame,
+from vision.media.event_frame import (FramePerson, decode_jpeg, encode_jpeg, frame_paths, frame_persons, load_event_frame,
                                 write_event_frame)
-from vision.hall_heads import HallHeads, head_name
-from vision.observations import PersonObservation, WindowObservation
-from vision.store import MIGRATIONS, Store
-from vision.teach import BEHAVIOURS, Teaching
+from vision.training.versions import HallHeads, head_name
+from vision.observe.observations import PersonObservation, WindowObservation
+from vision.store.database import MIGRATIONS, Store
+from vision.training.teaching import BEHAVIOURS, Teaching
 
 
 @pytest.fixture()
@@ -34,8 +34,8 @@ def test_the_tables_come_with_the_store_whatever_is_imported_first(tmp_path: Pat
     import subprocess
     import sys
     db = tmp_path / "x.db"
-    for first in ("vision.teach", "vision.hall_heads", "vision.store"):
-        code = (f"import {first}; from vision.store import Store, schema_version; "
+    for first in ("vision.training.teaching", "vision.training.versions", "vision.store.database"):
+        code = (f"import {first}; from vision.store.database import Store, schema_version; "
                 f"s = Store({str(db)!r}); print(schema_version(s._conn()))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
         assert out.returncode == 0, out.stderr

@@ -13,17 +13,17 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from vision.cli import main
+from hallmonitor.cli import main
 from vision.config import load_config
-from vision.crops import zone_crop
-from vision.detect import load_analyzer
-from vision.event_frame import encode_jpeg
-from vision.hall_heads import HallHeads, HeadSwitch, head_name, model_name
-from vision.heads import load_head, register_head
-from vision.models import file_sha256, get_model, load_manifest
-from vision.store import Store
-from vision.teach import Label, Teaching
-from vision.training import Trainer, hall_manifest, load_backbone, scores, split_labels
+from vision.perception.crops import zone_crop
+from vision.perception.load import load_analyzer
+from vision.media.event_frame import encode_jpeg
+from vision.training.versions import HallHeads, HeadSwitch, head_name, model_name
+from vision.perception.heads import load_head, register_head
+from vision.models.manifest import file_sha256, get_model, load_manifest
+from vision.store.database import Store
+from vision.training.teaching import Label, Teaching
+from vision.training.fit import Trainer, hall_manifest, load_backbone, scores, split_labels
 
 from .teach_data import HALL_YAML, OCCUPIED, VACANT, vtest_frames, zone_polygon
 
@@ -181,7 +181,7 @@ def test_cli_train_list_activate_rollback(trained):
 def test_a_window_state_head_keeps_a_window_staffed_where_the_detector_sees_nobody(trained, frames, analyzer):
     """Presence = detector OR the window's state head: with the detector made blind (person_score 0.99)
     the occupied lawn is staffed only through the head, and the empty lawn is not."""
-    from vision.watch import CameraWatch
+    from vision.runtime.watch import CameraWatch
     store, base = trained["store"], trained["config"].base_dir
     (base / "blind.yaml").write_text(HALL_YAML + "defaults: {thresholds: {person_score: 0.99, person_confirm_score: 0.99}}\n",
                                     encoding="utf-8")
@@ -208,7 +208,7 @@ def test_a_window_state_head_keeps_a_window_staffed_where_the_detector_sees_nobo
 def test_the_running_analyzer_follows_the_switches(tmp_path, media, frames, backbone):
     """A person head of the hall (fitted here on real crops of vtest.avi; what it scores does not
     matter) goes into the analyzer when switched on and out when rolled back."""
-    from vision.heads import fit_head
+    from vision.perception.heads import fit_head
     config, store = make_hall(tmp_path, {})
     crops = [zone_crop(frames[i], zone_polygon()) for i in OCCUPIED[:8] + VACANT[:8]]
     head = fit_head(backbone.features(crops), [True] * 8 + [False] * 8, "phone_in_use",

@@ -1,5 +1,5 @@
 """Webhooks over real HTTP: a receiver on 127.0.0.1 that checks every signature with its own HMAC code
-(not vision.webhook), a dispatcher on a real SQLite file, and a dispatcher process killed with SIGKILL."""
+(not vision.webhooks), a dispatcher on a real SQLite file, and a dispatcher process killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -24,19 +24,21 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from vision.cli import main
+from hallmonitor.cli import main
 from vision.config import WebhookEndpoint
 from vision.errors import ConfigError, InputError, NotFound
 from vision.events import Event, new_event_id, parse_iso
-from vision.store import Store
-from vision.webhook import (Dispatcher, Endpoints, SignatureError, UnsafeURL, check_url, http_session, new_secret,
-                            sign, signature_header, sync_from_config, verify)
+from vision.store.database import Store
+from vision.webhooks.address_guard import UnsafeURL, check_url, http_session
+from vision.webhooks.dispatcher import Dispatcher
+from vision.webhooks.endpoints import Endpoints, sync_from_config
+from vision.webhooks.signing import SignatureError, new_secret, sign, signature_header, verify
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = (0, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3)  # the Standard Webhooks schedule, in tenths of seconds
 
 
-# ---- the receiver's own verification (independent of vision.webhook) ----
+# ---- the receiver's own verification (independent of vision.webhooks) ----
 
 def reference_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
     key = base64.b64decode(secret[len("whsec_"):])
@@ -373,8 +375,8 @@ def test_one_endpoint_down_does_not_hold_up_another_and_filters_apply(store, dis
 
 DISPATCHER_PROCESS = """
 import sys, time
-from vision.store import Store
-from vision.webhook import Dispatcher
+from vision.store.database import Store
+from vision.webhooks.dispatcher import Dispatcher
 Dispatcher(Store(sys.argv[1]), schedule=(0, 0.2, 0.2, 0.2, 0.2, 0.2), jitter=0, poll_s=0.05).start()
 print("started", flush=True)
 time.sleep(600)
@@ -434,7 +436,7 @@ def test_the_cursor_is_durable_a_new_dispatcher_does_not_fan_out_again(store, re
 def test_an_upgraded_database_does_not_send_its_history(tmp_path):
     import sqlite3
 
-    from vision.store import migrate
+    from vision.store.database import migrate
     db = tmp_path / "old.db"
     with Store(db) as s:  # a database with events, from before the dispatcher existed (schema 4)
         record(s, 3)
@@ -667,7 +669,7 @@ webhooks:
     allow_private: true
     types: [camera.offline]
 """)
-    proc = subprocess.Popen([sys.executable, "-m", "vision.cli", "run", "--config", str(cfg)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "hallmonitor.cli", "run", "--config", str(cfg)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True).start()

@@ -23,12 +23,12 @@ import cv2
 import numpy as np
 import pytest
 
-from vision import model_admin
-from vision.detect import build
-from vision.detect.yolo import YoloDetector, YoloPose
+from vision.models import admin as model_admin
+from vision.models.adapters import build
+from vision.models.yolo import YoloDetector, YoloPose
 from vision.errors import HallmonitorError, ModelError
-from vision.model_admin import add_model
-from vision.models import DEFAULT_MANIFEST, get_model, load_manifest
+from vision.models.admin import add_model
+from vision.models.manifest import DEFAULT_MANIFEST, get_model, load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
-from .errors import ConfigError
-from .heads import DEFAULT_HEADS
+from vision.errors import ConfigError
+from vision.perception.heads import DEFAULT_HEADS
 
 Point = tuple[float, float]
 # ids name files and URL paths (media/<camera>/...): a slug, never "." or ".." or a path
@@ -394,8 +394,8 @@ class HallConfig(Strict):
 
     def clip_warnings(self) -> list[str]:
         """Rules whose dwell is longer than a camera's ring can hold: their clips would start late."""
-        from .rules.window import BEHAVIOURS
-        from .ring import MAX_RING_S, seconds_for_clip
+        from vision.rules.window import BEHAVIOURS
+        from vision.media.ring import MAX_RING_S, seconds_for_clip
         out = []
         for cam in self.cameras:
             for win in cam.windows:

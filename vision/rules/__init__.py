@@ -4,8 +4,8 @@
 shares; ``pause`` keeps the 暂停服务 state; ``window`` wires them per service window.
 """
 
-from .machine import Machine, Phase
-from .pause import PauseKeeper
-from .window import BEHAVIOURS, WindowRules, WindowState
+from vision.rules.machine import Machine, Phase
+from vision.rules.pause import PauseKeeper
+from vision.rules.window import BEHAVIOURS, WindowRules, WindowState
 
 __all__ = ["BEHAVIOURS", "Machine", "PauseKeeper", "Phase", "WindowRules", "WindowState"]

@@ -33,8 +33,8 @@ from __future__ import annotations
 from collections import deque
 from enum import Enum
 
-from ..config import RuleSettings
-from ..events import SEVERITIES, Event, iso, new_event_id
+from vision.config import RuleSettings
+from vision.events import SEVERITIES, Event, iso, new_event_id
 
 
 def higher(severity: str, than: str) -> bool:

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from ..events import Event, iso, new_event_id, parse_iso
+from vision.events import Event, iso, new_event_id, parse_iso
 
 SOURCES = ("api", "sign")
 SIGN_REASON = "暂停服务 sign on the counter"

@@ -30,12 +30,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from ..config import Rules, Schedule
-from ..events import Event, iso, new_event_id, parse_iso
-from ..observations import WindowObservation
-from ..service_hours import is_open, last_closing, local_time, period_at, periods_on
-from .machine import Machine
-from .pause import PauseKeeper
+from vision.config import Rules, Schedule
+from vision.events import Event, iso, new_event_id, parse_iso
+from vision.observe.observations import WindowObservation
+from vision.rules.service_hours import is_open, last_closing, local_time, period_at, periods_on
+from vision.rules.machine import Machine
+from vision.rules.pause import PauseKeeper
 
 # an outage shorter than this keeps a window's open events open (one absence across it stays one event)
 OUTAGE_HOLD_S = 15 * 60

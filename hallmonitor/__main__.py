@@ -1,0 +1,3 @@
+from hallmonitor.cli import main
+
+main()

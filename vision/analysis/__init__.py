@@ -1,0 +1,1 @@
+"""One photo or one video file through the engine, for `hallmonitor analyze` and the evaluation."""

@@ -1,0 +1,1 @@
+"""`hallmonitor eval`: labelled photos scored against the verdicts, and the contact sheet of misses."""

@@ -1,0 +1,49 @@
+"""The Analyzer a config asks for: its models built from the manifest, one per session."""
+
+from __future__ import annotations
+
+from vision.models.adapters import build
+
+
+def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
+    """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning, and
+    the shipped behaviour heads on the efficientnet-lite0 backbone; the face stage: blazeface-short +
+    facemesh + iris)."""
+    from pathlib import Path
+
+    from vision.config import ModelChoice
+    from vision.perception.heads import load_head
+    from vision.models.manifest import DEFAULT_MANIFEST, get_model
+    from vision.perception.face import FaceReader
+    from vision.perception.pipeline import Analyzer
+
+    choice = choice or ModelChoice()
+    crop_pass = choice.crop_pass if crop_pass is None else crop_pass
+    manifest = Path(choice.manifest)
+    if not manifest.is_absolute():
+        candidate = Path(base_dir or ".") / manifest
+        manifest = candidate if candidate.is_file() else DEFAULT_MANIFEST
+    detector = build(get_model(choice.detector, manifest, task="detect"), choice.threads)
+    pose = build(get_model(choice.pose, manifest, task="pose"), choice.threads) if choice.pose else None
+    heads = [load_head(get_model(name, manifest, task="classify")) for name in choice.heads]
+    backbone = build(get_model(choice.backbone, manifest, task="features"), choice.threads) if heads else None
+    face = None
+    if choice.face:
+        stages = [build(get_model(name, manifest, task=task), choice.threads) if name else None
+                  for name, task in ((choice.face, "face"), (choice.landmarks, "landmarks"), (choice.eyes, "eyes"))]
+        face = FaceReader(*stages)
+    return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads)
+
+
+def load_pool(choice=None, base_dir=None, crop_pass: bool | None = None):
+    """``models.sessions`` Analyzers (0: one per core, each single-threaded) sharing the work of all cameras."""
+    import os
+
+    from vision.config import ModelChoice
+    from vision.perception.pipeline import AnalyzerPool
+
+    choice = choice or ModelChoice()
+    sessions = choice.sessions or max(1, os.cpu_count() or 1)
+    threads = choice.threads or (1 if sessions > 1 else 0)
+    per = choice.model_copy(update={"threads": threads})
+    return AnalyzerPool([load_analyzer(per, base_dir, crop_pass) for _ in range(sessions)])

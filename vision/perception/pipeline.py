@@ -1,0 +1,276 @@
+"""One frame through the models: detector on the frame, a second detector pass on each
+person's enlarged crop (small phones and cups show up there), pose on each person crop, the face
+stage (face, landmarks, eyes) on the heads of the staff, and the learned behaviour heads on the
+staff's crops (one batched backbone call, then each head)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vision.perception.crops import person_crop
+from vision.perception.detections import KP, Detection, FrameDetections, Pose
+from vision.perception.geometry import inside_share
+from vision.perception.classes import HALL_OBJECTS
+from vision.models.base import Timer, batched_nms
+from vision.perception.zoom import counter_tiles
+
+
+def merge_detections(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
+    """Per-label NMS over detections from several passes."""
+    if len(dets) < 2:
+        return dets
+    labels = sorted({d.label for d in dets})
+    boxes = np.array([d.box for d in dets], dtype=np.float32)
+    scores = np.array([d.score for d in dets], dtype=np.float32)
+    classes = np.array([labels.index(d.label) for d in dets])
+    return [dets[i] for i in batched_nms(boxes, scores, classes, iou)]
+
+
+HEAD_AND_SHOULDERS = (KP["nose"], KP["left_eye"], KP["right_eye"], KP["left_ear"], KP["right_ear"],
+                      KP["left_shoulder"], KP["right_shoulder"])
+
+
+def head_and_shoulders(pose: Pose | None, box, min_points: int = 3, min_score: float = 0.4) -> bool:
+    """A pose that finds at least ``min_points`` confident head or shoulder points inside ``box``: a
+    person is there. A stain, a chair or a blurred crowd gives no confident head or shoulder; points
+    outside the box (MoveNet reads a padded crop) belong to a neighbour, not to this box."""
+    if pose is None:
+        return False
+    k = pose.keypoints[list(HEAD_AND_SHOULDERS)]
+    x1, y1, x2, y2 = box
+    inside = (k[:, 0] >= x1) & (k[:, 0] <= x2) & (k[:, 1] >= y1) & (k[:, 1] <= y2)
+    return int(((k[:, 2] >= min_score) & inside).sum()) >= min_points
+
+
+class Analyzer:
+    """Detector + pose + face stage + behaviour heads, shared by every window of a camera (and every camera
+    of a worker process). ``face`` is a ``FaceReader`` or None (no face stage: every ``faces`` entry is
+    None); ``heads`` run on ``backbone`` features (none: every ``head_scores`` entry is None)."""
+
+    def __init__(self, detector, pose=None, *, face=None, max_face_persons: int = 3, min_score: float = 0.2,
+                 person_label: str = "person", crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
+                 min_crop_px: int = 48, max_pose_persons: int = 8,
+                 crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
+                 max_confirm: int = 2,
+                 backbone=None, heads=(), max_head_persons: int = 8):
+        self.detector = detector
+        self.pose = pose
+        self.face = face
+        self.max_face_persons = max_face_persons
+        self.min_score = min_score
+        self.person_label = person_label
+        self.crop_pass = crop_pass
+        self.crop_pad = crop_pad
+        self.max_crop_persons = max_crop_persons
+        self.min_crop_px = min_crop_px
+        self.max_pose_persons = max_pose_persons
+        self.crop_labels = crop_labels
+        self.zoom_max_tiles = zoom_max_tiles
+        # weak persons (a score under the person bar) kept when a pose confirms them, at most this many a frame
+        self.max_confirm = max_confirm if pose is not None else 0
+        self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
+        self.heads = list(heads)
+        self.backbone = backbone if self.heads else None
+        self.max_head_persons = max_head_persons
+        if self.heads:
+            if backbone is None:
+                raise ValueError("heads need a backbone to read their features from")
+            behaviours = [hd.behaviour for hd in self.heads]
+            if len(set(behaviours)) != len(behaviours):
+                raise ValueError(f"one head per behaviour, got {behaviours}")
+            for hd in self.heads:
+                if hd.backbone != backbone.name or (backbone.dim and hd.dim != backbone.dim):
+                    raise ValueError(f"head {hd.name!r} reads {hd.dim} features of {hd.backbone!r}; "
+                                     f"the backbone is {backbone.name!r} with {backbone.dim}")
+
+    def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
+                region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
+                zoom: list[tuple[int, int, int, int]] | None = None,
+                confirm_min_score: float | None = None, read_faces: bool = True) -> FrameDetections:
+        """One frame through the models.
+
+        ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
+        zones), which costs no more than the whole frame and sees small things larger.
+        ``focus(person)`` picks the persons whose crops get the second detector pass (staff);
+        ``pose_focus(person)`` those that get a pose (staff, and whoever is at the counter), the best
+        ``max_poses`` of them. The heads score the ``focus`` persons (staff; everyone when there is
+        no focus), at most ``max_head_persons`` of them, in one batched backbone call.
+        ``zoom``: rectangles (the counters) the detector also looks at in tiles of its own input
+        size, for phones and cups lying there (``zoom_counters``).
+        ``confirm_min_score``: a person scored from this up to ``person_min_score`` (in the focus) is
+        kept when its pose shows a head and shoulders (``head_and_shoulders``); None: none is.
+        The face stage reads the heads of the persons ``focus`` picks (staff),
+        the best ``max_face_persons`` of them, after their pose; not at all when ``read_faces`` is False
+        (the caller holds the last reading, see ``CameraWatch``).
+        """
+        h, w = image.shape[:2]
+        if self.everyone:
+            focus = pose_focus = None
+        timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0, "heads": 0.0}
+        t = Timer()
+        confirming = self.max_confirm and confirm_min_score is not None and confirm_min_score < person_min_score
+        floor = min(self.min_score, confirm_min_score) if confirming else self.min_score
+        if region is not None:
+            x1, y1, x2, y2 = region
+            found = self.detector.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
+        else:
+            found = self.detector.detect(image, min_score=floor)
+        timing["preprocess"] += self.detector.timing.get("preprocess", 0.0)
+        timing["detect"] = t.ms() - timing["preprocess"]
+        persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
+                         key=lambda d: d.score, reverse=True)
+        objects = [d for d in found if d.label != self.person_label and d.score >= self.min_score]
+        confirmed: dict[int, Pose | None] = {}     # person index -> its pose, if the confirmation made one
+        why: dict[int, str] = {}
+        if confirming:
+            t = Timer()
+            weak = sorted((d for d in found if d.label == self.person_label
+                           and confirm_min_score <= d.score < person_min_score
+                           and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
+            # a weak box mostly inside a person already found is a part of that person, not another one
+            weak = [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
+            for d in weak[: self.max_confirm]:
+                pose = self.pose.estimate(image, d.box)
+                if head_and_shoulders(pose, d.box):
+                    confirmed[len(persons)] = pose
+                    why[len(persons)] = "head and shoulders in the pose"
+                    persons.append(d)
+            # nobody in focus at all: a clear face there is a person the detector missed (a close-up, a
+            # head resting on the arms turned to the camera, someone slumped back)
+            if self.face is not None and not any(focus is None or focus(p) for p in persons):
+                for d in self._persons_from_faces(image, region, focus):
+                    confirmed[len(persons)] = None
+                    why[len(persons)] = "a face"
+                    persons.append(d)
+            timing["confirm"] = t.ms()
+
+        if self.crop_pass and persons:
+            t = Timer()
+            crop_pre = 0.0
+            extra: list[Detection] = []
+            chosen = [p for p in persons if focus is None or focus(p)]
+            biggest = sorted(chosen, key=lambda d: d.width * d.height, reverse=True)[: self.max_crop_persons]
+            for p in biggest:
+                x1, y1, x2, y2 = p.box
+                px, py = (x2 - x1) * self.crop_pad, (y2 - y1) * self.crop_pad
+                cx1, cy1 = int(max(0, x1 - px)), int(max(0, y1 - py))
+                cx2, cy2 = int(min(w, x2 + px)), int(min(h, y2 + py))
+                if cx2 - cx1 < self.min_crop_px or cy2 - cy1 < self.min_crop_px:
+                    continue
+                # a crop close to the whole frame adds nothing
+                if (cx2 - cx1) * (cy2 - cy1) > 0.8 * w * h:
+                    continue
+                crop_found = self.detector.detect(image[cy1:cy2, cx1:cx2], min_score=self.min_score,
+                                                  origin=(cx1, cy1))
+                crop_pre += self.detector.timing.get("preprocess", 0.0)
+                extra.extend(d for d in crop_found if d.label in self.crop_labels)
+            objects = merge_detections(objects + extra)
+            timing["preprocess"] += crop_pre
+            timing["crop_detect"] = t.ms() - crop_pre
+
+        zoomed: list[Detection] = []
+        if zoom:
+            t = Timer()
+            zoomed = self.zoom_counters(image, zoom)
+            objects = merge_detections(objects + zoomed)
+            timing["counter_zoom"] = t.ms()
+
+        poses = []
+        t = Timer()
+        budget = self.max_pose_persons if max_poses is None or self.everyone else min(max_poses, self.max_pose_persons)
+        for i, p in enumerate(persons):
+            if confirmed.get(i) is not None:           # its pose is already known
+                poses.append(confirmed[i])
+                continue
+            wanted = self.pose is not None and budget > 0 and (pose_focus is None or pose_focus(p))
+            poses.append(self.pose.estimate(image, p.box) if wanted else None)
+            budget -= wanted
+        timing["pose"] = t.ms()
+
+        faces: list = [None] * len(persons)
+        t = Timer()
+        if self.face is not None and read_faces:
+            wanted = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_face_persons]
+            read = self.face.read_all(image, [persons[i].box for i in wanted], [poses[i] for i in wanted])
+            for i, face in zip(wanted, read):
+                faces[i] = face
+        if read_faces:
+            timing["face"] = t.ms()
+        t = Timer()
+        head_scores = self._head_scores(image, persons, focus)
+        timing["heads"] = t.ms()
+        return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
+                               confirmed=[why.get(i) for i in range(len(persons))], faces=faces,
+                               head_scores=head_scores,
+                               head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
+
+    def _persons_from_faces(self, image: np.ndarray, region, focus, min_face_score: float = 0.75,
+                            min_face_px: int = 24) -> list[Detection]:
+        """Persons around the clear faces BlazeFace finds in the frame (or ``region``): the face box grown
+        to head and shoulders (a face width each side, 2.5 face heights down), scored by the face."""
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = region if region is not None else (0, 0, w, h)
+        out = []
+        for f in self.face.detector.detect(image[y0:y1, x0:x1], min_score=min_face_score, origin=(x0, y0)):
+            fx1, fy1, fx2, fy2 = f.box
+            fw, fh = fx2 - fx1, fy2 - fy1
+            if min(fw, fh) < min_face_px:
+                continue
+            box = (max(0.0, fx1 - fw), max(0.0, fy1 - 0.4 * fh), min(float(w), fx2 + fw), min(float(h), fy2 + 2.5 * fh))
+            d = Detection(self.person_label, round(float(f.score), 4), box)
+            if focus is None or focus(d):
+                out.append(d)
+        return out[: self.max_confirm]
+
+    def _head_scores(self, image: np.ndarray, persons: list[Detection], focus) -> list[dict[str, float] | None]:
+        """Each head's probability for the focus persons' crops; None for everyone else."""
+        scores: list[dict[str, float] | None] = [None] * len(persons)
+        if not self.heads or not persons:
+            return scores
+        chosen = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_head_persons]
+        if not chosen:
+            return scores
+        features = self.backbone.features([person_crop(image, persons[i].box) for i in chosen])
+        probs = {hd.behaviour: hd.predict(features) for hd in self.heads}
+        for row, i in enumerate(chosen):
+            scores[i] = {b: round(float(p[row]), 4) for b, p in probs.items()}
+        return scores
+
+    def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]]) -> list[Detection]:
+        """Hall objects (phones, cups, food, cards) found in tiles of each counter rectangle."""
+        h, w = image.shape[:2]
+        size = max(self.detector.spec.input.width, self.detector.spec.input.height)
+        found: list[Detection] = []
+        for rect in counters:
+            for x1, y1, x2, y2 in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h)):
+                if x2 - x1 < 8 or y2 - y1 < 8:
+                    continue
+                found.extend(d for d in self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score,
+                                                              origin=(x1, y1))
+                             if d.label in self.crop_labels)
+        return found
+
+
+class AnalyzerPool:
+    """A few Analyzers shared by every camera: a frame takes whichever is free.
+
+    On a small CPU, one single-threaded session per core analyses more frames per second
+    than one session spread over all cores (no thread hand-offs inside each inference)."""
+
+    def __init__(self, analyzers: list[Analyzer]):
+        import queue
+        if not analyzers:
+            raise ValueError("AnalyzerPool needs at least one Analyzer")
+        self.analyzers = analyzers
+        self._free: "queue.Queue[Analyzer]" = queue.Queue()
+        for a in analyzers:
+            self._free.put(a)
+
+    def __len__(self) -> int:
+        return len(self.analyzers)
+
+    def acquire(self) -> Analyzer:
+        return self._free.get()
+
+    def release(self, analyzer: Analyzer) -> None:
+        self._free.put(analyzer)

@@ -1,0 +1,119 @@
+"""Runs every camera's worker with one shared detector; restarts what crashes; keeps media in budget;
+puts the hall's head switches into effect."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from vision.media.clips import ClipCutter, prune_media
+from vision.config import HallConfig
+from vision.errors import ConfigError
+from vision.training.versions import HeadSwitch
+from vision.store.database import Store
+from vision.runtime.worker import CameraWorker
+
+log = logging.getLogger(__name__)
+
+
+class Supervisor:
+    web_url: str | None = None  # the dashboard's address, once a front end serves it
+
+    def __init__(self, config: HallConfig, analyzer=None, publish=None, status_every_s: float = 30.0,
+                 prune_every_s: float = 3600.0):
+        if not any(c.enabled for c in config.cameras):
+            raise ConfigError("the config has no enabled camera: add one under `cameras:`")
+        from vision.perception.load import load_pool
+        from vision.perception.pipeline import AnalyzerPool
+        self.config = config
+        db = config.path(config.storage.database)
+        db.parent.mkdir(parents=True, exist_ok=True)
+        self.store = Store(db)
+        # the models, shared by every camera: one session per core by default
+        if isinstance(analyzer, AnalyzerPool):
+            self.pool = analyzer
+        elif analyzer is not None:
+            self.pool = AnalyzerPool([analyzer])
+        else:
+            self.pool = load_pool(config.models, config.base_dir)
+        self.head_switch = HeadSwitch(config, self.store, self.pool.analyzers)
+        self._sync_heads()
+        self.cutter = ClipCutter()
+        self.publish = publish
+        self.workers: dict[str, CameraWorker] = {}
+        self.restarts: dict[str, int] = {}
+        self.status_every_s = status_every_s
+        self.prune_every_s = prune_every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _new_worker(self, camera) -> CameraWorker:
+        return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish,
+                            head_switch=self.head_switch)
+
+    def start(self) -> "Supervisor":
+        for warning in self.config.clip_warnings():
+            log.warning("%s", warning)
+        self.cutter.start()
+        for cam in self.config.cameras:
+            if cam.enabled:
+                self.workers[cam.id] = self._new_worker(cam).start()
+                log.info("camera %s: started (%d windows, %.2g analyses/s)", cam.id, len(cam.windows), cam.analysis_fps)
+        self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for worker in self.workers.values():
+            worker.stop()
+        self.cutter.stop(flush=True)
+        if self._thread is not None:
+            self._thread.join(5)
+        self.store.close()
+
+    def status(self) -> list[dict]:
+        return [w.status() | {"restarts": self.restarts.get(cid, 0)} for cid, w in self.workers.items()]
+
+    def _watch(self) -> None:
+        last_status = last_prune = time.time()
+        while not self._stop.wait(1.0):
+            for cid, worker in list(self.workers.items()):
+                if not worker.alive and worker.failed:    # stopped by its own config error: said once, not restarted
+                    continue
+                if not worker.alive and not self._stop.is_set():
+                    self.restarts[cid] = self.restarts.get(cid, 0) + 1
+                    log.error("camera %s: worker stopped unexpectedly (%s); restarting (restart #%d)",
+                              cid, worker.last_error or "no error recorded", self.restarts[cid])
+                    worker.stop()          # its reader too, so no thread of the old worker is left behind
+                    self.workers[cid] = self._new_worker(worker.camera).start()
+            self._sync_heads()
+            now = time.time()
+            if now - last_status >= self.status_every_s:
+                last_status = now
+                for s in self.status():
+                    log.info("camera %s: %s, %.2f fps analysed, last frame %s s ago", s["camera_id"],
+                             "connected" if s["connected"] else "OFFLINE", s["fps"], s["last_frame_age_s"],
+                             extra={"camera_status": s})
+            if now - last_prune >= self.prune_every_s:
+                last_prune = now
+                self.prune()
+
+    def _sync_heads(self) -> None:
+        """The hall's head switches (dashboard or `hallmonitor heads`) reach the cameras within a second."""
+        try:
+            if self.head_switch.sync():
+                log.info("hall heads on: %s", ", ".join(self.head_switch.applied) or "none (bundled heads)")
+        except Exception as exc:  # noqa: BLE001 - a broken head file must not stop the cameras; the old heads stay
+            log.warning("hall heads not switched: %s", exc)
+
+    def prune(self):
+        st = self.config.storage
+        media = self.config.path(st.media_dir)
+        if not media.is_dir():
+            return None
+        result = prune_media(media, st.retention_days, int(st.max_media_gb * 1e9), keep=self.store.kept_event_ids())
+        if result.deleted:
+            log.info("retention: deleted %d files, freed %.1f MB", len(result.deleted), result.freed_bytes / 1e6)
+        return result

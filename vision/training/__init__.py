@@ -1,0 +1,1 @@
+"""The hall's own heads: managers' labels on crops, fitting, and the versions switched on."""

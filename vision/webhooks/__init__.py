@@ -1,0 +1,1 @@
+"""Webhooks for integrators (Standard Webhooks v1): endpoints, signing, the SSRF guard, the dispatcher."""
