@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from tests.rtsp_fixtures import FPS, HEIGHT, WIDTH, camera_stream, own_rtsp_server, rtsp_server  # noqa: F401
-from vision.media.capture import CameraReader, Frame, FrameQueue, mask_url
+from vision.media.capture import CameraReader, mask_url
+from vision.media.frames import Frame, FrameQueue
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,50 @@
+"""`hallmonitor bench`: per-stage cost on photos, or the live pipeline against N real RTSP streams."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--images", "image_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="folder of photos to run (default: the fetched real photos and the bundled example)")
+@click.option("--repeats", default=5, show_default=True, help="passes over the photos")
+@click.option("--threads", default=1, show_default=True, help="onnxruntime threads (1 = the cost on one core)")
+@click.option("--no-crop-pass", is_flag=True, help="skip the second detector pass on person crops")
+@click.option("--cameras", "cameras", type=int, multiple=True,
+              help="run the live pipeline against this many real RTSP streams (repeat for several runs)")
+@click.option("--windows-per-camera", default=2, show_default=True)
+@click.option("--seconds", default=30.0, show_default=True, help="measured seconds per run (after a warm-up)")
+@click.option("--fps", default=1.0, show_default=True, help="analyses per second per camera")
+@click.option("--sweep", is_flag=True, help="raise the camera count until the goal no longer holds")
+@click.option("--mode", "modes", type=click.Choice(["baseline", "optimized", "lean", "optimized-int8", "lean-int8"]), multiple=True,
+              help="with --cameras: the pipeline settings to measure (default: optimized; repeat for both)")
+@click.option("--head", "heads", multiple=True,
+              help="photos: run this behaviour head too (a head name in the manifest; repeat for several)")
+def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera, seconds, fps, sweep, modes,
+          heads) -> None:
+    """Per-stage latency on photos; or, with --cameras, the live pipeline on N real RTSP streams."""
+    if cameras:
+        import logging
+
+        from hallmonitor.stream_bench import stream_bench
+        from vision.logs import setup_logging
+        setup_logging(level=logging.WARNING)
+        click.echo(stream_bench(list(cameras), windows_per_camera, seconds, fps, list(modes) or ["optimized"],
+                                not no_crop_pass, sweep))
+        return
+    from hallmonitor.photo_bench import default_images, format_stage_table, stage_bench
+    from vision.analysis.photo import list_images
+    from vision.errors import InputError
+
+    images = list_images(image_dir) if image_dir else default_images()
+    if not images:
+        raise InputError("no photos to run: give --images DIR, or run scripts/fetch-media.sh")
+    click.echo(f"bench: {len(images)} photos x {repeats} passes, {threads} thread(s)", err=True)
+    with click.progressbar(length=repeats, label="bench", file=sys.stderr) as bar:
+        result = stage_bench(images, repeats, threads, not no_crop_pass,
+                             progress=lambda done, total: bar.update(1), heads=list(heads) if heads else None)
+    click.echo(format_stage_table(result))
