@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 
 from vision.errors import InputError, NotFound
 from vision.media.clips import overlay_path
-from vision.store.database import MAX_PAGE
+from vision.store.checks import MAX_PAGE
 
 from .api_common import hall, int_arg, json_body, query, store, text
 from .auth import actor, require

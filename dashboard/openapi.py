@@ -13,7 +13,8 @@ from importlib import resources
 
 from vision import __version__
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES
-from vision.store.database import MAX_PAGE, MESSAGE_TYPES, REVIEW_STATUSES
+from vision.store.checks import MAX_PAGE
+from vision.store.events import MESSAGE_TYPES, REVIEW_STATUSES
 from vision.webhooks.endpoints import DELIVERY_STATUSES
 
 from .api_events import REVIEW_VERDICTS

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, jsonify, make_response, redirect, render_tem
 
 from vision.errors import InputError
 from vision.events import EVENT_TYPES, SEVERITIES
-from vision.store.database import REVIEW_STATUSES
+from vision.store.events import REVIEW_STATUSES
 
 from .auth import actor, local_path, require
 from .board import board_tiles

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from vision.errors import HallmonitorError
-from vision.store.database import MESSAGE_TYPES
+from vision.store.events import MESSAGE_TYPES
 from vision.webhooks.endpoints import DELIVERY_STATUSES
 
 from .api_admin import endpoints

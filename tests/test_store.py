@@ -1,4 +1,4 @@
-"""vision.store.database on real SQLite files: migrations, the event lifecycle, the outbox, paging, durability."""
+"""vision.store (the Store) on real SQLite files: migrations, the event lifecycle, the outbox, paging, durability."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
-import vision.store.database as store_module
+import vision.store.schema as store_module
 from vision.errors import InputError, NotFound
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES, Event, iso
-from vision.store.database import (LATEST_VERSION, MESSAGE_TYPES, REVIEW_STATUSES, Store, StoreError, message_type, migrate,
-                          schema_version)
+from vision.store.connection import StoreError
+from vision.store.database import Store
+from vision.store.events import MESSAGE_TYPES, REVIEW_STATUSES, message_type
+from vision.store.schema import LATEST_VERSION, migrate, schema_version
 
 ROOT = Path(__file__).resolve().parents[1]
 HALL_TZ = timezone(timedelta(hours=8))

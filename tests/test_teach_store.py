@@ -14,7 +14,8 @@ from vision.media.event_frame import (FramePerson, decode_jpeg, encode_jpeg, fra
                                 write_event_frame)
 from vision.training.versions import HallHeads, head_name
 from vision.observe.observations import PersonObservation, WindowObservation
-from vision.store.database import MIGRATIONS, Store
+from vision.store.database import Store
+from vision.store.schema import MIGRATIONS
 from vision.training.teaching import BEHAVIOURS, Teaching
 
 
@@ -34,8 +35,9 @@ def test_the_tables_come_with_the_store_whatever_is_imported_first(tmp_path: Pat
     import subprocess
     import sys
     db = tmp_path / "x.db"
-    for first in ("vision.training.teaching", "vision.training.versions", "vision.store.database"):
-        code = (f"import {first}; from vision.store.database import Store, schema_version; "
+    for first in ("vision.training.teaching", "vision.training.versions", "vision.store.database",
+                  "vision.store.schema", "vision.store.accounts", "vision.webhooks.endpoints", "dashboard.accounts"):
+        code = (f"import {first}; from vision.store.database import Store; from vision.store.schema import schema_version; "
                 f"s = Store({str(db)!r}); print(schema_version(s._conn()))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
         assert out.returncode == 0, out.stderr

@@ -436,7 +436,7 @@ def test_the_cursor_is_durable_a_new_dispatcher_does_not_fan_out_again(store, re
 def test_an_upgraded_database_does_not_send_its_history(tmp_path):
     import sqlite3
 
-    from vision.store.database import migrate
+    from vision.store.schema import migrate
     db = tmp_path / "old.db"
     with Store(db) as s:  # a database with events, from before the dispatcher existed (schema 4)
         record(s, 3)

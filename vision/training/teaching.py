@@ -11,7 +11,7 @@ Window-state candidates are labels nobody had to think about: frames from closed
 "vacant" candidates, frames with a confident staff detection "occupied" ones. They wait in
 ``teach_candidates`` until a manager confirms or corrects them; only then are they labels.
 
-This module owns its tables (migration 6 of ``vision.store.database``).
+This module owns its tables (migration 6, numbered in vision/store/schema.py).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ MAX_FRAME_BYTES = 8 * 1024 * 1024
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    """Migration 6 of ``vision.store.database`` (which numbers it): this module's tables."""
+    """Migration 6 (vision/store/schema.py numbers it): this module's tables."""
     for sql in (
         # the clean frame a label was given on (JPEG), with the persons the models found in it
         """CREATE TABLE teach_frames (

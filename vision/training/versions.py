@@ -10,7 +10,7 @@ At most one version of a head is on (a partial unique index says so).
 Training runs (started from the CLI or the dashboard's button) are rows too, so any process can show
 a run's progress, and a run whose process died is reported as failed, not as running forever.
 
-This module owns its tables (migration 7 of ``vision.store.database``).
+This module owns its tables (migration 7, numbered in vision/store/schema.py).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ _REF = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)@v?(?P<version>\d+)$")
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    """Migration 7 of ``vision.store.database`` (which numbers it): this module's tables."""
+    """Migration 7 (vision/store/schema.py numbers it): this module's tables."""
     for sql in (
         """CREATE TABLE head_versions (
             id           INTEGER PRIMARY KEY,

@@ -21,7 +21,7 @@ fails the delivery is ``failed`` and the endpoint disabled. Redirects are not fo
 
 The SSRF guard (address_guard.py) checks every attempt.
 
-One dispatcher per database (``hallmonitor run`` starts it).
+One dispatcher per database (``hallmonitor run`` starts it). Its tables are declared in vision/webhooks/tables.py.
 """
 
 from __future__ import annotations

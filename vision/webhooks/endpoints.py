@@ -1,5 +1,5 @@
 """Webhook endpoints: configured in cameras.yaml or through the API, their deliveries, and the
-queries the dashboard's webhook pages read.
+queries the dashboard's webhook pages read. The tables are declared in vision/webhooks/tables.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from vision.errors import ConfigError, HallmonitorError, InputError, NotFound
 from vision.events import iso
-from vision.store.database import MESSAGE_TYPES, Store
+from vision.store.database import Store
+from vision.store.events import MESSAGE_TYPES
 from vision.webhooks.address_guard import (
     Resolver,
     Unresolvable,

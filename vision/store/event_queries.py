@@ -1,0 +1,112 @@
+"""Reading events: one event, its timeline, filtered pages and counts.
+
+The list filters are the API's (vision/store/checks.py checks them, naming the filter); each one uses
+an index that ends in ``(started_at, id)``, so a filtered page is one index range in keyset order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vision.errors import InputError, NotFound
+from vision.events import EVENT_TYPES, PHASES, SEVERITIES, Event, iso
+from vision.store.checks import decode_cursor, encode_cursor, page_limit, strings, when
+from vision.store.connection import Connections
+from vision.store.events import REVIEW_STATUSES, event_json, event_of
+
+
+class EventQueries(Connections):
+    """Reading the events tables (writes are in :class:`vision.store.events.EventRecords`)."""
+
+    def get_event(self, event_id: str) -> dict | None:
+        """The event's JSON (``Event.to_json()``) plus review_status, review_comment, reviewed_by, reviewed_at, keep."""
+        row = self._conn().execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
+        return None if row is None else event_json(row)
+
+    def event(self, event_id: str) -> Event:
+        row = self._conn().execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no event {event_id!r}")
+        return event_of(row)
+
+    def timeline(self, event_id: str) -> list[dict]:
+        """Every recorded transition of the event, oldest first: ``{phase, at, severity, event}``."""
+        with self._read() as conn:
+            if conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone() is None:
+                raise NotFound(f"no event {event_id!r}")
+            rows = conn.execute("SELECT phase, at, severity, json FROM event_log WHERE event_id = ? ORDER BY at, id",
+                                (event_id,)).fetchall()
+        return [{"phase": r["phase"], "at": iso(r["at"]), "severity": r["severity"], "event": json.loads(r["json"])}
+                for r in rows]
+
+    def _where(self, since: Any, until: Any, window_id: Any, camera_id: Any, types: Any, phases: Any,
+               severity: Any, review_status: Any) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        lo, hi = when("since", since), when("until", until)
+        if lo is not None and hi is not None and lo > hi:
+            raise InputError(f"since ({iso(lo)}) is after until ({iso(hi)})")
+        if lo is not None:
+            clauses.append("started_at >= ?")
+            params.append(lo)
+        if hi is not None:
+            clauses.append("started_at < ?")
+            params.append(hi)
+        for column, name, value, allowed in (
+            ("window_id", "window_id", window_id, None),
+            ("camera_id", "camera_id", camera_id, None),
+            ("type", "types", types, tuple(EVENT_TYPES)),
+            ("phase", "phases", phases, PHASES),
+            ("severity", "severity", severity, SEVERITIES),
+            ("review_status", "review_status", review_status, REVIEW_STATUSES),
+        ):
+            values = strings(name, value, allowed)
+            if values is None:
+                continue
+            if column == "phase" and "ended" not in values:
+                clauses.append("phase != 'ended'")  # implied, but lets SQLite use the small events_open index
+            if len(values) == 1:
+                clauses.append(f"{column} = ?")
+            else:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+        return clauses, params
+
+    def list_events(self, *, since: Any = None, until: Any = None, window_id: Any = None, camera_id: Any = None,
+                    types: Any = None, phases: Any = None, severity: Any = None, review_status: Any = None,
+                    limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """One page of events, newest first (started_at desc, id desc), and the cursor of the next page (or None).
+
+        ``since``/``until`` bound ``started_at`` (since inclusive, until exclusive). The other filters take
+        one value or a list (any of them matches); None or an empty list means no filter.
+        """
+        clauses, params = self._where(since, until, window_id, camera_id, types, phases, severity, review_status)
+        page_limit(limit)
+        if cursor is not None:
+            clauses.append("(started_at, id) < (?, ?)")
+            params.extend(decode_cursor(cursor))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._conn().execute(
+            f"SELECT * FROM events {where} ORDER BY started_at DESC, id DESC LIMIT ?", (*params, limit + 1)).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["started_at"], rows[-1]["id"]) if more else None
+        return [event_json(r) for r in rows], next_cursor
+
+    def count_events(self, *, since: Any = None, until: Any = None, window_id: Any = None, camera_id: Any = None,
+                     types: Any = None, phases: Any = None, severity: Any = None, review_status: Any = None) -> int:
+        clauses, params = self._where(since, until, window_id, camera_id, types, phases, severity, review_status)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self._conn().execute(f"SELECT count(*) FROM events {where}", params).fetchone()[0]
+
+    def open_events(self, camera_id: str | None = None) -> list[Event]:
+        """Events not yet ended (oldest first), e.g. for a restarted worker to adopt or end."""
+        # INDEXED BY: with statistics, SQLite may prefer the camera index and scan the whole camera
+        sql = "SELECT * FROM events INDEXED BY events_open WHERE phase != 'ended'"
+        params: tuple = ()
+        if camera_id is not None:
+            sql += " AND camera_id = ?"
+            params = (camera_id,)
+        return [event_of(r) for r in self._conn().execute(sql + " ORDER BY started_at, id", params)]
+
