@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify
 
 from vision import __version__
 from vision.events import iso
+from vision.webhooks.endpoints import Endpoints
 
 from . import api_admin, api_events, api_hall, api_teach
 from .api_common import hall, query, store, supervisor
@@ -33,9 +34,7 @@ bp.register_blueprint(api_teach.bp)
 @require("viewer")
 def health():
     query(set())
-    with store().read() as conn:
-        conn.execute("SELECT 1").fetchone()
-        pending = conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
+    pending = Endpoints(store()).pending_count()
     sup = supervisor()
     cameras = {"configured": len(hall().cameras), "connected": None}
     if sup is not None:

@@ -61,11 +61,8 @@ def metrics():
                    [({"camera": s["camera_id"]}, s["reconnects"]) for s in status])
         out.family("hallmonitor_camera_frame_drops_total", "counter", "Frames dropped because analysis was busy.",
                    [({"camera": s["camera_id"]}, s["drops"]) for s in status])
-    with store().read() as conn:
-        counts = dict(conn.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall())
-        paused = {r[0] for r in conn.execute(
-            "SELECT DISTINCT window_id FROM pauses WHERE started_at <= ?1 AND (ended_at IS NULL OR ended_at > ?1)"
-            " AND (until IS NULL OR until > ?1)", (time.time(),))}
+    counts = store().counts_by_type()
+    paused = {p["window_id"] for p in store().active_pauses(time.time())}
     out.family("hallmonitor_events_total", "counter", "Events recorded, per type (from the store).",
                [({"type": t}, counts.get(t, 0)) for t in EVENT_TYPES])
     out.family("hallmonitor_window_paused", "gauge", "1 while the window is paused (API or sign).",

@@ -50,9 +50,7 @@ def board():
     tiles = board_tiles(hall(), store())
     recent, _ = store().list_events(limit=FEED_SIZE)
     midnight = local_day_start(datetime.now(hall_tz()).date())
-    with store().read() as conn:
-        counts = dict(conn.execute("SELECT type, count(*) FROM events WHERE started_at >= ? "
-                                   "AND review_status != 'false_positive' GROUP BY type", (midnight,)).fetchall())
+    counts = store().counts_by_type(since=midnight, without_false_positives=True)
     today = [(ty, counts.get(ty, 0)) for ty in EVENT_TYPES]
     return render_template("board.html", tiles=tiles, alerts=[alert_json(e) for e in recent],
                            today=today, today_max=max([n for _, n in today] + [1]), today_start=midnight,

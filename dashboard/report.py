@@ -16,7 +16,7 @@ from html import escape
 
 from flask import Blueprint, Response, render_template, request
 
-from vision.events import EVENT_TYPES, iso
+from vision.events import EVENT_TYPES
 
 from .auth import require
 from .i18n import t
@@ -68,33 +68,20 @@ class Week:
 
 
 def week_stats(monday: date) -> Week:
-    """The week's numbers, aggregated in SQLite (one range of the started_at index)."""
+    """The week's numbers (the store aggregates them: ``Store.week_summary``)."""
     tz = hall_tz()
     bounds = [datetime.combine(monday + timedelta(days=k), datetime.min.time(), tzinfo=tz).timestamp()
               for k in range(8)]                       # local midnights: a DST change stays right
     week = Week(week_label(monday), monday, bounds[0], bounds[7])
-    span = {"lo": week.start, "hi": week.end}
-    real = "started_at >= :lo AND started_at < :hi AND review_status != 'false_positive'"
-    secs = "max(0.0, min(coalesce(ended_at, updated_at), :hi) - started_at)"
-    day_index = " + ".join(f"(started_at >= {b!r})" for b in bounds[1:7])
-    with store().read() as conn:
-        for r in conn.execute(
-                f"SELECT coalesce(window_id, 'camera:' || camera_id) AS place, type, count(*) AS n, "
-                f"sum({secs}) AS total, max({secs}) AS longest FROM events WHERE {real} GROUP BY place, type", span):
-            key = (r["place"], r["type"])
-            week.counts[key], week.seconds[key], week.longest_s[key] = r["n"], r["total"], r["longest"]
-            week.by_type[r["type"]] = week.by_type.get(r["type"], 0) + r["n"]
-        for r in conn.execute(f"SELECT {day_index} AS day, count(*) AS n FROM events WHERE {real} GROUP BY day", span):
-            week.per_day[r["day"]] = r["n"]
-        week.false_positives = conn.execute(
-            "SELECT count(*) FROM events WHERE started_at >= :lo AND started_at < :hi "
-            "AND review_status = 'false_positive'", span).fetchone()[0]
-        longest = conn.execute(
-            f"SELECT id, type, camera_id, window_id, severity, started_at, {secs} AS secs FROM events "
-            f"WHERE {real} ORDER BY secs DESC, id LIMIT {TOP_LONGEST}", span).fetchall()
-    week.longest = [{"id": r["id"], "type": r["type"], "window_id": r["window_id"], "camera_id": r["camera_id"],
-                     "severity": r["severity"], "started_at": iso(r["started_at"]), "seconds": r["secs"]}
-                    for r in longest]
+    summary = store().week_summary(bounds, TOP_LONGEST)
+    for r in summary["cells"]:
+        key = (r["place"], r["type"])
+        week.counts[key], week.seconds[key], week.longest_s[key] = r["n"], r["total"], r["longest"]
+        week.by_type[r["type"]] = week.by_type.get(r["type"], 0) + r["n"]
+    for day, n in summary["per_day"].items():
+        week.per_day[day] = n
+    week.false_positives = summary["false_positives"]
+    week.longest = summary["longest"]
     return week
 
 

@@ -37,27 +37,12 @@ def _setting(name: str) -> float:
 
 
 def last_log_id() -> int:
-    with store().read() as conn:
-        return conn.execute("SELECT coalesce(max(id), 0) FROM event_log").fetchone()[0]
+    return store().last_log_id()
 
 
 def log_after(after: int, limit: int = BATCH) -> list[dict]:
     """event_log rows after ``after``, each as the alert the pages show (with the event's review state now)."""
-    with store().read() as conn:
-        rows = conn.execute("SELECT id, event_id, json FROM event_log WHERE id > ? ORDER BY id LIMIT ?",
-                            (after, limit)).fetchall()
-        ids = sorted({r["event_id"] for r in rows})
-        review = {}
-        if ids:
-            review = {r["id"]: dict(r) for r in conn.execute(
-                f"SELECT id, review_status, review_comment, reviewed_by FROM events "
-                f"WHERE id IN ({', '.join('?' * len(ids))})", ids)}
-    out = []
-    for r in rows:
-        event = json.loads(r["json"])
-        event.update({k: v for k, v in review.get(r["event_id"], {}).items() if k != "id"})
-        out.append({"log_id": r["id"], **alert_json(event)})
-    return out
+    return [{"log_id": log_id, **alert_json(event)} for log_id, event in store().log_after(after, limit)]
 
 
 def _start_id() -> int:

@@ -460,6 +460,51 @@ def test_bad_filters_are_input_errors(store: Store, kwargs, message):
     assert message in str(err.value)
 
 
+# ---- the dashboard's reads: live feed, counts, the week ----
+
+def test_the_live_feed_reads_the_timeline_after_an_id_with_the_review_state_of_now(store: Store):
+    assert store.last_log_id() == 0 and store.log_after(0, 10) == []
+    started = make(1)
+    store.record(started)
+    store.record(started.advance("ended", T0 + 40))
+    store.record(make(2, type="eating", at=T0 + 5))
+    store.set_review(eid(1), "false_positive", "a shadow", "li")
+    feed = store.log_after(0, 10)
+    assert [(event["id"], event["phase"]) for _, event in feed] == [(eid(1), "started"), (eid(1), "ended"),
+                                                                    (eid(2, T0 + 5), "started")]
+    assert [log_id for log_id, _ in feed] == sorted(log_id for log_id, _ in feed)
+    assert feed[-1][0] == store.last_log_id()
+    assert feed[0][1]["review_status"] == "false_positive" and feed[0][1]["review_comment"] == "a shadow"
+    assert feed[2][1]["review_status"] == "new" and feed[2][1]["reviewed_by"] is None
+    assert store.log_after(feed[0][0], 1) == [feed[1]]
+    assert store.counts_by_type() == {"unattended": 1, "eating": 1}
+    assert store.counts_by_type(since=T0 + 1) == {"eating": 1}
+    assert store.counts_by_type(without_false_positives=True) == {"eating": 1}
+
+
+def test_the_week_summary_cuts_durations_at_the_week_end_and_sets_false_positives_apart(store: Store):
+    day = 86400.0
+    midnights = [T0 - 9 * 3600 + k * day for k in range(8)]          # Monday 00:00 in the hall, then each day
+    store.record(make(1, at=T0))                                      # Monday, just started (0 s so far)
+    store.record(make(2, type="eating", at=T0 + 2 * day, window="w2").advance("ended", T0 + 2 * day + 90))
+    late = make(3, at=midnights[7] - 60)                              # Sunday 23:59, still open on Monday:
+    store.record(late)
+    store.record(late.advance("updated", midnights[7] + 600))        # its duration is cut at the week end
+    store.record(make(4, at=T0 + day))
+    store.set_review(eid(4, T0 + day), "false_positive")
+    store.record(make(5, at=midnights[7] + 10))                       # next week
+    week = store.week_summary(midnights, top=2)
+    cells = {(c["place"], c["type"]): c for c in week["cells"]}
+    assert set(cells) == {("w1", "unattended"), ("w2", "eating")}
+    assert cells[("w1", "unattended")]["n"] == 2 and cells[("w2", "eating")]["total"] == 90
+    assert week["per_day"] == {0: 1, 2: 1, 6: 1}
+    assert week["false_positives"] == 1
+    assert [e["id"] for e in week["longest"]] == [eid(2, T0 + 2 * day), eid(3, midnights[7] - 60)]
+    assert week["longest"][1]["seconds"] == 60 and week["longest"][0]["started_at"] == iso(T0 + 2 * day)
+    with pytest.raises(InputError, match="8 midnights"):
+        store.week_summary(midnights[:7], top=2)
+
+
 # ---- the JSON Schemas in docs/ ----
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
-"""Reading events: one event, its timeline, filtered pages and counts.
+"""Reading events: one event, its timeline, filtered pages and counts, and the dashboard's summaries.
 
 The list filters are the API's (vision/store/checks.py checks them, naming the filter); each one uses
 an index that ends in ``(started_at, id)``, so a filtered page is one index range in keyset order.
+The live feed follows ``event_log`` by id; the weekly report aggregates one range of ``started_at``.
 """
 
 from __future__ import annotations
@@ -110,3 +111,70 @@ class EventQueries(Connections):
             params = (camera_id,)
         return [event_of(r) for r in self._conn().execute(sql + " ORDER BY started_at, id", params)]
 
+    # ---- the dashboard's summaries ----
+
+    def counts_by_type(self, since: float | None = None, *, without_false_positives: bool = False) -> dict[str, int]:
+        """Events per type (those started at or after ``since``, if given; false positives left out, if asked)."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("started_at >= ?")
+            params.append(when("since", since))
+        if without_false_positives:
+            clauses.append("review_status != 'false_positive'")
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+        return dict(self._conn().execute(f"SELECT type, count(*) FROM events {where}GROUP BY type", params).fetchall())
+
+    def last_log_id(self) -> int:
+        """The id of the newest timeline entry (0 when there is none): where a live feed starts."""
+        return self._conn().execute("SELECT coalesce(max(id), 0) FROM event_log").fetchone()[0]
+
+    def log_after(self, after: int, limit: int) -> list[tuple[int, dict]]:
+        """Timeline entries after id ``after``, oldest first, as ``(log id, the event's JSON at that transition)``,
+        each with the event's review state as it is now (review_status, review_comment, reviewed_by)."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT id, event_id, json FROM event_log WHERE id > ? ORDER BY id LIMIT ?",
+                                (after, limit)).fetchall()
+            ids = sorted({r["event_id"] for r in rows})
+            review = {}
+            if ids:
+                review = {r["id"]: dict(r) for r in conn.execute(
+                    f"SELECT id, review_status, review_comment, reviewed_by FROM events "
+                    f"WHERE id IN ({', '.join('?' * len(ids))})", ids)}
+        out = []
+        for r in rows:
+            event = json.loads(r["json"])
+            event.update({k: v for k, v in review.get(r["event_id"], {}).items() if k != "id"})
+            out.append((r["id"], event))
+        return out
+
+    def week_summary(self, midnights: list[float], top: int) -> dict:
+        """The weekly report's numbers for the week from ``midnights[0]`` to ``midnights[7]`` (its 8 local
+        midnights), aggregated in SQLite over one range of the started_at index.
+
+        An event counts in the week it started in, its duration cut at the week's end; false positives are
+        left out and counted apart. Returns ``{"cells": [{place, type, n, total, longest}], "per_day": {day
+        index 0-6: n}, "false_positives": n, "longest": [the ``top`` longest events]}``; a place is the
+        window id, or ``camera:<id>`` for an event of a whole camera.
+        """
+        if len(midnights) != 8:
+            raise InputError(f"week_summary: expected the week's 8 midnights, got {len(midnights)}")
+        span = {"lo": float(midnights[0]), "hi": float(midnights[7])}
+        real = "started_at >= :lo AND started_at < :hi AND review_status != 'false_positive'"
+        secs = "max(0.0, min(coalesce(ended_at, updated_at), :hi) - started_at)"
+        day_index = " + ".join(f"(started_at >= {float(b)!r})" for b in midnights[1:7])
+        with self._read() as conn:
+            cells = [dict(r) for r in conn.execute(
+                f"SELECT coalesce(window_id, 'camera:' || camera_id) AS place, type, count(*) AS n, "
+                f"sum({secs}) AS total, max({secs}) AS longest FROM events WHERE {real} GROUP BY place, type", span)]
+            per_day = {r["day"]: r["n"] for r in conn.execute(
+                f"SELECT {day_index} AS day, count(*) AS n FROM events WHERE {real} GROUP BY day", span)}
+            false_positives = conn.execute(
+                "SELECT count(*) FROM events WHERE started_at >= :lo AND started_at < :hi "
+                "AND review_status = 'false_positive'", span).fetchone()[0]
+            longest = conn.execute(
+                f"SELECT id, type, camera_id, window_id, severity, started_at, {secs} AS secs FROM events "
+                f"WHERE {real} ORDER BY secs DESC, id LIMIT {int(top)}", span).fetchall()
+        return {"cells": cells, "per_day": per_day, "false_positives": false_positives,
+                "longest": [{"id": r["id"], "type": r["type"], "window_id": r["window_id"],
+                             "camera_id": r["camera_id"], "severity": r["severity"],
+                             "started_at": iso(r["started_at"]), "seconds": r["secs"]} for r in longest]}

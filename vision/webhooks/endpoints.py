@@ -229,6 +229,11 @@ class Endpoints:
         log.info("webhook endpoint %s: retry now requested (%d deliveries released)", endpoint_id, released)
         return released
 
+    def pending_count(self) -> int:
+        """Deliveries waiting to be sent, over every endpoint (the health check's webhook backlog)."""
+        with self.store.read() as conn:
+            return conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
+
     def backlog(self) -> dict[str, dict[str, int]]:
         """endpoint id -> {status: deliveries}, plus ``failed_attempts`` (attempts that did not deliver)."""
         out: dict[str, dict[str, int]] = {e.id: {s: 0 for s in DELIVERY_STATUSES} | {"failed_attempts": 0}
