@@ -29,12 +29,13 @@ from vision.media.clips import ClipCutter, ClipJob, overlay_path, write_overlay,
 from vision.config import BEHAVIOURS, Camera, HallConfig
 from vision.media.event_frame import encode_jpeg, frame_persons, write_event_frame
 from vision.errors import ConfigError
-from vision.events import Event, new_event_id, parse_iso
+from vision.events import Event, new_event_id
 from vision.observe.observations import WindowObservation, distinct
 from vision.media.ring import MAX_RING_S, PacketRing, seconds_for_clip
 from vision.perception.geometry import to_pixels
 from vision.store.database import Store
 from vision.training.teaching import Teaching, state_candidates
+from vision.rules import pause_sync
 from vision.runtime.watch import CameraWatch, Step
 
 log = logging.getLogger(__name__)
@@ -309,24 +310,16 @@ class CameraWorker:
     # ---- pauses and the board ----
 
     def _sync_pauses(self, now: float) -> None:
-        """Apply API pauses written to the store (by the dashboard or the queue caller) to the rules."""
+        """Apply API pauses written to the store (by the dashboard or the queue caller) to the rules
+        (what changes: vision.rules.pause_sync.reconcile)."""
         try:
-            rows = [r for r in self.store.active_pauses(now) if r.get("source") == "api"]
+            rows = self.store.active_pauses(now)
         except Exception as exc:  # noqa: BLE001 - a busy database must not stop the camera
             log.warning("camera %s: pauses not read: %s", self.camera.id, exc)
             return
-        by_window = {r["window_id"]: r for r in rows}
-        for win_id, rules in self.watch.rules.items():
-            keeper = rules.pause_keeper
-            row = by_window.get(win_id)
-            events: list[Event] = []
-            if row is not None:
-                until = parse_iso(row.get("until"))
-                if not keeper.active or keeper.source != "api" or keeper.until != until:
-                    events = rules.pause(now, until, row.get("reason") or "", "api")
-            elif keeper.active and keeper.source == "api" and (keeper.until is None or now < keeper.until):
-                events = rules.resume(now)
-            self._emit(events, None, None)
+        rules = self.watch.rules
+        changes = pause_sync.reconcile(now, rows, {w: r.pause_keeper for w, r in rules.items()})
+        self._emit(pause_sync.apply(changes, rules, now), None, None)
 
     def _save_window_state(self, now: float) -> None:
         for win_id, rules in self.watch.rules.items():
