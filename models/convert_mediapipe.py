@@ -35,10 +35,12 @@ import sys
 import tempfile
 import time
 import zipfile
+from pathlib import Path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import convert as base  # noqa: E402  (models/convert.py: tf2onnx child, canonical renaming)
+from vision.models.admin import entry_from_yaml, write_entry  # noqa: E402  (convert put the repository on sys.path)
 
 PACKAGE = "mediapipe"
 VERSION = "0.10.21"
@@ -251,7 +253,7 @@ def finalize(key: str, onnx_path: str, tflite: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Manifest: plain text; entries go into the `models:` mapping before the MIT footer that models/convert.py owns
+# Manifest: entries laid out as text, written into `models:` by vision.models.admin.write_entry
 
 
 def manifest_block(key: str, sha: str, size: int, tflite_sha: str, check: dict) -> str:
@@ -287,21 +289,10 @@ def manifest_block(key: str, sha: str, size: int, tflite_sha: str, check: dict) 
 
 
 def update_manifest(path: str, blocks: dict[str, str]) -> None:
-    text = open(path).read()
-    body, sep, footer = text.partition("\n" + base.LICENSE_MARK)
-    lines = body.rstrip("\n").split("\n")
+    """Replaces (or appends) the entries named in blocks through vision.models.admin.write_entry, the
+    one writer of models.yaml (every other line, the footer models/convert.py owns too, stays)."""
     for key, block in blocks.items():
-        start = next((i for i, ln in enumerate(lines) if ln == f"  {key}:"), None)
-        new = block.rstrip("\n").split("\n")
-        if start is None:
-            lines += new
-            continue
-        end = start + 1
-        while end < len(lines) and (lines[end].startswith("   ") or lines[end].strip() == ""):
-            end += 1
-        lines[start:end] = new
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n" + (sep + footer if sep else ""))
+        write_entry(Path(path), key, entry_from_yaml(block, key))
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ off at the right edge: shoulders 10 % of his box too high, scores 0.30); run it 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import os
 import statistics
@@ -68,6 +69,7 @@ import onnxruntime as ort  # noqa: E402
 from vision.models.base import preprocess  # noqa: E402
 from vision.models.movenet import MoveNetPose, crop_box  # noqa: E402
 from vision.models.nanodet import NanoDetDetector  # noqa: E402
+from vision.models.admin import _yaml, remove_entry, write_entry  # noqa: E402  (the one writer of models.yaml)
 from vision.models.manifest import file_sha256, load_manifest  # noqa: E402
 
 SOURCE_KEY = "nanodet"
@@ -429,99 +431,34 @@ def raw_output_diff(paths: dict[str, Path], tensors: list[np.ndarray], input_nam
 # Manifest
 
 
-def _entry_span(models, lines: list[str], key: str) -> tuple[int, int]:
-    """[start, end) line numbers of a `models:` entry, from ruamel's line info: its key's line to the next
-    entry's key line (for the last entry: its indented lines), trailing blank lines excluded."""
-    keys = list(models.keys())
-    start = models.lc.key(key)[0]
-    i = keys.index(key)
-    if i + 1 < len(keys):
-        end = models.lc.key(keys[i + 1])[0]
-    else:
-        end = start + 1
-        while end < len(lines) and (lines[end].startswith("   ") or lines[end].strip() == ""):
-            end += 1
-    while end > start + 1 and lines[end - 1].strip() == "":
-        end -= 1
-    return start, end
-
-
-def _load_rt(text: str):
-    from ruamel.yaml import YAML
-
-    return YAML().load(text)  # round-trip: keeps line/column of every key and value
-
-
 def update_manifest(path: Path, out: Path, sha: str, size: int, source_key: str = SOURCE_KEY,
                     int8_key: str = INT8_KEY) -> None:
-    """Adds (right after `source_key`, e.g. `nanodet`) or replaces the `int8_key` entry (e.g. `nanodet-int8`);
-    every other byte stays as it was.
+    """Adds (right after `source_key`, e.g. `nanodet`) or replaces the `int8_key` entry (e.g. `nanodet-int8`).
 
-    A full ruamel round-trip dump would re-wrap the long flow lists (labels) of the other entries, so the
-    entry is written in place instead: the round-trip loader locates the source entry's lines and the positions of
-    its file/sha256/size_bytes values; the new entry is those lines with the three values replaced, the key
-    renamed and a `quantized_from` line added (input, decode, labels, source, licence copied as they are).
-    The result is then loaded again and checked field by field."""
+    The new entry is the source entry (comments and all) with file/sha256/size_bytes replaced and a
+    `quantized_from` line added; input, decode, labels, source and licence are copied as they are. It is
+    written by vision.models.admin.write_entry (the one writer of models.yaml: other entries stay as they
+    were), then loaded again and checked field by field."""
     from ruamel.yaml import YAML
 
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    models = _load_rt(text)["models"]
-    src = models[source_key]
-    s0, s1 = _entry_span(models, lines, source_key)
-    block = lines[s0:s1]
-    if block[0] != f"  {source_key}:":
-        sys.exit(f"manifest: unexpected layout of the {source_key!r} entry: {block[0]!r}")
-    block[0] = f"  {int8_key}:"
-    for key, value in (("file", out.name), ("sha256", sha), ("size_bytes", size)):
-        ln, col = src.lc.value(key)
-        old = str(src[key])
-        row = ln - s0
-        if block[row][col:col + len(old)] != old:
-            sys.exit(f"manifest: cannot find {key}: {old} in line {ln + 1}")
-        block[row] = block[row][:col] + str(value) + block[row][col + len(old):]
-    after = src.lc.key("size_bytes")[0] - s0 + 1
-    indent = " " * src.lc.key("size_bytes")[1]
-    block.insert(after, f"{indent}quantized_from: {source_key}  # int8 static quantization (QDQ) by "
-                        f"models/quantize.py; see docs/models.md")
-
-    if int8_key in models:
-        start, end = _entry_span(models, lines, int8_key)
-    else:
-        start = end = s1
-    new_lines = lines[:start] + block + lines[end:]
-    new_text = "\n".join(new_lines)
-
-    # checks: the other lines are unchanged, the other entries load as before, the new one as intended
-    assert new_lines[:start] == lines[:start] and new_lines[start + len(block):] == lines[end:]
-    safe = YAML(typ="safe")
-    before, now = safe.load(text)["models"], safe.load(new_text)["models"]
+    before = YAML(typ="safe").load(path.read_text(encoding="utf-8"))["models"]
+    src = _yaml().load(path.read_text(encoding="utf-8"))["models"][source_key]
+    entry = copy.deepcopy(src)
+    entry["file"], entry["sha256"], entry["size_bytes"] = out.name, sha, size
+    entry.pop("quantized_from", None)
+    entry.insert(list(entry).index("size_bytes") + 1, "quantized_from", source_key,
+                 comment="int8 static quantization (QDQ) by models/quantize.py; see docs/models.md")
+    spec = write_entry(path, int8_key, entry, after=source_key)   # the runtime's own reader, sha256 checked
+    now = YAML(typ="safe").load(path.read_text(encoding="utf-8"))["models"]
     want = dict(before[source_key], file=out.name, sha256=sha, size_bytes=size, quantized_from=source_key)
     if now.get(int8_key) != want:
         sys.exit(f"manifest check failed: the new entry loads as {now.get(int8_key)}")
-    others = [k for k in before if k != int8_key]
-    i = others.index(source_key) + 1
-    if list(now) != (list(before) if int8_key in before else others[:i] + [int8_key] + others[i:]):
-        sys.exit(f"manifest check failed: entries are now {list(now)}")
-    for k, v in before.items():
-        if k != int8_key and now.get(k) != v:
-            sys.exit(f"manifest check failed: entry {k!r} changed")
-    _load_rt(new_text)  # the round-trip loader (which keeps comments) reads it too
-    path.write_text(new_text, encoding="utf-8")
-    spec = load_manifest(path)[int8_key]  # the runtime's own reader
     if spec.file.resolve() != out.resolve() or spec.sha256 != sha:
         sys.exit("manifest check failed: the runtime reads another file or checksum")
 
 
 def remove_manifest_entry(path: Path, int8_key: str = INT8_KEY) -> bool:
-    text = path.read_text(encoding="utf-8")
-    models = _load_rt(text)["models"]
-    if int8_key not in models:
-        return False
-    lines = text.split("\n")
-    start, end = _entry_span(models, lines, int8_key)
-    path.write_text("\n".join(lines[:start] + lines[end:]), encoding="utf-8")
-    return True
+    return remove_entry(path, int8_key)
 
 
 # ---------------------------------------------------------------------------------------------------------------

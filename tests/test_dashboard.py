@@ -477,8 +477,10 @@ def test_sse_stream_yields_inserted_event_and_resumes(site):
     text = _read_until(chunks, ev.id)
     msg = re.search(r"id: (\d+)\nevent: alert\ndata: (.*)\n\n", text)
     data = json.loads(msg.group(2))
-    assert data["id"] == ev.id and data["severity"] == "high" and data["title"] == "趴台打盹"
-    assert data["where"] == "1号窗口" and data["review_status"] == "new"
+    assert {k: data[k] for k in ev.to_json()} == ev.to_json()        # the event's own JSON, as /api sends it
+    assert data["severity"] == "high" and data["title"] == "Dozing on the counter"
+    assert data["display"]["title"] == "趴台打盹" and data["display"]["where"] == "1号窗口"
+    assert data["review_status"] == "new"
     assert _read_until(chunks, ": heartbeat")
     resp.close()
 

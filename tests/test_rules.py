@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from vision.config import RuleSettings, Rules, Schedule
+from vision.config import BEHAVIOURS, RuleSettings, Rules, Schedule
 from vision.perception.detections import Detection
-from vision.events import parse_iso
+from vision.events import EVENT_TYPES, parse_iso
 from vision.observe.observations import ObjectObservation, PersonObservation, WindowObservation
 from vision.rules import WindowRules, WindowState
 
@@ -35,6 +35,13 @@ POSITIVE = {
     "extra_person": dict(staff_count=2),
 }
 KINDS = list(POSITIVE)
+
+
+def test_one_list_of_behaviours_covers_rules_conditions_and_event_types():
+    # the config's Rules fields are the list; every behaviour has a machine, a condition and an event type
+    assert list(BEHAVIOURS) == KINDS
+    assert list(window().machines) == KINDS and list(window().conditions(obs())) == KINDS
+    assert set(BEHAVIOURS) <= set(EVENT_TYPES)
 
 
 def obs(**fields) -> WindowObservation:

@@ -57,9 +57,9 @@
     e.className = 'alert sev-' + a.severity + ' phase-' + a.phase + ' rs-' + a.review_status;
     e.querySelector('.a-sev').textContent = T.severity[a.severity];
     e.querySelector('.a-sev').className = 'a-sev sev sev-' + a.severity;
-    e.querySelector('.a-title').textContent = a.title;
-    e.querySelector('.a-where').textContent = a.where;
-    const meta = [a.time, T.phase[a.phase]];
+    e.querySelector('.a-title').textContent = a.display.title;
+    e.querySelector('.a-where').textContent = a.display.where;
+    const meta = [a.display.time, T.phase[a.phase]];
     if (a.duration_s) meta.push(fmtDuration(a.duration_s));
     e.querySelector('.a-meta').textContent = meta.join(' · ');
     const st = e.querySelector('.a-status');
@@ -191,7 +191,7 @@
   }
   function alarm(a) {
     if (soundOn) window.hmAlarm.chime();
-    window.hmAlarm.notify(a.title + ' · ' + a.where, a.time + ' · ' + T.severity[a.severity], a.id, '/events/' + a.id);
+    window.hmAlarm.notify(a.display.title + ' · ' + a.display.where, a.display.time + ' · ' + T.severity[a.severity], a.id, '/events/' + a.id);
   }
 
   // ---- the stream ----

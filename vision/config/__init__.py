@@ -2,6 +2,7 @@
 
 from vision.config.loading import load_config, parse_config
 from vision.config.schema import (
+    BEHAVIOURS,
     SLUG,
     SLUG_HELP,
     WEEKDAYS,
@@ -32,4 +33,4 @@ from vision.config.schema import (
     single_window_config,
 )
 
-__all__ = ["load_config", "parse_config", "BadgeProfile", "Camera", "ClipSettings", "Dashboard", "Defaults", "Hall", "HallConfig", "LateOpeningSettings", "ModelChoice", "PauseSign", "Point", "RuleOverride", "RuleSettings", "Rules", "RulesOverride", "SLUG", "SLUG_HELP", "Schedule", "Storage", "Strict", "Thresholds", "ThresholdsOverride", "WEEKDAYS", "WebhookEndpoint", "Window", "expand_days", "parse_period", "single_window_config"]
+__all__ = ["load_config", "parse_config", "BEHAVIOURS", "BadgeProfile", "Camera", "ClipSettings", "Dashboard", "Defaults", "Hall", "HallConfig", "LateOpeningSettings", "ModelChoice", "PauseSign", "Point", "RuleOverride", "RuleSettings", "Rules", "RulesOverride", "SLUG", "SLUG_HELP", "Schedule", "Storage", "Strict", "Thresholds", "ThresholdsOverride", "WEEKDAYS", "WebhookEndpoint", "Window", "expand_days", "parse_period", "single_window_config"]

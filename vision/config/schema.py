@@ -142,6 +142,12 @@ class Rules(Strict):
     late_opening: LateOpeningSettings = Field(default_factory=LateOpeningSettings)
 
 
+# The one list of behaviours a window's rules watch with a dwell (vision/rules/window.py runs one
+# machine each): the Rules fields that are RuleSettings, in their order. A new behaviour is a new
+# field above, a condition in WindowRules.conditions and an entry in vision/events.EVENT_TYPES.
+BEHAVIOURS: tuple[str, ...] = tuple(name for name, f in Rules.model_fields.items() if f.annotation is RuleSettings)
+
+
 class Schedule(Strict):
     """Service hours per weekday in the hall's time zone; gaps between periods are breaks."""
 
@@ -396,7 +402,6 @@ class HallConfig(Strict):
     def clip_warnings(self) -> list[str]:
         """Rules whose dwell is longer than a camera's ring can hold: their clips would start late."""
         from vision.media.ring import MAX_RING_S, seconds_for_clip
-        from vision.rules.window import BEHAVIOURS
         out = []
         for cam in self.cameras:
             for win in cam.windows:

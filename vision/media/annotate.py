@@ -8,9 +8,8 @@ import numpy as np
 from vision.config import Window
 from vision.perception.detections import SKELETON, Face
 from vision.perception.geometry import to_pixels
+from vision.media.palette import AMBER, BLUE, GREEN, GREY, RED, WHITE, ZONES
 from vision.observe.observations import WindowObservation, distinct
-
-GREEN, RED, AMBER, BLUE, GREY, CYAN, WHITE = (60, 180, 60), (40, 40, 220), (0, 170, 255), (220, 120, 30), (150, 150, 150), (200, 200, 0), (255, 255, 255)
 
 
 def _label(img: np.ndarray, text: str, org: tuple[int, int], color, scale: float) -> None:
@@ -51,10 +50,10 @@ def draw_window(image: np.ndarray, window: Window) -> np.ndarray:
     out = image.copy()
     h, w = out.shape[:2]
     scale = max(0.8, min(w, h) / 600)
-    _poly(out, to_pixels(window.staff_zone, w, h), BLUE, f"{window.name or window.id} staff zone", scale)
-    _poly(out, to_pixels(window.counter, w, h), CYAN, "counter", scale)
+    _poly(out, to_pixels(window.staff_zone, w, h), ZONES["staff_zone"], f"{window.name or window.id} staff zone", scale)
+    _poly(out, to_pixels(window.counter, w, h), ZONES["counter"], "counter", scale)
     if window.citizen_zone:
-        _poly(out, to_pixels(window.citizen_zone, w, h), GREY, "citizen zone", scale)
+        _poly(out, to_pixels(window.citizen_zone, w, h), ZONES["citizen_zone"], "citizen zone", scale)
     return out
 
 
@@ -65,10 +64,10 @@ def annotate(image: np.ndarray, windows: list[Window], observations: list[Window
     scale = max(0.8, min(w, h) / 600)
     lw = max(1, int(round(2 * scale)))
     for win in windows:
-        _poly(out, to_pixels(win.staff_zone, w, h), BLUE, f"{win.id} staff zone", scale)
-        _poly(out, to_pixels(win.counter, w, h), CYAN, f"{win.id} counter", scale)
+        _poly(out, to_pixels(win.staff_zone, w, h), ZONES["staff_zone"], f"{win.id} staff zone", scale)
+        _poly(out, to_pixels(win.counter, w, h), ZONES["counter"], f"{win.id} counter", scale)
         if win.citizen_zone:
-            _poly(out, to_pixels(win.citizen_zone, w, h), GREY, f"{win.id} citizen zone", scale)
+            _poly(out, to_pixels(win.citizen_zone, w, h), ZONES["citizen_zone"], f"{win.id} citizen zone", scale)
     persons, objects = distinct(observations)
     for p in persons:
         color = GREEN if p.staff else GREY

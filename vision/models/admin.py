@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -225,10 +226,10 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _load_manifest_doc(manifest: Path):
-    """(yaml, round-trip document, text) of the manifest; a new, empty one if it does not exist."""
+def _load_manifest_doc(manifest: Path, header: str | None = None):
+    """(yaml, round-trip document, text) of the manifest; a new, empty one (``header``) if it does not exist."""
     yaml = _yaml()
-    text = (manifest.read_text(encoding="utf-8") if manifest.exists() else
+    text = (manifest.read_text(encoding="utf-8") if manifest.exists() else header or
             "# hallmonitor model manifest: what each model file is (see `hallmonitor models add`)\nversion: 1\n")
     try:
         doc = yaml.load(text)
@@ -247,7 +248,7 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _splice(text: str, doc, name: str, entry_text: str) -> str | None:
+def _splice(text: str, doc, name: str, entry_text: str, after: str | None = None) -> str | None:
     """The manifest text with model ``name``'s block replaced by (or ``entry_text`` appended as) a new one.
 
     Every other line stays byte for byte as it was (ruamel's full dump would re-wrap the other
@@ -285,7 +286,7 @@ def _splice(text: str, doc, name: str, entry_text: str) -> str | None:
         start, end = block(name)
         lines[start:end] = new
     else:
-        _, end = block(keys[-1])
+        _, end = block(after if after in models else keys[-1])
         if end and not lines[end - 1].endswith("\n"):
             lines[end - 1] += "\n"
         lines[end:end] = new
@@ -375,8 +376,23 @@ def add_model(path: Path, name: str | None = None, manifest: Path = DEFAULT_MANI
     return write_entry(manifest, name, entry)
 
 
-def write_entry(manifest: Path, name: str, entry: dict) -> ModelSpec:
-    """Add model ``name`` to ``manifest`` or replace its entry: the one writer of models.yaml.
+def entry_from_yaml(text: str, name: str) -> CommentedMap:
+    """Model ``name``'s mapping from YAML text holding ``name: {...}`` (its comments and flow lists
+    kept), for ``write_entry``: the conversion scripts lay their entries out as text."""
+    doc = _yaml().load(textwrap.dedent(text))
+    if not isinstance(doc, dict) or not isinstance(doc.get(name), dict):
+        raise ModelError(f"model entry {name!r}: the text does not hold a `{name}:` mapping")
+    return doc[name]
+
+
+def write_entry(manifest: Path, name: str, entry: dict, after: str | None = None,
+                header: str | None = None) -> ModelSpec:
+    """Add model ``name`` to ``manifest`` or replace its entry: the one writer of models.yaml
+    (``models add``, the heads, and the conversion scripts under models/ all come through here).
+
+    A new entry goes after model ``after`` when given (e.g. an int8 file after its float source),
+    else at the end of ``models:``. A manifest that does not exist yet starts as ``header`` (comment
+    lines, ``version: 1``, ``models:``) when given.
 
     ``entry`` is the model's mapping (file, sha256, size_bytes, family, task, ...; a ruamel
     CommentedMap keeps end-of-line comments and flow lists). Every other line of the file stays
@@ -386,13 +402,13 @@ def write_entry(manifest: Path, name: str, entry: dict) -> ModelSpec:
     manifest = Path(manifest)
     if not NAME_RE.match(name):
         raise ModelError(f"model name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
-    yaml, doc, text = _load_manifest_doc(manifest)
+    yaml, doc, text = _load_manifest_doc(manifest, header)
     models = doc["models"]
     old_plain = YAML(typ="safe").load(text) or {}
     stream = io.StringIO()
     yaml.dump({name: entry}, stream)
     entry_text = "\n".join(line.rstrip() for line in stream.getvalue().splitlines())
-    new_text = _splice(text, doc, name, entry_text)
+    new_text = _splice(text, doc, name, entry_text, after)
     if new_text is not None:   # check the splice: the new entry as meant, every other model untouched
         try:
             new_plain = YAML(typ="safe").load(new_text) or {}
@@ -407,7 +423,8 @@ def write_entry(manifest: Path, name: str, entry: dict) -> ModelSpec:
         if name in models:
             models[name] = entry
         else:
-            models.insert(len(models), name, entry)
+            keys = list(models)
+            models.insert(keys.index(after) + 1 if after in keys else len(keys), name, entry)
         stream = io.StringIO()
         yaml.dump(doc, stream)
         new_text = "\n".join(line.rstrip() for line in stream.getvalue().splitlines()) + "\n"
@@ -416,3 +433,47 @@ def write_entry(manifest: Path, name: str, entry: dict) -> ModelSpec:
     spec = load_manifest(manifest)[name]
     verify(spec)
     return spec
+
+
+def remove_entry(manifest: Path, name: str) -> bool:
+    """Take model ``name`` out of ``manifest`` (every other line stays as it was); False if it was not there."""
+    manifest = Path(manifest)
+    if not manifest.exists():
+        return False
+    yaml, doc, text = _load_manifest_doc(manifest)
+    models = doc["models"]
+    if name not in models:
+        return False
+    keys = list(models)
+    lines = text.splitlines(keepends=True)
+    start = models.lc.key(name)[0]
+    i = keys.index(name)
+    if i + 1 < len(keys):
+        end = models.lc.key(keys[i + 1])[0]
+    else:
+        end, col = start + 1, models.lc.key(name)[1]
+        while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > col):
+            end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    new_text = "".join(lines[:start] + lines[end:])
+    left = (YAML(typ="safe").load(new_text) or {}).get("models") or {}
+    before = YAML(typ="safe").load(text)["models"]
+    if left != {k: v for k, v in before.items() if k != name}:
+        raise ModelError(f"{manifest}: removing {name!r} would change other entries; edit the file by hand")
+    _atomic_write(manifest, lambda tmp_file: tmp_file.write_text(new_text, encoding="utf-8"))
+    return True
+
+
+def write_footer(manifest: Path, mark: str, footer: str) -> None:
+    """Replace the comment block that starts with the line ``mark`` (to the end of ``manifest``) by
+    ``footer``, or append it: e.g. the licence notice that covers a package's model files."""
+    manifest = Path(manifest)
+    text = manifest.read_text(encoding="utf-8")
+    if any(line.strip() and not line.lstrip().startswith("#") for line in footer.splitlines()):
+        raise ModelError(f"{manifest}: a footer must be comment lines only")
+    body, sep, _old = text.partition("\n" + mark)
+    new_text = (body if sep else text).rstrip("\n") + "\n" + footer.rstrip("\n") + "\n"
+    if YAML(typ="safe").load(new_text) != YAML(typ="safe").load(text):
+        raise ModelError(f"{manifest}: the footer would change the models; it must come after them")
+    _atomic_write(manifest, lambda tmp_file: tmp_file.write_text(new_text, encoding="utf-8"))

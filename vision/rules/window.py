@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from vision.config import Rules, Schedule
+from vision.config import BEHAVIOURS, Rules, Schedule
 from vision.events import Event, iso, new_event_id, parse_iso
 from vision.observe.observations import WindowObservation
 from vision.rules.service_hours import is_open, last_closing, local_time, period_at, periods_on
@@ -40,8 +40,6 @@ from vision.rules.pause import PauseKeeper
 # an outage shorter than this keeps a window's open events open (one absence across it stays one event)
 OUTAGE_HOLD_S = 15 * 60
 
-BEHAVIOURS = ("unattended", "phone_on_counter", "phone_use", "long_call", "badge_absent",
-              "eating", "sleeping", "extra_person")
 MAX_PERSONS, MAX_OBJECTS = 4, 6   # evidence size: an event stays small (webhook payload < 20 kB)
 STATUSES = ("closed", "staffed", "unattended", "paused", "late")
 

@@ -22,24 +22,24 @@ from pathlib import Path
 from typing import Callable
 
 from vision.media.annotate import draw_window
+from vision.media.palette import ALERT, OBJECT, PERSON, STAFF
 from vision.media.capture import CameraReader
 from vision.perception.pipeline import AnalyzerPool
 from vision.media.clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
-from vision.config import Camera, HallConfig
+from vision.config import BEHAVIOURS, Camera, HallConfig
 from vision.media.event_frame import encode_jpeg, frame_persons, write_event_frame
 from vision.errors import ConfigError
-from vision.events import Event, new_event_id, parse_iso
+from vision.events import Event, new_event_id
 from vision.observe.observations import WindowObservation, distinct
 from vision.media.ring import MAX_RING_S, PacketRing, seconds_for_clip
 from vision.perception.geometry import to_pixels
 from vision.store.database import Store
-from vision.rules.window import BEHAVIOURS
 from vision.training.teaching import Teaching, state_candidates
+from vision.rules import pause_sync
 from vision.runtime.watch import CameraWatch, Step
 
 log = logging.getLogger(__name__)
 
-STAFF, OTHER, OBJECT, ALERT = (60, 180, 60), (160, 160, 160), (220, 120, 30), (40, 40, 220)
 CANDIDATE_EVERY_S = 600.0       # at most one window-state candidate per window this often
 MAX_OPEN_CANDIDATES = 200       # per window, waiting for a manager: beyond that, none are kept
 
@@ -53,7 +53,7 @@ def frame_boxes(observations: list[WindowObservation]) -> list[dict]:
                                  ("head down", p.head_down), ("no badge", p.badge is False)) if on]
         label = ("staff" if p.staff else "person") + (": " + ", ".join(flags) if flags else "")
         out.append({"box": list(p.box), "label": label,
-                    "color": list(ALERT if flags else STAFF if p.staff else OTHER)})
+                    "color": list(ALERT if flags else STAFF if p.staff else PERSON)})
     for o in objects:
         out.append({"box": list(o.detection.box), "label": f"{o.detection.label} {o.detection.score:.2f}",
                     "color": list(ALERT if (o.on_counter or o.held) else OBJECT)})
@@ -310,24 +310,16 @@ class CameraWorker:
     # ---- pauses and the board ----
 
     def _sync_pauses(self, now: float) -> None:
-        """Apply API pauses written to the store (by the dashboard or the queue caller) to the rules."""
+        """Apply API pauses written to the store (by the dashboard or the queue caller) to the rules
+        (what changes: vision.rules.pause_sync.reconcile)."""
         try:
-            rows = [r for r in self.store.active_pauses(now) if r.get("source") == "api"]
+            rows = self.store.active_pauses(now)
         except Exception as exc:  # noqa: BLE001 - a busy database must not stop the camera
             log.warning("camera %s: pauses not read: %s", self.camera.id, exc)
             return
-        by_window = {r["window_id"]: r for r in rows}
-        for win_id, rules in self.watch.rules.items():
-            keeper = rules.pause_keeper
-            row = by_window.get(win_id)
-            events: list[Event] = []
-            if row is not None:
-                until = parse_iso(row.get("until"))
-                if not keeper.active or keeper.source != "api" or keeper.until != until:
-                    events = rules.pause(now, until, row.get("reason") or "", "api")
-            elif keeper.active and keeper.source == "api" and (keeper.until is None or now < keeper.until):
-                events = rules.resume(now)
-            self._emit(events, None, None)
+        rules = self.watch.rules
+        changes = pause_sync.reconcile(now, rows, {w: r.pause_keeper for w, r in rules.items()})
+        self._emit(pause_sync.apply(changes, rules, now), None, None)
 
     def _save_window_state(self, now: float) -> None:
         for win_id, rules in self.watch.rules.items():
