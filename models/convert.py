@@ -467,7 +467,7 @@ def file_facts(path):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Step 4: manifest (entries laid out as text, written by vision.models.admin.write_entry)
+# Step 4: manifest (entries laid out as text, written by vision.models.manifest_writer.write_entry)
 
 
 def _scalar(v):
@@ -549,7 +549,7 @@ def license_footer(license_text):
 def update_manifest(path, blocks, license_text):
     """Replaces (or appends) the `models:` entries named in blocks, and the licence notice at the end,
     through vision.models.admin (the one writer of models.yaml); everything else in the file stays."""
-    from vision.models.admin import entry_from_yaml, write_entry, write_footer
+    from vision.models.manifest_writer import entry_from_yaml, write_entry, write_footer
 
     for key, block in blocks.items():
         write_entry(Path(path), key, entry_from_yaml(block, key), header=MANIFEST_HEADER)

@@ -40,7 +40,7 @@ from pathlib import Path
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import convert as base  # noqa: E402  (models/convert.py: tf2onnx child, canonical renaming)
-from vision.models.admin import entry_from_yaml, write_entry  # noqa: E402  (convert put the repository on sys.path)
+from vision.models.manifest_writer import entry_from_yaml, write_entry  # noqa: E402  (convert put the repository on sys.path)
 
 PACKAGE = "mediapipe"
 VERSION = "0.10.21"
@@ -253,7 +253,7 @@ def finalize(key: str, onnx_path: str, tflite: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Manifest: entries laid out as text, written into `models:` by vision.models.admin.write_entry
+# Manifest: entries laid out as text, written into `models:` by vision.models.manifest_writer.write_entry
 
 
 def manifest_block(key: str, sha: str, size: int, tflite_sha: str, check: dict) -> str:
@@ -289,7 +289,7 @@ def manifest_block(key: str, sha: str, size: int, tflite_sha: str, check: dict) 
 
 
 def update_manifest(path: str, blocks: dict[str, str]) -> None:
-    """Replaces (or appends) the entries named in blocks through vision.models.admin.write_entry, the
+    """Replaces (or appends) the entries named in blocks through vision.models.manifest_writer.write_entry, the
     one writer of models.yaml (every other line, the footer models/convert.py owns too, stays)."""
     for key, block in blocks.items():
         write_entry(Path(path), key, entry_from_yaml(block, key))

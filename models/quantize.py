@@ -69,7 +69,7 @@ import onnxruntime as ort  # noqa: E402
 from vision.models.base import preprocess  # noqa: E402
 from vision.models.movenet import MoveNetPose, crop_box  # noqa: E402
 from vision.models.nanodet import NanoDetDetector  # noqa: E402
-from vision.models.admin import _yaml, remove_entry, write_entry  # noqa: E402  (the one writer of models.yaml)
+from vision.models.manifest_writer import _yaml, remove_entry, write_entry  # noqa: E402  (the one writer of models.yaml)
 from vision.models.manifest import file_sha256, load_manifest  # noqa: E402
 
 SOURCE_KEY = "nanodet"
@@ -437,7 +437,7 @@ def update_manifest(path: Path, out: Path, sha: str, size: int, source_key: str 
 
     The new entry is the source entry (comments and all) with file/sha256/size_bytes replaced and a
     `quantized_from` line added; input, decode, labels, source and licence are copied as they are. It is
-    written by vision.models.admin.write_entry (the one writer of models.yaml: other entries stay as they
+    written by vision.models.manifest_writer.write_entry (the one writer of models.yaml: other entries stay as they
     were), then loaded again and checked field by field."""
     from ruamel.yaml import YAML
 

@@ -3,7 +3,7 @@
     python models/register_backbone.py [--onnx models/efficientnet-lite0.onnx] [--report models/efficientnet-lite0.export.json]
 
 Runs in the runtime env (the export needs torch, this does not). The input size comes from the
-export's report; the entry goes in through vision.models.admin.write_entry, the one writer of the
+export's report; the entry goes in through vision.models.manifest_writer.write_entry, the one writer of the
 manifest, so the comments and the other entries stay as they are.
 """
 
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from ruamel.yaml.comments import CommentedMap  # noqa: E402
 
-from vision.models.admin import _flow, _flow_map, write_entry  # noqa: E402
+from vision.models.manifest_writer import _flow, _flow_map, write_entry  # noqa: E402
 from vision.models.manifest import file_sha256  # noqa: E402
 
 WHEEL_LICENSE = ("the wheel's dist-info LICENSE: Apache License 2.0, Copyright (c) 2020 ML Illustrated; "

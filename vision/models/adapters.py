@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from vision.errors import ModelError
-from vision.models.manifest import ModelSpec
 from vision.models.backbone import Backbone
 from vision.models.blazeface import BlazeFaceDetector
 from vision.models.facemesh import FaceMesh
 from vision.models.iris import IrisLandmarks
+from vision.models.manifest import ModelSpec
 from vision.models.movenet import MoveNetPose
 from vision.models.nanodet import NanoDetDetector
 from vision.models.yolo import YoloDetector, YoloPose

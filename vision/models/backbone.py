@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 
 from vision.errors import ModelError
-from vision.models.manifest import ModelSpec
 from vision.models.base import Timer, _blob_params, open_session
+from vision.models.manifest import ModelSpec
 
 
 class Backbone:

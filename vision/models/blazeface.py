@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vision.perception.detections import Box
 from vision.errors import ModelError
-from vision.models.manifest import ModelSpec
 from vision.models.base import Timer, nms, open_session, preprocess
+from vision.models.manifest import ModelSpec
+from vision.perception.detections import Box
 
 
 @dataclass(frozen=True)

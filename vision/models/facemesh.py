@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision.errors import ModelError
-from vision.models.manifest import ModelSpec
-from vision.perception.aligned import aligned_crop, line_angle
 from vision.models.base import Timer, open_session
 from vision.models.blazeface import FaceCandidate
+from vision.models.manifest import ModelSpec
+from vision.perception.aligned import aligned_crop, line_angle
 
 # Eye contours in the mesh, in the order of the iris model's first 16 contour points: corner, 7 points
 # along the lower lid, the other corner, 7 points along the upper lid (mediapipe's mesh topology).

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision.errors import ModelError
-from vision.models.manifest import ModelSpec
-from vision.perception.aligned import aligned_crop, line_angle
 from vision.models.base import Timer, open_session
 from vision.models.facemesh import model_input
+from vision.models.manifest import ModelSpec
+from vision.perception.aligned import aligned_crop, line_angle
 
 
 @dataclass(frozen=True)

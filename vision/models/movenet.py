@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.perception.detections import Box, Pose
-from vision.models.manifest import ModelSpec
 from vision.models.base import open_session, preprocess
+from vision.models.manifest import ModelSpec
+from vision.perception.detections import Box, Pose
 
 
 def crop_box(box: Box, width: int, height: int, pad: float = 0.15) -> tuple[int, int, int, int]:

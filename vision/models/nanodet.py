@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.perception.detections import Detection
 from vision.errors import ModelError
-from vision.models.manifest import ModelSpec
 from vision.models.base import Timer, batched_nms, open_session, preprocess
+from vision.models.manifest import ModelSpec
+from vision.perception.detections import Detection
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.perception.detections import Box, Detection, Pose
 from vision.errors import ModelError
-from vision.models.manifest import ModelSpec
 from vision.models.base import Timer, batched_nms, open_session, preprocess
+from vision.models.manifest import ModelSpec
 from vision.models.movenet import crop_box
+from vision.perception.detections import Box, Detection, Pose
 
 
 def decode_yolo(raw: np.ndarray, n_classes: int, min_score: float, iou: float,

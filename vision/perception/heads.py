@@ -205,7 +205,7 @@ def register_head(head: Head, manifest: Path | str = DEFAULT_MANIFEST, *, licens
     """
     from ruamel.yaml.comments import CommentedMap
 
-    from vision.models.admin import _atomic_write, _flow_map, write_entry
+    from vision.models.manifest_writer import _atomic_write, _flow_map, write_entry
 
     own = {"file", "sha256", "size_bytes", "family", "task", "behaviour", "backbone", "license", "source"}
     clash = own & set(extra or {})
