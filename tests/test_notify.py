@@ -399,6 +399,25 @@ def test_one_message_per_window_per_interval_and_the_rest_summed_up_in_the_next(
     assert len(receiver.got) == 3                        # nothing more, nothing twice
 
 
+def test_a_robot_never_posts_more_than_max_per_minute(tmp_path, receiver, notifiers):
+    config = load_config(hall_yaml(tmp_path, f"""  - id: ding
+    kind: dingtalk
+    url: {receiver.dingtalk_url}
+    secret: {DING_SECRET}
+    min_interval_s: 0
+    max_per_minute: 2
+    allow_private: true""", windows=5))
+    store = Store(config.path(config.storage.database))
+    notifier = notifiers(store, config, rate_window_s=1.0)     # "a minute" of one second
+    for i in range(1, 6):
+        new_alert(store, "phone_use", f"w{i:02d}")           # five windows: five messages due at once
+    notifier.start()
+    wait_for(lambda: len(receiver.got) == 5, timeout=6, what="five messages")
+    at = [g["at"] - receiver.got[0]["at"] for g in receiver.got]
+    assert at[1] < 0.5 and 0.95 <= at[2] < 1.6 and at[3] < 1.6 and at[4] >= 1.95, at
+    assert sorted(m["markdown"]["title"] for m in receiver.messages()) == [f"{i}号窗口 · 窗口使用手机" for i in range(1, 6)]
+
+
 def test_filters_by_type_and_window_and_only_new_alerts(tmp_path, receiver, notifiers):
     config = load_config(hall_yaml(tmp_path, f"""  - id: wx
     kind: wecom
@@ -595,6 +614,31 @@ def test_robot_filters_table():
     assert Robot(id="r", kind="wecom", url="u", types=frozenset({"window_paused"})).wants(
         "window.paused", {"type": "window_paused", "phase": "started"}) is True
     assert "kkkk" not in repr(robot) and robot.scrub("failed: https://x/?key=kkkk") == "failed: https://x/?key=***"
+
+
+def test_hallmonitor_notify_test_posts_through_each_robot_and_says_what_they_answered(tmp_path, receiver):
+    cfg = hall_yaml(tmp_path, f"""  - id: wx
+    kind: wecom
+    url: {receiver.wecom_url}
+    allow_private: true
+  - id: ding
+    kind: dingtalk
+    url: {receiver.dingtalk_url}
+    secret: SEC{"1" * 64}
+    allow_private: true""")
+    run = subprocess.run([sys.executable, "-m", "hallmonitor.cli", "notify", "test", "--config", str(cfg)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "robot wx (wecom): sent" in run.stdout
+    assert "robot ding (dingtalk): failed: errcode 310000: sign not match" in run.stderr
+    assert "1 of 2 robots failed; check their url and secret in" in run.stderr
+    assert DING_TOKEN not in run.stdout + run.stderr and WECOM_KEY not in run.stdout + run.stderr
+    (message,) = receiver.messages()
+    assert message["markdown"]["content"].startswith("### 测试大厅：群机器人已接通")
+    assert "每个窗口每 60 秒最多一条" in message["markdown"]["content"]
+    run = subprocess.run([sys.executable, "-m", "hallmonitor.cli", "notify", "test", "--config", str(cfg),
+                          "--robot", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "no enabled robot nope under notify: (robots: wx, ding)" in run.stderr
 
 
 # ---- wired into `hallmonitor run` ----

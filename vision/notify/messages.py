@@ -276,5 +276,15 @@ def robot_messages(kind: str, style: str, facts: HallFacts, batch: Sequence[Aler
     raise ValueError(f"unknown robot kind {kind!r}")
 
 
+def test_message(kind: str, facts: HallFacts, hall_name: str, min_interval_s: float) -> dict:
+    """What `hallmonitor notify test` posts: says the robot works, and how often it will speak."""
+    head = say("test_title", facts.language, hall=_plain(hall_name))
+    text = f"### {head}\n{say('test_text', facts.language, interval=f'{min_interval_s:g}')}\n\n" \
+           f"[{say('app', facts.language)}]({facts.link_base}/)"
+    if kind == "wecom":
+        return {"msgtype": "markdown", "markdown": {"content": text}}
+    return {"msgtype": "markdown", "markdown": {"title": head, "text": text}}
+
+
 def body_bytes(message: dict) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -102,12 +102,14 @@ class Notifier:
     """Sends every robot's messages; ``start()`` a thread per robot, ``stop()`` them.
 
     ``media_dir`` is where snapshots are (for WeCom image messages); ``poll_s`` how often the outbox is
-    read when nothing is due sooner; ``schedule`` the retry delays (tests pass fractions of a second).
+    read when nothing is due sooner; ``schedule`` the retry delays and ``rate_window_s`` the window of
+    ``max_per_minute`` (tests pass fractions of a second and a shorter window).
     """
 
     def __init__(self, store, robots: Sequence[Robot], facts: HallFacts, media_dir: Path | str | None = None, *,
                  poll_s: float = 0.5, schedule: Sequence[float] = queue.RETRY_S,
-                 camera_windows: Mapping[str, Iterable[str]] | None = None, resolver: Resolver | None = None):
+                 camera_windows: Mapping[str, Iterable[str]] | None = None, resolver: Resolver | None = None,
+                 rate_window_s: float = 60.0):
         ids = [r.id for r in robots]
         if len(set(ids)) != len(ids):
             raise InputError(f"notify: robot ids must be unique, got {ids}")
@@ -119,6 +121,7 @@ class Notifier:
         self.schedule = tuple(schedule)
         self.camera_windows = {k: list(v) for k, v in (camera_windows or {}).items()}
         self.resolver = resolver
+        self.rate_window_s = rate_window_s
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._sent: dict[str, deque] = {r.id: deque() for r in self.robots}
@@ -230,10 +233,10 @@ class Notifier:
         return True
 
     def _throttle(self, robot: Robot) -> None:
-        """Wait until this robot may post again (at most ``max_per_minute`` in any 60 s)."""
+        """Wait until this robot may post again (at most ``max_per_minute`` in any ``rate_window_s``)."""
         sent = self._sent[robot.id]
         while len(sent) >= robot.max_per_minute and not self._stop.is_set():
-            wait = sent[0] + 60.0 - time.monotonic()
+            wait = sent[0] + self.rate_window_s - time.monotonic()
             if wait <= 0:
                 sent.popleft()
                 continue

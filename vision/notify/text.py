@@ -21,6 +21,10 @@ TEXT: dict[str, dict[str, str]] = {
     "hidden": {"zh-CN": "……另有 {n} 条，见事件列表", "en": "… and {n} more: see the events list"},
     "events_list": {"zh-CN": "事件列表", "en": "events list"},
     "count": {"zh-CN": "（共 {n} 条）", "en": " ({n} alerts)"},
+    "test_title": {"zh-CN": "{hall}：群机器人已接通", "en": "{hall}: the group robot works"},
+    "test_text": {"zh-CN": "这是一条测试消息。此后新的提醒会发到本群，每个窗口每 {interval} 秒最多一条。",
+                  "en": "A test message. New alerts will come to this group, at most one per window every "
+                        "{interval} s."},
 }
 
 
