@@ -456,6 +456,25 @@ def test_a_new_robot_does_not_post_the_halls_history(tmp_path, receiver, notifie
     assert len(receiver.got) == 1 and fresh.id in receiver.messages()[0]["markdown"]["content"]
 
 
+def test_told_alerts_are_dropped_from_the_queue_after_a_week(tmp_path):
+    config = load_config(hall_yaml(tmp_path, """  - id: wx
+    kind: wecom
+    url: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"""))
+    store = Store(config.path(config.storage.database))
+    robot = Robot.from_config(config.notify[0])
+    Notifier(store, [robot], HallFacts.from_config(config))      # the cursor starts here
+    new_alert(store, window="w01")
+    new_alert(store, window="w02")
+    assert queue.take_in(store, "wx", lambda kind, data: robot.wants(kind, data)) == 2
+    old, fresh = queue.due(store, "wx", 60, time.time())
+    queue.told(store, old, time.time() - queue.KEEP_TOLD_S - 10)   # told more than a week ago
+    assert queue.status(store, "wx") == {"untold": 1, "told": 1, "failing": []}
+    queue.told(store, fresh, time.time())
+    assert queue.status(store, "wx") == {"untold": 0, "told": 1, "failing": []}
+    assert queue.due(store, "wx", 60, time.time()) == []
+    store.close()
+
+
 # ---- a kill -9 loses nothing ----
 
 SENDER_PROCESS = """

@@ -27,6 +27,8 @@ from vision.notify.messages import Alert
 
 RETRY_S: tuple[float, ...] = (5, 15, 60, 300, 600)
 """Wait after the 1st, 2nd, ... failed send of a window's batch; the last repeats."""
+KEEP_TOLD_S = 7 * 86400
+"""Told alerts are kept this long (to see what went), then dropped from the queue."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def told(store, batch: Batch, now: float) -> None:
             " VALUES (?, ?, ?, 0, NULL, NULL) ON CONFLICT (robot_id, window_key) DO UPDATE SET"
             " last_sent_at = excluded.last_sent_at, attempts = 0, next_attempt_at = NULL, last_error = NULL",
             (batch.robot_id, batch.window_key, now))
+        conn.execute("DELETE FROM notify_queue WHERE robot_id = ? AND sent_at < ?", (batch.robot_id, now - KEEP_TOLD_S))
 
 
 def failed(store, batch: Batch, now: float, error: str, wait_s: float | None = None,
