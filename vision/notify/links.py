@@ -24,7 +24,7 @@ def share_key(store) -> bytes:
 
 
 def _mac(key: bytes, event_id: str, until: int) -> str:
-    digest = hmac.new(key, f"snapshot\n{event_id}\n{until}".encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.new(key, f"snapshot\n{event_id}\n{until}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
 
 

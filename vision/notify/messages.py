@@ -240,7 +240,7 @@ def dingtalk_action_card(facts: HallFacts, batch: Sequence[Alert], picture_url: 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     """base64(HmacSHA256(key=secret, timestamp + "\\n" + secret)), before URL encoding."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode("utf-8"), hashlib.sha256)
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256)
     return base64.b64encode(mac.digest()).decode("ascii")
 
 

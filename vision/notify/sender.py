@@ -27,8 +27,19 @@ import requests
 
 from vision.errors import ConfigError, InputError
 from vision.notify import links, queue
-from vision.notify.messages import Alert, HallFacts, body_bytes, dingtalk_url, robot_messages
-from vision.webhooks.address_guard import Resolver, Unresolvable, check_url, http_session
+from vision.notify.messages import (
+    Alert,
+    HallFacts,
+    body_bytes,
+    dingtalk_url,
+    robot_messages,
+)
+from vision.webhooks.address_guard import (
+    Resolver,
+    Unresolvable,
+    check_url,
+    http_session,
+)
 
 log = logging.getLogger(__name__)
 
