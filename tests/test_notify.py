@@ -475,6 +475,29 @@ def test_told_alerts_are_dropped_from_the_queue_after_a_week(tmp_path):
     store.close()
 
 
+def test_metrics_show_each_robots_backlog_and_failing_windows_not_its_address(tmp_path, receiver, notifiers):
+    from .test_dashboard import CHEAP_HASH, login
+    config = load_config(hall_yaml(tmp_path, f"""  - id: ding
+    kind: dingtalk
+    url: {receiver.dingtalk_url}
+    secret: SEC{"2" * 64}
+    allow_private: true"""))
+    store = Store(config.path(config.storage.database))
+    notifiers(store, config).start()
+    new_alert(store, window="w01")
+    new_alert(store, window="w02")
+    wait_for(lambda: len(queue.status(store, "ding")["failing"]) == 2, what="two windows failing (wrong secret)")
+    with store.write() as conn:
+        conn.execute("INSERT INTO users (username, password_hash, role, created_at) VALUES ('viewer', ?, 'viewer', ?)",
+                     (CHEAP_HASH, time.time()))
+    client = create_app(config, store=store, testing=True, secret_key=b"k" * 32).test_client()
+    login(client, "viewer")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'hallmonitor_robot_backlog{robot="ding"} 2.0' in text
+    assert 'hallmonitor_robot_failing_windows{robot="ding"} 2.0' in text
+    assert DING_TOKEN not in text and "SEC2222" not in text
+
+
 # ---- a kill -9 loses nothing ----
 
 SENDER_PROCESS = """
