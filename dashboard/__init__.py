@@ -56,7 +56,7 @@ class _StrictJSON(DefaultJSONProvider):
 
 def create_app(config: HallConfig, *, store: Store | None = None, supervisor=None, config_path: Path | None = None,
                testing: bool = False, secret_key: bytes | None = None) -> Flask:
-    from . import api, auth, errors, live, pages, report, settings, sse, teach
+    from . import api, auth, errors, live, pages, report, settings, shared, sse, teach
     from .accounts import Accounts
     from .i18n import language, t
     from .throttle import LoginThrottle
@@ -107,4 +107,5 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.register_blueprint(teach.bp)
     app.register_blueprint(api.metrics_bp)
     app.register_blueprint(api.webhooks_pages_bp)
+    app.register_blueprint(shared.bp)
     return app

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from vision.events import EVENT_TYPES
+from vision.notify import queue as robot_queue
 from vision.webhooks.endpoints import Endpoints
 
 from .api_common import hall, query, store, supervisor
@@ -82,4 +83,9 @@ def metrics():
                [({"endpoint": e}, c["failed_attempts"]) for e, c in backlog.items()])
     out.family("hallmonitor_webhook_delivered", "gauge", "Deliveries delivered, per endpoint.",
                [({"endpoint": e}, c["delivered"]) for e, c in backlog.items()])
+    robots = [(r.id, robot_queue.status(store(), r.id)) for r in hall().notify]
+    out.family("hallmonitor_robot_backlog", "gauge", "Alerts a group robot (WeCom/DingTalk) has still to tell.",
+               [({"robot": rid}, st["untold"]) for rid, st in robots])
+    out.family("hallmonitor_robot_failing_windows", "gauge", "Windows whose robot message keeps failing, per robot.",
+               [({"robot": rid}, len(st["failing"])) for rid, st in robots])
     return Response(out.text(), content_type=CONTENT_TYPE_LATEST)

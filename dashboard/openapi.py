@@ -417,7 +417,7 @@ def _paths(window_ids: list[str]) -> dict:
         "/metrics": {"get": _op("Prometheus metrics", {
             "description": "text exposition format 0.0.4: hallmonitor_frames_analysed_total, hallmonitor_camera_up, "
                            "hallmonitor_events_total, hallmonitor_webhook_backlog, "
-                           "hallmonitor_webhook_deliveries_failed, ...",
+                           "hallmonitor_webhook_deliveries_failed, hallmonitor_robot_backlog, ...",
             "content": {"text/plain": {"schema": {"type": "string"}}}}, tag="service")},
     }
 

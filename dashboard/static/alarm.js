@@ -1,5 +1,6 @@
-// The alarm for high-severity alerts: a short two-tone chime rendered with WebAudio into a WAV
-// (no sound file is shipped), played through an <audio> element, plus a browser Notification.
+// The board's alarm for new alerts: a short two-tone chime rendered with WebAudio into a WAV (no
+// sound file is shipped) played through an <audio> element, the alert spoken with speechSynthesis
+// ("2号窗口，窗口使用手机") in the page's language, and a browser Notification for high alerts.
 (function () {
   'use strict';
   let wavUrl = null;
@@ -63,5 +64,27 @@
     } catch (e) { return false; }
   }
 
-  window.hmAlarm = {played: 0, blocked: 0, notified: 0, chime: chime, notify: notify};
+  // at most a few utterances wait: a burst of alerts is not read out for minutes
+  const MAX_QUEUED = 3;
+  let queued = 0;
+  function speak(text, lang) {
+    const synth = window.speechSynthesis;
+    if (!synth || typeof SpeechSynthesisUtterance === 'undefined') { window.hmAlarm.unspoken += 1; return false; }
+    if (queued >= MAX_QUEUED) { window.hmAlarm.unspoken += 1; return false; }
+    const u = new SpeechSynthesisUtterance(text);
+    u.lang = lang || document.documentElement.lang || 'zh-CN';
+    u.rate = 1.0;
+    let finished = false;
+    const done = function () { if (!finished) { finished = true; queued = Math.max(0, queued - 1); } };
+    u.onend = done; u.onerror = done;
+    setTimeout(done, 10000);   // a browser without voices may never say it ended
+    queued += 1;
+    synth.speak(u);
+    window.hmAlarm.spoken += 1;
+    window.hmAlarm.lastSpoken = text;
+    return true;
+  }
+
+  window.hmAlarm = {played: 0, blocked: 0, notified: 0, spoken: 0, unspoken: 0, lastSpoken: null,
+                    chime: chime, notify: notify, speak: speak};
 })();

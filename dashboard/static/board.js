@@ -156,7 +156,7 @@
     if (live) {
       item.el.classList.add('flash', 'new');
       setTimeout(() => item.el.classList.remove('flash'), 3000);
-      if (a.phase === 'started' && a.severity === 'high') alarm(a);
+      if (a.phase === 'started') alarm(a);
       if (a.phase === 'started') countToday(a);
     }
     const empty = document.getElementById('no-alerts');
@@ -189,9 +189,26 @@
     notifyBtn.hidden = false;
     notifyBtn.onclick = function () { Notification.requestPermission().then(function () { notifyBtn.hidden = true; }); };
   }
+  // speech is off until someone turns it on in this browser (a hall may not want the board talking)
+  const speechBtn = document.getElementById('speech-toggle');
+  let speechOn = localStorage.getItem('hm-speech') === 'on';
+  function showSpeech() { speechBtn.textContent = speechOn ? T.speechOn : T.speechOff; speechBtn.setAttribute('aria-pressed', String(speechOn)); }
+  speechBtn.onclick = function () {
+    speechOn = !speechOn; localStorage.setItem('hm-speech', speechOn ? 'on' : 'off'); showSpeech();
+    if (!speechOn && window.speechSynthesis) window.speechSynthesis.cancel();
+  };
+  showSpeech();
+  let lastChime = 0;
   function alarm(a) {
-    if (soundOn) window.hmAlarm.chime();
-    window.hmAlarm.notify(a.display.title + ' · ' + a.display.where, a.display.time + ' · ' + T.severity[a.severity], a.id, '/events/' + a.id);
+    // every new alert: one chime (a burst of alerts chimes once), its window and behaviour spoken;
+    // a desktop notification for high ones
+    const d = a.display;
+    const now = Date.now();
+    if (soundOn && now - lastChime > 1500) { lastChime = now; window.hmAlarm.chime(); }
+    if (speechOn) window.hmAlarm.speak(d.where + T.speechSep + d.title, document.documentElement.lang);
+    if (a.severity === 'high') {
+      window.hmAlarm.notify(d.title + ' · ' + d.where, d.time + ' · ' + T.severity[a.severity], a.id, '/events/' + a.id);
+    }
   }
 
   // ---- the stream ----

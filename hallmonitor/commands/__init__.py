@@ -1,6 +1,6 @@
 """One module per group of `hallmonitor` subcommands; hallmonitor/cli.py adds them to the command."""
 
-from hallmonitor.commands import access, bench, hall, models, photos
+from hallmonitor.commands import access, bench, hall, models, notify, photos
 
 COMMANDS = [
     hall.run,
@@ -15,4 +15,5 @@ COMMANDS = [
     access.users,
     access.tokens,
     access.webhooks,
+    notify.notify,
 ]

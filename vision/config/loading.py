@@ -59,6 +59,10 @@ def _clean_pydantic_message(err: dict) -> str:
         return "required key is missing"
     if err["type"] == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == SLUG:
         return f"an id is {SLUG_HELP} (got {err['input']!r})"
+    loc = tuple(err.get("loc", ()))
+    credential = bool(loc) and (loc[-1] in ("secret", "secrets") or (loc[0] == "notify" and loc[-1] == "url"))
+    if credential:   # a secret, or a robot address with its key: never echoed back
+        return msg
     if "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], (dict, list)):
         msg += f" (got {err['input']!r})"
     return msg
@@ -96,7 +100,7 @@ def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None 
             where = f"{source}:{line}" if line else source
             lines.append(f"{where}: {_loc_text(loc)}: {_clean_pydantic_message(err)}")
         raise ConfigError("\n".join(lines)) from None
-    problems = config.duplicate_ids() + config.grace_problems() + config.missing_files()
+    problems = config.duplicate_ids() + config.notify_problems() + config.grace_problems() + config.missing_files()
     if problems:
         raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}" for loc, msg in problems))
     return config

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator, model_validator
 
 from vision.errors import ConfigError
 from vision.perception.heads import DEFAULT_HEADS
@@ -341,12 +341,87 @@ class WebhookEndpoint(Strict):
         return value
 
 
+class NotifyRobot(Strict):
+    """A group robot that tells a chat group about new alerts: 企业微信 (WeCom) or 钉钉 (DingTalk).
+
+    One message per window at most every ``min_interval_s``; the alerts that come meanwhile are summed
+    up in the next one. The URL's key or access_token and the DingTalk ``secret`` are credentials: they
+    are never logged and never shown in an API answer.
+    """
+
+    id: str = Field(pattern=SLUG, description=SLUG_HELP + "; names the robot in logs (keep it when the URL changes)")
+    kind: Literal["wecom", "dingtalk"] = Field(description="wecom: 企业微信群机器人; dingtalk: 钉钉自定义机器人")
+    url: str = Field(pattern=r"^https?://", repr=False,
+                     description="the robot's webhook address as the chat app shows it: "
+                                 "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=... or "
+                                 "https://oapi.dingtalk.com/robot/send?access_token=...")
+    secret: SecretStr | None = Field(None, repr=False,
+                                     description="DingTalk only: the SEC... secret of 加签 (signed requests)")
+    format: Literal["markdown", "news", "actionCard"] = Field(
+        "markdown", description="wecom: markdown (followed by the snapshot as an image message) or news (a card "
+                                "with the snapshot's link); dingtalk: markdown or actionCard (a card with a button)")
+    types: list[str] = Field(default_factory=list, description="event types to tell (empty: every type but "
+                                                               "window_paused), e.g. [phone_use, sleeping]")
+    windows: list[str] = Field(default_factory=list, description="window ids to tell about (empty: all)")
+    min_interval_s: float = Field(60.0, ge=0, le=86400, description="at most one message per window this often; "
+                                  "alerts in between are summed up in the next message")
+    max_per_minute: int = Field(20, ge=1, le=600, description="messages per minute this robot may send (both "
+                                "platforms allow 20 per robot)")
+    snapshot: bool = Field(True, description="send the event's snapshot with the message")
+    enabled: bool = True
+    allow_private: bool = Field(False, description="allow loopback/private addresses (tests, a relay in the hall's "
+                                                   "own network)")
+    timeout_s: float = Field(10.0, gt=0, le=60)
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        from vision.events import EVENT_TYPES
+        unknown = [t for t in value if t not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(f"unknown event type {unknown[0]!r}; known: {', '.join(EVENT_TYPES)}")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _sec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("SEC"):
+            raise ValueError("a DingTalk signing secret starts with SEC (copy it from the robot's 加签 setting)")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> "NotifyRobot":
+        from urllib.parse import parse_qs, urlsplit
+        query = parse_qs(urlsplit(self.url).query)
+        need = "key" if self.kind == "wecom" else "access_token"
+        if not query.get(need, [""])[0]:
+            raise ValueError(f"url: a {self.kind} robot's address ends in ?{need}=... (copy the whole webhook "
+                             f"address from the robot's settings)")
+        if self.kind == "wecom" and self.secret is not None:
+            raise ValueError("secret: WeCom robots have no signing secret; remove it (DingTalk only)")
+        allowed = ("markdown", "news") if self.kind == "wecom" else ("markdown", "actionCard")
+        if self.format not in allowed:
+            raise ValueError(f"format: a {self.kind} robot sends {' or '.join(allowed)}, not {self.format}")
+        return self
+
+
 class Dashboard(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     secret_key_file: Path = Field(Path("var/secret_key"), description="session signing key, made on first start")
     secure_cookies: bool = Field(False, description="served over HTTPS (behind a TLS proxy): cookies only over "
                                                     "TLS, and HSTS")
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$",
+                                   description="the dashboard's address as the staff's phones reach it, e.g. "
+                                               "http://10.1.2.3:8080 (links in robot messages; default "
+                                               "http://host:port)")
+
+    def link_base(self) -> str:
+        """The address robot messages link to (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        return f"http://{host}:{self.port}"
 
 
 class Defaults(Strict):
@@ -363,6 +438,7 @@ class HallConfig(Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     cameras: list[Camera] = Field(default_factory=list)
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)
+    notify: list[NotifyRobot] = Field(default_factory=list, description="WeCom / DingTalk group robots")
     dashboard: Dashboard = Field(default_factory=Dashboard)
     base_dir: Path = Path(".")   # set by the loader: relative paths resolve against the config's folder
 
@@ -378,6 +454,20 @@ class HallConfig(Strict):
                     out.append((("cameras", i, "windows", j, "id"),
                                 f"window id {win.id!r} is used twice (window ids are unique across cameras)"))
                 seen_win.add(win.id)
+        return out
+
+    def notify_problems(self) -> list[tuple[tuple, str]]:
+        """Robots with a duplicate id or a window filter naming no window of this hall."""
+        out, seen = [], set()
+        known = [w.id for cam in self.cameras for w in cam.windows]
+        for i, robot in enumerate(self.notify):
+            if robot.id in seen:
+                out.append((("notify", i, "id"), f"robot id {robot.id!r} is used twice"))
+            seen.add(robot.id)
+            for j, win in enumerate(robot.windows):
+                if win not in known:
+                    out.append((("notify", i, "windows", j), f"no window {win!r} in this config "
+                                                              f"(windows: {', '.join(known) or 'none'})"))
         return out
 
     def grace_problems(self) -> list[tuple[tuple, str]]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from vision.config import HallConfig
+from vision.notify.sender import Notifier
 from vision.runtime.supervisor import Supervisor
 from vision.webhooks.dispatcher import Dispatcher
 from vision.webhooks.endpoints import camera_windows, sync_from_config
@@ -35,12 +36,14 @@ class Service(Protocol):
 def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = None,
         on_started: Callable[[Supervisor], None] | None = None, publish=None,
         seconds: float | None = None, say: Callable[[str], None] | None = None) -> None:
-    """Run every camera, the webhook dispatcher and ``serve``'s front end until SIGINT/SIGTERM
-    (or ``seconds``). Bad webhook endpoints and a port in use stop it before any camera starts."""
+    """Run every camera, the webhook dispatcher, the group robots and ``serve``'s front end until
+    SIGINT/SIGTERM (or ``seconds``). Bad webhook endpoints and a port in use stop it before any camera
+    starts."""
     say = say or log.info
     sup = Supervisor(config, publish=publish)
     try:
         sync_from_config(sup.store, config)  # a refused webhook endpoint stops here, before any camera starts
+        notifier = Notifier.from_config(sup.store, config)  # a new robot's cursor starts before the first event
         # bind the front end's port before any camera starts: a port in use stops here with nothing recorded
         web = serve(sup) if serve else None
     except BaseException:
@@ -48,6 +51,7 @@ def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = N
         raise
     sup.start()
     dispatcher = Dispatcher(sup.store, camera_windows=camera_windows(config)).start()
+    notifier.start()
     if web is not None:
         web.start()
         say(f"hallmonitor: dashboard {web.url}")
@@ -69,4 +73,5 @@ def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = N
         if web is not None:
             web.stop()
         dispatcher.stop()
+        notifier.stop()
         sup.stop()

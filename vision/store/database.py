@@ -11,7 +11,8 @@
 - accounts.py     the dashboard's users, tokens, sessions and logins (rows only; the policy is the dashboard's)
 
 Other owners keep their tables beside their queries and take the store as an argument:
-vision/webhooks (endpoints, deliveries), vision/training (labels, head versions).
+vision/webhooks (endpoints, deliveries), vision/training (labels, head versions), vision/notify (the group
+robots' cursors and queues).
 """
 
 from __future__ import annotations

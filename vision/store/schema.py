@@ -19,6 +19,7 @@ from collections.abc import Callable
 from vision.store import accounts, events, windows
 from vision.store.connection import StoreError
 from vision.store.ddl import Migration
+from vision.notify import tables as notify_tables
 from vision.training import teaching, versions
 from vision.webhooks import tables as webhook_tables
 
@@ -52,6 +53,7 @@ migration(5)(webhook_tables.add_dispatch_state)       # the dispatcher's cursor 
 migration(6)(teaching.create_tables)                  # the hall's labels and their frames
 migration(7)(versions.create_tables)                  # the hall's head versions, their switches, training runs
 migration(8)(accounts.create_sessions_and_logins)     # dashboard sessions, the login audit
+migration(9)(notify_tables.create_tables)             # the group robots' cursors, queues, windows, share key
 
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
