@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from vision.store import accounts, events, windows
+from vision.store import accounts, events, reviews, windows
 from vision.store.connection import StoreError
 from vision.store.ddl import Migration
 from vision.training import teaching, versions
@@ -38,6 +38,12 @@ def migration(version: int) -> Callable[[Migration], Migration]:
     return register
 
 
+def _review_history(conn: sqlite3.Connection) -> None:
+    # two owners: the history is reviews.py's; the outbox (events.py's) makes room for its messages
+    reviews.create_tables(conn)
+    events.allow_review_messages(conn)
+
+
 def _accounts_and_endpoints(conn: sqlite3.Connection) -> None:
     # one migration, two owners: it shipped that way, so existing files have both from version 4
     accounts.create_users_and_tokens(conn)
@@ -52,6 +58,7 @@ migration(5)(webhook_tables.add_dispatch_state)       # the dispatcher's cursor 
 migration(6)(teaching.create_tables)                  # the hall's labels and their frames
 migration(7)(versions.create_tables)                  # the hall's head versions, their switches, training runs
 migration(8)(accounts.create_sessions_and_logins)     # dashboard sessions, the login audit
+migration(9)(_review_history)                         # each event's review history; reviews in the outbox
 
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
