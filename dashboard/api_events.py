@@ -1,4 +1,5 @@
-"""/api/events: list (filters, keyset paging), one event, its timeline, its media, its review."""
+"""/api/events: list (filters, keyset paging), one event, its timeline, its media, its review and review
+history; reviewing many events in one call."""
 
 from __future__ import annotations
 
@@ -7,16 +8,27 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, jsonify, request
+from werkzeug.routing import BaseConverter
 
 from vision.errors import InputError, NotFound
 from vision.media.clips import overlay_path
 from vision.store.checks import MAX_PAGE
+from vision.store.reviews import MAX_BULK, MAX_COMMENT
 
 from .api_common import hall, int_arg, json_body, query, store, text
 from .auth import actor, require
 from .evidence import send_evidence
 
 bp = Blueprint("events", __name__, url_prefix="/events")
+
+
+class EventIdConverter(BaseConverter):
+    """An event id in /api/events/<id>: any path segment but ``review`` (POST /api/events/review is the
+    bulk review, so its Allow header must not also list the one-event GET)."""
+    regex = r"(?!review$)[^/]+"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("event_id", EventIdConverter))
 
 LIST_PARAMS = {"since", "until", "window", "camera", "type", "phase", "severity", "review_status", "limit", "cursor"}
 REVIEW_VERDICTS = ("acknowledged", "resolved", "false_positive")
@@ -84,11 +96,18 @@ def list_events():
     return jsonify({"events": events, "next_cursor": next_cursor})
 
 
-@bp.get("/<event_id>")
+@bp.get("/<event_id:event_id>")
 @require("viewer")
 def get_event(event_id: str):
     query(set())
-    return jsonify(_event(event_id))
+    return jsonify({**_event(event_id), "reviews": store().reviews(event_id)})
+
+
+@bp.get("/<event_id>/reviews")
+@require("viewer")
+def reviews(event_id: str):
+    query(set())
+    return jsonify({"event_id": event_id, "reviews": store().reviews(event_id)})
 
 
 @bp.get("/<event_id>/timeline")
@@ -133,3 +152,18 @@ def review(event_id: str):
     comment = text(data, "comment", max_len=2000)
     _event(event_id)
     return jsonify(store().set_review(event_id, status, comment, actor()))
+
+
+@bp.post("/review")
+@require("manager")
+def review_many():
+    """One call for many events (the events list's bulk actions): all reviewed, or none (404 naming the
+    unknown ids); one history row and one ``event.reviewed`` webhook message per event."""
+    query(set())
+    data = json_body({"ids", "status", "comment"})
+    status = text(data, "status", max_len=32, required=True, allowed=REVIEW_VERDICTS)
+    comment = text(data, "comment", max_len=MAX_COMMENT)
+    if "ids" not in data:
+        raise InputError(f"ids: required, a list of 1 to {MAX_BULK} event ids")
+    events = store().review_events(data["ids"], status, comment, actor())
+    return jsonify({"reviewed": len(events), "events": events})

@@ -15,6 +15,7 @@ from vision import __version__
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES
 from vision.store.checks import MAX_PAGE
 from vision.store.events import MESSAGE_TYPES, REVIEW_STATUSES
+from vision.store.reviews import MAX_BULK, MAX_COMMENT
 from vision.webhooks.endpoints import DELIVERY_STATUSES
 
 from .api_events import REVIEW_VERDICTS
@@ -87,6 +88,19 @@ def _schemas() -> dict:
         "Timeline": _obj({"event_id": {"type": "string"}, "timeline": {"type": "array", "items": _obj({
             "phase": {"enum": list(PHASES)}, "at": TIME, "severity": {"enum": list(SEVERITIES)},
             "event": ref("Event")})}}),
+        "Review": payload["properties"]["review"],
+        "EventDetail": {**copy.deepcopy(record), "title": "An event with its review and review history",
+                        "properties": {**record["properties"], "reviews": {
+                            "type": "array", "items": ref("Review"), "description": "every review, oldest first"}},
+                        "required": record["required"] + ["reviews"]},
+        "ReviewList": _obj({"event_id": {"type": "string"}, "reviews": {"type": "array", "items": ref("Review")}}),
+        "BulkReviewRequest": _obj({"ids": {"type": "array", "items": {"type": "string", "minLength": 1},
+                                           "minItems": 1, "maxItems": MAX_BULK},
+                                   "status": {"enum": list(REVIEW_VERDICTS)},
+                                   "comment": {"type": ["string", "null"], "maxLength": MAX_COMMENT}},
+                                  ["ids", "status"], additionalProperties=False),
+        "BulkReviewed": _obj({"reviewed": {"type": "integer", "minimum": 1},
+                              "events": {"type": "array", "items": ref("EventRecord")}}),
         "ReviewRequest": _obj({"status": {"enum": list(REVIEW_VERDICTS)},
                                "comment": {"type": ["string", "null"], "maxLength": 2000}},
                               ["status"], additionalProperties=False),
@@ -339,8 +353,17 @@ def _paths(window_ids: list[str]) -> dict:
                                                            "content": _json({"type": "object"})}, tag="service")},
         "/api/events": {"get": _op("List events, newest first", _ok("one page", "EventPage"), tag="events",
                                    params=list_params)},
-        "/api/events/{event_id}": {"get": _op("One event", _ok("the event", "EventRecord"), tag="events",
-                                              errors=("NotFound",), params=[EVENT_ID])},
+        "/api/events/{event_id}": {"get": _op("One event, with its review history", _ok("the event", "EventDetail"),
+                                              tag="events", errors=("NotFound",), params=[EVENT_ID])},
+        "/api/events/{event_id}/reviews": {"get": _op(
+            "The event's review history (处置记录), oldest first", _ok("the reviews", "ReviewList"), tag="events",
+            errors=("NotFound",), params=[EVENT_ID])},
+        "/api/events/review": {"post": _op(
+            "Review many events at once (manager, or a write token)", _ok("the reviewed events", "BulkReviewed"),
+            tag="events", body="BulkReviewRequest", errors=("NotFound",),
+            description=f"All or nothing: an unknown id is a 404 naming it and nothing is reviewed. Up to {MAX_BULK} "
+                        f"ids; each event gets one review history entry and one event.reviewed webhook message. "
+                        f"An empty comment keeps the event's current comment.")},
         "/api/events/{event_id}/timeline": {"get": _op(
             "Every transition of the event, oldest first", _ok("the timeline", "Timeline"), tag="events",
             errors=("NotFound",), params=[EVENT_ID])},

@@ -31,7 +31,7 @@ from .present import (
     where,
     window_names,
 )
-from .sse import last_log_id
+from .sse import last_seq
 
 bp = Blueprint("pages", __name__)
 
@@ -54,7 +54,7 @@ def board():
     today = [(ty, counts.get(ty, 0)) for ty in EVENT_TYPES]
     return render_template("board.html", tiles=tiles, alerts=[alert_json(e) for e in recent],
                            today=today, today_max=max([n for _, n in today] + [1]), today_start=midnight,
-                           last_id=last_log_id(), types_text={ty: type_title(ty) for ty in EVENT_TYPES},
+                           last_id=last_seq(), types_text={ty: type_title(ty) for ty in EVENT_TYPES},
                            **_helpers())
 
 
@@ -104,7 +104,7 @@ def events():
         next_url = url_for("pages.events") + "?" + urlencode([*keep_args, ("cursor", next_cursor)])
     first_url = url_for("pages.events") + ("?" + urlencode(keep_args) if keep_args else "")
     return render_template("events.html", rows=rows, total=total, next_url=next_url, first_url=first_url,
-                           paged=cursor is not None, cursor_error=cursor_error,
+                           paged=cursor is not None, cursor_error=cursor_error, cameras=camera_names(),
                            args=request.args, windows=window_names(), types=EVENT_TYPES,
                            statuses=REVIEW_STATUSES, severities=SEVERITIES, **_helpers())
 
@@ -124,6 +124,7 @@ def event(event_id: str):
     ev = _event_or_404(event_id)
     timeline = store().timeline(event_id)
     return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline,
+                           reviews=store().reviews(event_id), near=store().neighbours(event_id),
                            camera_name=camera_names().get(ev["camera_id"], ev["camera_id"]),
                            statuses=REVIEW_STATUSES, **_helpers())
 

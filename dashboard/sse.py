@@ -4,14 +4,16 @@ The real server answers ``/events/stream`` on its event loop (dashboard/streams.
 one shared poll for all boards); this Flask route is what a WSGI caller (the Flask test client,
 another WSGI server) gets, and the helpers here are shared by both.
 
-``GET /events/stream`` follows the store's ``event_log`` table by id. Every event transition is a
-row there, written by whichever process runs the cameras, so a stream served by a separate
-`hallmonitor dashboard` process sees the same rows: each stream polls SQLite (an indexed
-``id > ?`` lookup, microseconds) and sends what is new. Each message carries its ``event_log`` id
-as the SSE ``id``, so a browser that reconnects sends ``Last-Event-ID`` and gets exactly what it
-missed. An ``alert`` message is the event's own JSON (``Event.to_json()``, as /api and the webhook
-``data`` carry it) plus its review state and the event_log id (``log_id``), with the text the board
-shows under ``display`` (present.alert_json). The board's tiles are sent as a ``board`` message whenever they change. A comment line
+``GET /events/stream`` follows the store's outbox by ``seq`` (vision/store/feed.py). Every event
+transition and every review is a message there, written by whichever process made it (the
+cameras' worker, this dashboard, another one, the API), so every open board sees the same
+messages: each stream polls SQLite (an indexed ``seq > ?`` lookup, microseconds) and sends what
+is new. Each message carries its outbox ``seq`` as the SSE ``id``, so a browser that reconnects
+sends ``Last-Event-ID`` and gets exactly what it missed. An ``alert`` message is the event's own
+JSON at that transition (``Event.to_json()``, as /api and the webhook ``data`` carry it) plus its
+review state now and its event_log id (``log_id``); a ``review`` message is the event as
+``GET /api/events/<id>`` has it now plus ``review`` (the history row: who, when, status, comment).
+Both carry ``seq`` and the text the board shows under ``display`` (present.alert_json). The board's tiles are sent as a ``board`` message whenever they change. A comment line
 is sent as a heartbeat when nothing else was, so proxies keep the connection open.
 A stream ends after ``HM_SSE_MAX_S`` and the browser reconnects (freeing a server thread now
 and then); ``retry:`` tells it to do so within two seconds.
@@ -38,20 +40,20 @@ def _setting(name: str) -> float:
     return float(current_app.config.get(name, DEFAULTS[name]))
 
 
-def last_log_id() -> int:
-    return store().last_log_id()
+def last_seq() -> int:
+    return store().last_feed_seq()
 
 
-def log_after(after: int, limit: int = BATCH) -> list[dict]:
-    """event_log rows after ``after``, each as the alert the pages show (with the event's review state now)."""
-    return [{"log_id": log_id, **alert_json(event)} for log_id, event in store().log_after(after, limit)]
+def feed_after(after: int, limit: int = BATCH) -> list[tuple[str, dict]]:
+    """Outbox messages after ``after`` as ``(SSE event name, data)``: alerts and reviews as the pages show them."""
+    return [(kind, {"seq": seq, **alert_json(data)}) for seq, kind, data in store().feed_after(after, limit)]
 
 
 def _start_id() -> int:
     for raw in (request.headers.get("Last-Event-ID"), request.args.get("after")):
         if raw is not None and raw.strip().isdigit():
             return int(raw.strip())
-    return last_log_id()
+    return last_seq()
 
 
 def _message(data: dict, event: str, msg_id: int | None = None) -> str:
@@ -72,16 +74,16 @@ def stream():
         nonlocal after
         started = last_sent = time.monotonic()
         board_before = None
-        yield f"retry: 2000\n: stream from event_log id {after}\n\n"
+        yield f"retry: 2000\n: stream from outbox seq {after}\n\n"
         while True:
             # a session ended meanwhile (logout, user disabled, role or password changed) ends the stream
             if sid and accounts().session_user(sid, max_age_s) is None:
                 yield _message({"reason": "session ended: log in again"}, "logout")
                 return
             sent = False
-            for alert in log_after(after):
-                after = alert["log_id"]
-                yield _message(alert, "alert", after)
+            for kind, data in feed_after(after):
+                after = data["seq"]
+                yield _message(data, kind, after)
                 sent = True
             tiles = board_tiles(hall(), store())
             if tiles != board_before:

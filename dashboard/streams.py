@@ -6,9 +6,9 @@ that runs it in a thread pool. So 200 open boards cost 200 small coroutines, not
 the API keeps its threads.
 
 One ``StreamHub`` per server polls the store once per ``HM_SSE_POLL_S`` for everybody (new
-``event_log`` rows, the board tiles, whether each open session still lives) in a worker thread,
+outbox messages: alerts and reviews, the board tiles, whether each open session still lives) in a worker thread,
 and hands the result to every board's queue. The protocol is the one of dashboard/sse.py byte for
-byte (``retry:``, ``event: alert`` with the event_log id as ``id:``, ``event: board``, heartbeat
+byte (``retry:``, ``event: alert`` / ``event: review`` with the outbox seq as ``id:``, ``event: board``, heartbeat
 comments, ``event: logout`` when the session ends, resume by ``Last-Event-ID`` or ``?after=``).
 
 Who may open a stream is decided by the Flask app itself: the request's headers go through the
@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 from .auth import accounts
 from .board import board_tiles
 from .present import hall, store
-from .sse import BATCH, DEFAULTS, _message, _start_id, last_log_id, log_after
+from .sse import BATCH, DEFAULTS, _message, _start_id, feed_after, last_seq
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ END = object()          # queue item: the stream is over (session ended, server 
 
 @dataclass(eq=False)
 class Board:
-    """One open board: where it is in event_log, what it was last sent, and its outbox."""
+    """One open board: where it is in the feed (outbox seq), what it was last sent, and its queue."""
     sid: str
     after: int
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
@@ -53,7 +53,7 @@ class StreamHub:
     def __init__(self, flask_app):
         self.app = flask_app
         self.boards: set[Board] = set()
-        self.after: int | None = None        # newest event_log id handed out
+        self.after: int | None = None        # newest outbox seq handed out
         self.tiles = None                    # the newest board tiles
         self.task: asyncio.Task | None = None
         self.closed = False
@@ -62,7 +62,7 @@ class StreamHub:
         return float(self.app.config.get(name, DEFAULTS[name]))
 
     # --- runs in a worker thread -------------------------------------------------------------
-    def _read(self, after: int, sids: list[str]) -> tuple[list[dict], object, set[str]]:
+    def _read(self, after: int, sids: list[str]) -> tuple[list[tuple[str, dict]], object, set[str]]:
         """What is new since ``after``, the tiles now, and which of ``sids`` have ended."""
         with self.app.app_context():
             alerts = self._rows_after(after)
@@ -71,19 +71,19 @@ class StreamHub:
             dead = {sid for sid in sids if accounts().session_user(sid, max_age_s) is None}
         return alerts, tiles, dead
 
-    def _catch_up(self, after: int) -> list[dict]:
+    def _catch_up(self, after: int) -> list[tuple[str, dict]]:
         with self.app.app_context():
             return self._rows_after(after)
 
     @staticmethod
-    def _rows_after(after: int) -> list[dict]:
+    def _rows_after(after: int) -> list[tuple[str, dict]]:
         out = []
         while True:
-            batch = log_after(after, BATCH)
+            batch = feed_after(after, BATCH)
             out += batch
             if len(batch) < BATCH:
                 return out
-            after = batch[-1]["log_id"]
+            after = batch[-1][1]["seq"]
 
     # --- on the event loop -------------------------------------------------------------------
     async def _run(self) -> None:
@@ -96,7 +96,7 @@ class StreamHub:
                     log.exception("board streams: reading the store failed; trying again")
                     alerts, tiles, dead = [], self.tiles, set()
                 if alerts:
-                    self.after = alerts[-1]["log_id"]
+                    self.after = alerts[-1][1]["seq"]
                 changed, self.tiles = tiles != self.tiles, tiles
                 for board in list(self.boards):
                     if board.sid in dead:
@@ -104,16 +104,16 @@ class StreamHub:
                         board.queue.put_nowait(END)
                         self.boards.discard(board)
                         continue
-                    for alert in alerts:
-                        board.queue.put_nowait(("alert", alert, alert["log_id"]))
+                    for kind, data in alerts:
+                        board.queue.put_nowait((kind, data, data["seq"]))
                     if changed:              # a board that joined meanwhile was given self.tiles
                         board.queue.put_nowait(("board", {"tiles": tiles}, None))
             await asyncio.sleep(self.setting("HM_SSE_POLL_S"))
 
     async def join(self, sid: str, after: int) -> Board:
-        """Register a board that has seen event_log up to ``after``; what it missed is queued first."""
+        """Register a board that has seen the feed up to seq ``after``; what it missed is queued first."""
         if self.after is None:
-            self.after = await asyncio.to_thread(self._with_app, last_log_id)
+            self.after = await asyncio.to_thread(self._with_app, last_seq)
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._run(), name="board-streams")
         board = Board(sid, after)
@@ -122,9 +122,9 @@ class StreamHub:
             missed = await asyncio.to_thread(self._catch_up, cursor)
             if not missed:
                 break
-            for alert in missed:
-                board.queue.put_nowait(("alert", alert, alert["log_id"]))
-            cursor = missed[-1]["log_id"]
+            for kind, data in missed:
+                board.queue.put_nowait((kind, data, data["seq"]))
+            cursor = missed[-1][1]["seq"]
         self.boards.add(board)              # no await since the last read: nothing falls between
         if self.tiles is not None:
             board.queue.put_nowait(("board", {"tiles": self.tiles}, None))
@@ -194,7 +194,7 @@ class StreamHub:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "more_body": True,
-                        "body": f"retry: 2000\n: stream from event_log id {after}\n\n".encode()})
+                        "body": f"retry: 2000\n: stream from outbox seq {after}\n\n".encode()})
             started = last_sent = time.monotonic()
             sent_id, sent_tiles = after, None
             while True:
@@ -209,9 +209,9 @@ class StreamHub:
                 chunk = ""
                 if item is not None:
                     kind, data, msg_id = item
-                    if kind == "alert" and msg_id > sent_id:
+                    if kind in ("alert", "review") and msg_id > sent_id:
                         sent_id = msg_id
-                        chunk = _message(data, "alert", msg_id)
+                        chunk = _message(data, kind, msg_id)
                     elif kind == "board" and data["tiles"] != sent_tiles:
                         sent_tiles = data["tiles"]
                         chunk = _message(data, "board")

@@ -537,8 +537,9 @@ def test_every_event_and_webhook_payload_validates(validators, store: Store):
         for step in (e, e.advance("updated", T0 + n + 30), e.advance("ended", T0 + n + 60, clip="c.mp4")):
             event_validator.validate(step.to_json())
             store.record(step)
+        store.set_review(e.id, "acknowledged", "看过了" if n % 2 else None, "manager", at=T0 + n + 90)
     payloads = [json.loads(o["body"]) for o in store.outbox_after(0, limit=1000)]
-    assert len(payloads) == 3 * len(EVENT_TYPES)
+    assert len(payloads) == 4 * len(EVENT_TYPES)
     for payload in payloads:
         webhook_validator.validate(payload)
     assert {p["type"] for p in payloads} == set(MESSAGE_TYPES)

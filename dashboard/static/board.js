@@ -10,7 +10,7 @@
   const streamState = document.getElementById('stream-state');
   const alerts = new Map();          // event id -> {data, el}
   const MAX_ALERTS = 80;
-  window.hmBoard = {received: 0, alerts: alerts, lastId: data.lastId};
+  window.hmBoard = {received: 0, reviews: 0, alerts: alerts, lastId: data.lastId};
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -238,8 +238,20 @@
   source.addEventListener('alert', function (ev) {
     const a = JSON.parse(ev.data);
     window.hmBoard.received += 1;
-    window.hmBoard.lastId = a.log_id;
+    window.hmBoard.lastId = a.seq;
     upsert(a, true);
+  });
+  // a review made anywhere (another board, the event page, the API): update the alert if it is shown
+  source.addEventListener('review', function (ev) {
+    const r = JSON.parse(ev.data);
+    window.hmBoard.lastId = r.seq;
+    window.hmBoard.reviews += 1;
+    const known = alerts.get(r.id);
+    if (!known) return;
+    known.data = Object.assign(known.data, {review_status: r.review_status, review_comment: r.review_comment,
+                                            reviewed_by: r.reviewed_by, reviewed_at: r.reviewed_at});
+    fill(known, known.data);
+    known.el.classList.add('flash'); setTimeout(() => known.el.classList.remove('flash'), 1500);
   });
   source.addEventListener('board', function (ev) { renderTiles(JSON.parse(ev.data).tiles); });
   window.hmBoard.source = source;

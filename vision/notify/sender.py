@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 TOO_FAST = {45009, 130101}   # WeCom "api freq out of limit", DingTalk "send too fast"
 TOO_FAST_WAIT_S = 60.0
 DEFAULT_SKIP = frozenset({"window_paused"})
+# the outbox messages that start something a robot tells (never updates, ends or reviews)
+NEW_ALERTS = frozenset({"event.started", "camera.offline", "window.paused"})
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,9 @@ class Robot:
                    allow_private=item.allow_private, timeout_s=item.timeout_s)
 
     def wants(self, message_type: str, data: dict, camera_windows: Mapping[str, Iterable[str]] | None = None) -> bool:
-        """New alerts only (an event's start, a camera going offline), filtered by type and window."""
-        if data.get("phase") != "started" or "type" not in data:
+        """New alerts only (an event's start, a camera going offline), filtered by type and window; never a
+        review (``event.reviewed`` carries the event too, often still in its started phase)."""
+        if message_type not in NEW_ALERTS or data.get("phase") != "started" or "type" not in data:
             return False
         if self.types:
             if data["type"] not in self.types:

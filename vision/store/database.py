@@ -4,7 +4,9 @@
 
 - connection.py   the file, one connection per thread, WAL, ``BEGIN IMMEDIATE`` writes, durability
 - schema.py       every migration, numbered in one place, and the runner (``PRAGMA user_version``)
-- events.py       the events table, its timeline and the webhook outbox: recording transitions, review
+- events.py       the events table, its timeline and the webhook outbox: recording transitions
+- reviews.py      each event's review history (处置记录); reviewing one event or many
+- feed.py         the live feed of the boards: every outbox message (transitions and reviews) in order
 - event_queries.py  reading events: one, a timeline, filtered pages, counts, the live feed, the week
 - windows.py      window states and pauses
 - checks.py       input checks (messages name the argument) and the paging cursor
@@ -24,10 +26,12 @@ from vision.store import schema
 from vision.store.connection import StoreError, make_private
 from vision.store.event_queries import EventQueries
 from vision.store.events import EventRecords
+from vision.store.feed import LiveFeed
+from vision.store.reviews import ReviewRecords
 from vision.store.windows import WindowRecords
 
 
-class Store(EventRecords, EventQueries, WindowRecords):
+class Store(EventRecords, ReviewRecords, EventQueries, LiveFeed, WindowRecords):
     """The hall's event database. Thread-safe (one connection per thread); several processes may share the file."""
 
     def __init__(self, path: Path | str, *, synchronous: str = "FULL"):

@@ -178,3 +178,23 @@ class EventQueries(Connections):
                 "longest": [{"id": r["id"], "type": r["type"], "window_id": r["window_id"],
                              "camera_id": r["camera_id"], "severity": r["severity"],
                              "started_at": iso(r["started_at"]), "seconds": r["secs"]} for r in longest]}
+
+    def neighbours(self, event_id: str) -> dict:
+        """The events beside this one in the events list's order (newest first): ``newer`` (previous),
+        ``older`` (next), and ``next_new``, the next event still to review (older first, then from the
+        newest again); each an id or None."""
+        with self._read() as conn:
+            row = conn.execute("SELECT started_at, id FROM events WHERE id = ?", (event_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no event {event_id!r}")
+            key = (row["started_at"], row["id"])
+            older = conn.execute("SELECT id FROM events WHERE (started_at, id) < (?, ?) "
+                                 "ORDER BY started_at DESC, id DESC LIMIT 1", key).fetchone()
+            newer = conn.execute("SELECT id FROM events WHERE (started_at, id) > (?, ?) "
+                                 "ORDER BY started_at, id LIMIT 1", key).fetchone()
+            next_new = conn.execute(
+                "SELECT id FROM events WHERE review_status = 'new' AND (started_at, id) < (?, ?) "
+                "ORDER BY started_at DESC, id DESC LIMIT 1", key).fetchone() or conn.execute(
+                "SELECT id FROM events WHERE review_status = 'new' AND id != ? "
+                "ORDER BY started_at DESC, id DESC LIMIT 1", (event_id,)).fetchone()
+        return {"newer": newer and newer[0], "older": older and older[0], "next_new": next_new and next_new[0]}

@@ -3,7 +3,8 @@
 One transition of an event is one transaction here: the row, a timeline entry and an outbox message
 (:meth:`EventRecords.record`), so a webhook is never sent for an event the store lost, nor an event
 kept whose webhook was never queued. This module owns those three tables (migration 1, numbered in
-vision/store/schema.py) and the writes to them; vision/store/event_queries.py reads them.
+vision/store/schema.py; migration 9 lets the outbox carry reviews too) and the writes to them;
+vision/store/event_queries.py reads them, vision/store/reviews.py writes reviews.
 
 Times go in as Unix seconds (floats, as in :class:`vision.events.Event`) and come out of the dict
 methods as ISO 8601 strings, the way ``/api`` serves them.
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 
 from vision.errors import InputError, NotFound
 from vision.events import Event, iso
-from vision.store.checks import dumps, one_of, text, when
+from vision.store.checks import dumps
 from vision.store.connection import Connections
 from vision.store.ddl import ddl
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 REVIEW_STATUSES = ("new", "acknowledged", "resolved", "false_positive")
 
 MESSAGE_TYPES = ("event.started", "event.updated", "event.ended", "camera.offline", "camera.online",
-                 "window.paused", "window.resumed")
+                 "window.paused", "window.resumed", "event.reviewed")
 
 _SPECIAL_MESSAGES = {
     ("camera_offline", "started"): "camera.offline",
@@ -111,6 +112,42 @@ def create_tables(conn: sqlite3.Connection) -> None:
     )
 
 
+def allow_review_messages(conn: sqlite3.Connection) -> None:
+    """Part of migration 9: an outbox message is a transition (``log_id``, an event_log row) or a review
+    (``review_id``, an event_reviews row, vision/store/reviews.py), exactly one of the two.
+
+    SQLite cannot drop a NOT NULL in place, so the table is rebuilt: same seq, ids and payloads (the
+    dispatcher's cursor and every delivery keep pointing at the same messages). Dropping the old table
+    cascades to ``deliveries`` (foreign keys are on, and cannot be turned off inside the migration's
+    transaction), so the deliveries are kept aside and put back.
+    """
+    old_seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+    ddl(
+        conn,
+        """CREATE TABLE outbox_v9 (
+            seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+            id         TEXT NOT NULL UNIQUE,
+            log_id     INTEGER UNIQUE REFERENCES event_log (id) ON DELETE CASCADE,
+            review_id  INTEGER UNIQUE REFERENCES event_reviews (id) ON DELETE CASCADE,
+            event_id   TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+            type       TEXT NOT NULL,
+            payload    TEXT NOT NULL CHECK (json_valid(payload)),
+            created_at REAL NOT NULL,
+            CHECK ((log_id IS NULL) != (review_id IS NULL))
+        )""",
+        "INSERT INTO outbox_v9 (seq, id, log_id, event_id, type, payload, created_at)"
+        " SELECT seq, id, log_id, event_id, type, payload, created_at FROM outbox ORDER BY seq",
+        "CREATE TEMP TABLE deliveries_kept AS SELECT * FROM deliveries",
+        "DROP TABLE outbox",
+        "ALTER TABLE outbox_v9 RENAME TO outbox",
+        "INSERT INTO deliveries SELECT * FROM temp.deliveries_kept",
+        "DROP TABLE temp.deliveries_kept",
+        "CREATE INDEX outbox_by_event ON outbox (event_id)",
+    )
+    if old_seq is not None:   # AUTOINCREMENT never reuses a seq, even of a message that was removed
+        conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'outbox'", (old_seq[0],))
+
+
 # ---- rows -> JSON ----
 
 def event_of(row: sqlite3.Row) -> Event:
@@ -148,7 +185,7 @@ ON CONFLICT (id) DO UPDATE SET
 
 
 class EventRecords(Connections):
-    """Writing events: their transitions, review, clip and keep marks; reading the outbox."""
+    """Writing events: their transitions, clip and keep marks; reading the outbox (reviews: reviews.py)."""
 
     def record(self, event: Event) -> bool:
         """Store one transition: the event row, a timeline entry and a webhook outbox row, in one transaction.
@@ -215,26 +252,6 @@ class EventRecords(Connections):
             "INSERT INTO outbox (id, log_id, event_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (new_message_id(), log_id, event.id, kind, payload, now))
         return True
-
-    # ---- review ----
-
-    def set_review(self, event_id: str, status: str, comment: str | None = None, user: str | None = None,
-                   at: float | None = None) -> dict:
-        """Set the review status (new, acknowledged, resolved, false_positive); returns the event as get_event does."""
-        one_of("review status", status, REVIEW_STATUSES)
-        if comment is not None and not isinstance(comment, str):
-            raise InputError(f"review comment: expected text, got {type(comment).__name__}")
-        text("reviewed_by", user, required=False)
-        at = time.time() if at is None else when("reviewed_at", at)
-        with self._write() as conn:
-            changed = conn.execute(
-                "UPDATE events SET review_status = ?, review_comment = ?, reviewed_by = ?, reviewed_at = ?"
-                " WHERE id = ?",
-                (status, comment, user, at, event_id)).rowcount
-            if not changed:
-                raise NotFound(f"no event {event_id!r}")
-            row = conn.execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
-        return event_json(row)
 
     def set_clip(self, event_id: str, clip: str) -> None:
         """Name the event's clip once its file is written (the event row; later transitions carry it)."""

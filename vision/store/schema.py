@@ -16,10 +16,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from vision.store import accounts, events, windows
+from vision.notify import tables as notify_tables
+from vision.store import accounts, events, reviews, windows
 from vision.store.connection import StoreError
 from vision.store.ddl import Migration
-from vision.notify import tables as notify_tables
 from vision.training import teaching, versions
 from vision.webhooks import tables as webhook_tables
 
@@ -39,6 +39,12 @@ def migration(version: int) -> Callable[[Migration], Migration]:
     return register
 
 
+def _review_history(conn: sqlite3.Connection) -> None:
+    # two owners: the history is reviews.py's; the outbox (events.py's) makes room for its messages
+    reviews.create_tables(conn)
+    events.allow_review_messages(conn)
+
+
 def _accounts_and_endpoints(conn: sqlite3.Connection) -> None:
     # one migration, two owners: it shipped that way, so existing files have both from version 4
     accounts.create_users_and_tokens(conn)
@@ -54,6 +60,7 @@ migration(6)(teaching.create_tables)                  # the hall's labels and th
 migration(7)(versions.create_tables)                  # the hall's head versions, their switches, training runs
 migration(8)(accounts.create_sessions_and_logins)     # dashboard sessions, the login audit
 migration(9)(notify_tables.create_tables)             # the group robots' cursors, queues, windows, share key
+migration(10)(_review_history)                        # each event's review history; reviews in the outbox
 
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
