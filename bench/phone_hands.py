@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measure the hand zoom (vision/detect/hand_zoom.py) on labelled photos, variant by variant.
+"""Measure the hand zoom (vision/perception/hand_zoom.py) on labelled photos, variant by variant.
 
 Each photo goes once through the product's own path (``analyze_image`` with the hand zoom off: the
 baseline verdict), then the detector looks at the hand squares of every person with a pose (the 3
@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vision.analyze import analyze_image, read_image  # noqa: E402
+from vision.analysis.photo import analyze_image, read_image  # noqa: E402
 from vision.config import ModelChoice, single_window_config  # noqa: E402
-from vision.detect import load_analyzer  # noqa: E402
-from vision.detect.hand_zoom import hand_regions, look_at_hands  # noqa: E402
-from vision.eval_labels import load_records  # noqa: E402
-from vision.evaluation import expected_verdicts, got_verdicts  # noqa: E402
+from vision.perception.load import load_analyzer  # noqa: E402
+from vision.perception.hand_zoom import hand_regions, look_at_hands  # noqa: E402
+from vision.evaluation.labels import load_records  # noqa: E402
+from vision.evaluation.scores import expected_verdicts, got_verdicts  # noqa: E402
 
 ALL_LABELS = frozenset({"cell phone", "remote", "book", "mouse"})
 

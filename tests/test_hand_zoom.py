@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from vision.analyze import read_image
+from vision.analysis.photo import read_image
 from vision.config import Thresholds, parse_config, single_window_config
-from vision.detect.hand_zoom import hand_regions
-from vision.detections import Detection, FrameDetections
-from vision.observe import observe_window
-from vision.watch import CameraWatch
+from vision.perception.hand_zoom import hand_regions
+from vision.perception.detections import Detection, FrameDetections
+from vision.observe.frame import observe_window
+from vision.runtime.watch import CameraWatch
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_no_pose_or_no_wrist_gives_no_square(bus):
     pose = frame.poses[0]
     hidden = pose.keypoints.copy()
     hidden[9:11, 2] = 0.0                                  # both wrists unseen
-    from vision.detections import Pose
+    from vision.perception.detections import Pose
     assert hand_regions(Pose(hidden), frame.persons[0].box, 0, w, h) == []
 
 
