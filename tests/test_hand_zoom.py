@@ -133,3 +133,11 @@ def test_a_camera_looks_at_hands_every_hand_zoom_every_s_and_holds_between(media
     assert step.frame.hand_phones == [] and not step.observations[0].phone_in_use      # a new look found none
     off = CameraWatch(parse_config(CONFIG.format(every=0)), "cam", analyzer)
     assert "hand_zoom" not in off.step(image, 0.0).timing_ms
+
+
+def test_bench_shows_what_the_hand_zoom_costs(media):
+    from hallmonitor.photo_bench import format_stage_table, stage_bench
+    result = stage_bench([media / "ultralytics" / "bus.jpg"], repeats=1, hand_zoom=True)
+    assert result["samples"]["hand_zoom"][0] > 0
+    assert "| hand_zoom |" in format_stage_table(result)
+    assert "hand_zoom" not in stage_bench([media / "ultralytics" / "bus.jpg"], repeats=1)["samples"]
