@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vision.analysis.photo import analyze_image, read_image  # noqa: E402
-from vision.config import ModelChoice, single_window_config  # noqa: E402
-from vision.perception.load import load_analyzer  # noqa: E402
-from vision.perception.hand_zoom import hand_regions, look_at_hands  # noqa: E402
-from vision.evaluation.labels import load_records  # noqa: E402
-from vision.evaluation.scores import expected_verdicts, got_verdicts  # noqa: E402
+from vision.analysis.photo import analyze_image, read_image
+from vision.config import ModelChoice, single_window_config
+from vision.evaluation.labels import load_records
+from vision.evaluation.scores import expected_verdicts, got_verdicts
+from vision.perception.hand_zoom import hand_regions, look_at_hands
+from vision.perception.load import load_analyzer
 
 ALL_LABELS = frozenset({"cell phone", "remote", "book", "mouse"})
 

@@ -7,9 +7,9 @@ import pytest
 
 from vision.analysis.photo import read_image
 from vision.config import Thresholds, parse_config, single_window_config
-from vision.perception.hand_zoom import hand_regions
-from vision.perception.detections import Detection, FrameDetections
 from vision.observe.frame import observe_window
+from vision.perception.detections import Detection, FrameDetections
+from vision.perception.hand_zoom import hand_regions
 from vision.runtime.watch import CameraWatch
 
 
