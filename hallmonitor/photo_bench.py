@@ -20,15 +20,27 @@ def _stats(values: list[float]) -> tuple[float, float]:
 
 
 def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pass: bool = True,
-                progress=None, heads: list[str] | None = None) -> dict:
+                progress=None, heads: list[str] | None = None, hand_zoom: bool = False) -> dict:
     """Run every photo ``repeats`` times through decode, models and observe with ``threads`` threads
-    (and the behaviour ``heads``, default: the ones on by default)."""
-    from vision.analysis.photo import analyze_image
-    from vision.config import ModelChoice
+    (and the behaviour ``heads``, default: the ones on by default; ``hand_zoom``: the hand zoom on,
+    the ``hand_zoom`` row)."""
+    from vision.analysis.photo import analyze_image as analyze_photo
+    from vision.analysis.photo import read_image
+    from vision.config import ModelChoice, single_window_config
     from vision.perception.load import load_analyzer
 
     choice = ModelChoice(threads=threads) if heads is None else ModelChoice(threads=threads, heads=heads)
     analyzer = load_analyzer(choice, crop_pass=crop_pass)
+    configs: dict = {}
+
+    def analyze_image(img, analyzer):
+        if not hand_zoom:
+            return analyze_photo(img, analyzer)
+        if img not in configs:          # the photo's one window, with the hand zoom on
+            h, w = read_image(img).shape[:2]
+            configs[img] = single_window_config(w, h, None).model_copy(
+                update={"models": choice.model_copy(update={"hand_zoom_every_s": 5.0})})
+        return analyze_photo(img, analyzer, configs[img], "image")
     for img in images:                      # warm-up: first runs allocate
         analyze_image(img, analyzer)
     samples: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}

@@ -24,8 +24,9 @@ import click
               help="with --cameras: the pipeline settings to measure (default: optimized; repeat for both)")
 @click.option("--head", "heads", multiple=True,
               help="photos: run this behaviour head too (a head name in the manifest; repeat for several)")
+@click.option("--hand-zoom", is_flag=True, help="photos: look at the staff's hands too (models.hand_zoom_every_s)")
 def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera, seconds, fps, sweep, modes,
-          heads) -> None:
+          heads, hand_zoom) -> None:
     """Per-stage latency on photos; or, with --cameras, the live pipeline on N real RTSP streams."""
     if cameras:
         import logging
@@ -46,5 +47,6 @@ def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera
     click.echo(f"bench: {len(images)} photos x {repeats} passes, {threads} thread(s)", err=True)
     with click.progressbar(length=repeats, label="bench", file=sys.stderr) as bar:
         result = stage_bench(images, repeats, threads, not no_crop_pass,
-                             progress=lambda done, total: bar.update(1), heads=list(heads) if heads else None)
+                             progress=lambda done, total: bar.update(1), heads=list(heads) if heads else None,
+                             hand_zoom=hand_zoom)
     click.echo(format_stage_table(result))

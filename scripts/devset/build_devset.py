@@ -323,6 +323,34 @@ def zoom_source(repo: Repo, per_class: int) -> list[Item]:
     return items
 
 
+# ---------------------------------------------------------------- aitkherimed1228/Yolov10_project
+HELD = ("aitkherimed1228/Yolov10_project", "9b895c03691c7cd70d7005fbf48403476f22458f",
+        "CC BY 4.0 (Roboflow export, detection-hfuet/detection-necem v2)")
+HELD_CLASSES = {0: "airpods", 1: "phone", 2: "wallet"}       # detection-2/data.yaml
+
+
+def held_objects_source(repo: Repo, per_class: int) -> list[Item]:
+    """One person at a webcam holding up an object: a phone (phone in hand), or earbuds or a wallet (no
+    phone: the held-object false alarm). The train split holds each frame twice (Roboflow crops): the
+    first copy by path is kept. Every frame, not capped: 58 phones, 147 others."""
+    frames: dict[str, str] = {}
+    for p in sorted(repo.files()):
+        if p.startswith("detection-2/") and "/images/" in p and p.endswith(".jpg"):
+            frames.setdefault(Path(p).name.split("_png.rf.")[0], p)
+    items = []
+    for stem, p in sorted(frames.items()):
+        lab = p.replace("/images/", "/labels/").rsplit(".", 1)[0] + ".txt"
+        classes = {int(line.split()[0]) for line in repo.text(lab).splitlines() if line.split()} \
+            if repo.has(lab) else set()
+        if len(classes) != 1:
+            continue
+        held = HELD_CLASSES[classes.pop()]
+        given = dict(phone_in_hand=True) if held == "phone" else dict(phone_in_hand=False, phone_at_ear=False)
+        items.append(Item(f"images/webcam-held/{stem}-{held}.jpg", "webcam-held", repo.name, repo.commit, p,
+                          HELD[2], labels(staff_present=True, **given), data=repo.read(p)))
+    return items
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
@@ -332,7 +360,8 @@ def main() -> None:
     args = ap.parse_args()
 
     builders = [(STAFF_ID, staff_id_sources), (STATE_FARM, state_farm_source), (FIND_PHONE, find_phone_source),
-                (DROWSY, drowsy_source), (ZOOM, zoom_source)]
+                (DROWSY, drowsy_source), (ZOOM, zoom_source),
+                (HELD, held_objects_source)]
     items: list[Item] = []
     for (name, commit, _), build in builders:
         repo = open_repo(args.mirror, name, commit)

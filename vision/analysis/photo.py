@@ -82,7 +82,8 @@ def analyze_image(path: Path, analyzer, config: HallConfig | None = None, camera
     config.camera(camera_id)
     th = config.thresholds(config.camera(camera_id).windows[0])
     frame = analyzer.analyze(image, person_min_score=th.person_score, zoom=counter_rects(config, camera_id, w, h),
-                             confirm_min_score=th.person_confirm_score)
+                             confirm_min_score=th.person_confirm_score,
+                             hands=config.models.hand_zoom_every_s > 0)
     t1 = time.perf_counter()
     observations = observe_camera(frame, config, camera_id, image)
     observe_ms = (time.perf_counter() - t1) * 1000

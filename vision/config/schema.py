@@ -54,6 +54,8 @@ class Thresholds(Strict):
                                         "person_score to count only the detector's score")
     object_score: float = Field(0.30, ge=0, le=1, description="minimum score for cups, bottles, food")
     phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
+    hand_phone_score: float = Field(0.30, ge=0, le=1, description="minimum score for a cell phone the hand zoom "
+                                    "finds in a staff member's hand square (models.hand_zoom_every_s)")
     keypoint_score: float = Field(0.30, ge=0, le=1, description="minimum score for a keypoint to be used")
     staff_zone_overlap: float = Field(0.5, gt=0, le=1, description="share of a person's box inside the staff zone to count as staff")
     citizen_zone_overlap: float = Field(0.5, gt=0, le=1)
@@ -298,6 +300,11 @@ class ModelChoice(Strict):
     counter_zoom_every_s: float = Field(10.0, ge=0, description="look at each counter in tiles of the detector's "
                                         "input size this often (flat phones, cups); what it finds holds until the "
                                         "next look; 0 = off")
+    hand_zoom_every_s: float = Field(0.0, ge=0, description="look at each staff member's hands in squares of the "
+                                     "detector's input size this often (phones in hand or at the ear), e.g. 5; what "
+                                     "it finds holds until the next look (the phone rule's dwell is 30 s); 0 = off "
+                                     "(the default: with the bundled NanoDet it did not beat the geometry, "
+                                     "docs/models.md)")
     backbone: str = Field("efficientnet-lite0", description="the crop backbone whose features the heads read")
     heads: list[str] = Field(default_factory=lambda: list(DEFAULT_HEADS),
                              description="behaviour heads (model names in the manifest) run on each staff "

@@ -106,6 +106,34 @@ def head_down_by_eyes(eyes: str | None, geometry: tuple[bool, dict]) -> tuple[bo
     return down, why
 
 
+def _phone_in_hand_square(det: Detection, people, persons: list[PersonObservation],
+                           objects: list[ObjectObservation], th: Thresholds) -> None:
+    """A phone the hand zoom found goes to the person whose box (grown by 15 %: a hand reaches out) holds
+    its centre, the smallest such box: at the ear when it is near the head (``ear_distance``), else in the
+    hand; it is never on the counter."""
+    c = box_center(det.box)
+
+    def holds(box) -> bool:
+        mx, my = 0.15 * (box[2] - box[0]), 0.15 * (box[3] - box[1])
+        return box[0] - mx <= c[0] <= box[2] + mx and box[1] - my <= c[1] <= box[3] + my
+    holders = [i for i, (p, _, _) in enumerate(people) if holds(p.box)]
+    if not holders:
+        return
+    pi = min(holders, key=lambda i: people[i][0].width * people[i][0].height)
+    _, pose, sw = people[pi]
+    obs = ObjectObservation(det, held=True)
+    heads = [q for q in (pose.point(n, th.keypoint_score) for n in ("left_ear", "right_ear", "left_eye", "right_eye"))
+             if q] if pose is not None else []
+    if heads and min(distance(c, q) for q in heads) <= th.ear_distance * sw:
+        obs.at_face = True
+        persons[pi].phone_at_ear = True
+        persons[pi].evidence["phone_at_ear"] = det.to_json()
+    else:
+        persons[pi].phone_in_hand = True
+    persons[pi].evidence["hand_zoom_phone"] = det.to_json()
+    objects.append(obs)
+
+
 def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge: BadgeProfile,
                    image: np.ndarray | None = None, base_dir=None) -> WindowObservation:
     w, h = frame.width, frame.height
@@ -172,6 +200,10 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
             held.add(len(kept))
         kept.append(det)
         objects.append(obs)
+
+    for det in frame.hand_phones:
+        if det.score >= th.hand_phone_score:
+            _phone_in_hand_square(det, people, persons, objects, th)
 
     for (det, pose, sw), person in zip(people, persons):
         if pose is not None and not person.eating and not person.phone_in_hand:

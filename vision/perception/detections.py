@@ -117,6 +117,8 @@ class FrameDetections:
     # one per person: learned heads' probabilities on the person's crop, e.g. {"phone_in_use": 0.91}
     head_scores: list[dict[str, float] | None] = field(default_factory=list)
     zoomed: list[Detection] = field(default_factory=list)   # what the counter zoom found (also in objects)
+    # phones the hand zoom found in a staff member's hand square (not in objects: never "on the counter")
+    hand_phones: list[Detection] = field(default_factory=list)
     # one per person: why a person the detector scored under the bar (or missed) counts, e.g. "a face",
     # "head and shoulders in the pose"; None for the detector's own persons
     confirmed: list[str | None] = field(default_factory=list)

@@ -12,6 +12,7 @@ from vision.perception.detections import KP, Detection, FrameDetections, Pose
 from vision.perception.geometry import inside_share
 from vision.perception.classes import HALL_OBJECTS
 from vision.models.base import Timer, batched_nms
+from vision.perception.hand_zoom import hand_regions, look_at_hands
 from vision.perception.zoom import counter_tiles
 
 
@@ -86,7 +87,8 @@ class Analyzer:
     def analyze(self, image: np.ndarray, person_min_score: float = 0.35, focus=None, pose_focus=None,
                 region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
                 zoom: list[tuple[int, int, int, int]] | None = None,
-                confirm_min_score: float | None = None, read_faces: bool = True) -> FrameDetections:
+                confirm_min_score: float | None = None, read_faces: bool = True,
+                hands: bool = False) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -102,6 +104,8 @@ class Analyzer:
         The face stage reads the heads of the persons ``focus`` picks (staff),
         the best ``max_face_persons`` of them, after their pose; not at all when ``read_faces`` is False
         (the caller holds the last reading, see ``CameraWatch``).
+        ``hands``: the detector also looks at the hands of the focus persons with a pose
+        (``look_at_hands``, the biggest ``max_crop_persons``): phones in a hand or at the ear.
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -187,6 +191,12 @@ class Analyzer:
             budget -= wanted
         timing["pose"] = t.ms()
 
+        hand_phones: list[Detection] = []
+        if hands and self.pose is not None:
+            t = Timer()
+            hand_phones = self.look_at_hands(image, persons, poses, focus)
+            timing["hand_zoom"] = t.ms()
+
         faces: list = [None] * len(persons)
         t = Timer()
         if self.face is not None and read_faces:
@@ -200,6 +210,7 @@ class Analyzer:
         head_scores = self._head_scores(image, persons, focus)
         timing["heads"] = t.ms()
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
+                               hand_phones=hand_phones,
                                confirmed=[why.get(i) for i in range(len(persons))], faces=faces,
                                head_scores=head_scores,
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
@@ -235,6 +246,15 @@ class Analyzer:
         for row, i in enumerate(chosen):
             scores[i] = {b: round(float(p[row]), 4) for b, p in probs.items()}
         return scores
+
+    def look_at_hands(self, image: np.ndarray, persons: list[Detection], poses: list, focus) -> list[Detection]:
+        """Phones in the hand squares (``hand_zoom.hand_regions``) of the biggest ``max_crop_persons`` focus
+        persons that have a pose."""
+        h, w = image.shape[:2]
+        chosen = [i for i, p in enumerate(persons) if poses[i] is not None and (focus is None or focus(p))]
+        chosen = sorted(chosen, key=lambda i: persons[i].width * persons[i].height, reverse=True)[: self.max_crop_persons]
+        regions = [r for i in chosen for r in hand_regions(poses[i], persons[i].box, i, w, h)]
+        return look_at_hands(self.detector, image, regions, min_score=self.min_score)
 
     def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]]) -> list[Detection]:
         """Hall objects (phones, cups, food, cards) found in tiles of each counter rectangle."""

@@ -63,6 +63,10 @@ class CameraWatch:
         self.zoom_every_s = config.models.counter_zoom_every_s
         self._zoom_due = float("-inf")
         self._zoomed: list = []
+        # hand zoom: likewise, phones in the staff's hands (a phone in use must last the rule's 30 s dwell)
+        self.hands_every_s = config.models.hand_zoom_every_s
+        self._hands_due = float("-inf")
+        self._hand_phones: list = []
         # face stage: due when, and the last reading (person box -> face) that persons in place keep
         self.face_every_s = config.models.face_every_s
         self._face_due = float("-inf")
@@ -113,9 +117,12 @@ class CameraWatch:
         if self.zoom_every_s > 0 and ts >= self._zoom_due:
             zoom, self._zoom_due = counter_rects, ts + self.zoom_every_s
         read_faces = self.face_every_s <= 0 or ts >= self._face_due
+        hands = self.hands_every_s > 0 and ts >= self._hands_due
+        if hands:
+            self._hands_due = ts + self.hands_every_s
         frame = analyzer.analyze(image, person_min_score=self.person_score, focus=in_staff_zone,
                                  pose_focus=wants_pose, region=region, max_poses=self.max_poses, zoom=zoom,
-                                 confirm_min_score=self.confirm_score, read_faces=read_faces)
+                                 confirm_min_score=self.confirm_score, read_faces=read_faces, hands=hands)
         if read_faces:
             self._face_due = ts + self.face_every_s
             self._faced = [(p.box, f) for p, f in zip(frame.persons, frame.faces) if f is not None]
@@ -126,6 +133,10 @@ class CameraWatch:
         elif self._zoomed:      # between looks, the counter keeps what the last look found on it
             frame.objects = merge_detections(frame.objects + self._zoomed)
             frame.zoomed = list(self._zoomed)
+        if hands:
+            self._hand_phones = list(frame.hand_phones)
+        else:       # between looks, the last look's phones stay in the hands that held them
+            frame.hand_phones = list(self._hand_phones)
         t1 = time.perf_counter()
         observations = observe_camera(frame, self.config, self.camera.id, image)
         tz = time.perf_counter()
