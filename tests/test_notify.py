@@ -435,6 +435,7 @@ def test_filters_by_type_and_window_and_only_new_alerts(tmp_path, receiver, noti
                        severity="high", started_at=wanted.started_at, updated_at=wanted.started_at + 5,
                        ended_at=wanted.started_at + 5))   # its end is not a new alert
     offline = new_alert(store, "camera_offline", None, severity="high")  # cam-a carries w01
+    store.set_review(offline.id, "acknowledged", "seen", user="manager")  # a review of an alert is not a new one
     wait_for(lambda: len(receiver.got) == 2, what="two alerts")
     time.sleep(0.5)
     texts = [m["markdown"]["content"] for m in receiver.messages()]
@@ -653,6 +654,8 @@ def test_robot_filters_table():
     ]
     for data, expected in cases:
         assert robot.wants("event.started", data, cams) is expected, data
+    started = {"type": "eating", "phase": "started", "window_id": "w01", "camera_id": "cam-a"}
+    assert robot.wants("event.reviewed", {**started, "review": {"status": "acknowledged"}}, cams) is False
     assert Robot(id="r", kind="wecom", url="u", types=frozenset({"window_paused"})).wants(
         "window.paused", {"type": "window_paused", "phase": "started"}) is True
     assert "kkkk" not in repr(robot) and robot.scrub("failed: https://x/?key=kkkk") == "failed: https://x/?key=***"

@@ -7,7 +7,7 @@ several events at once (:meth:`ReviewRecords.review_events`) is still one transa
 
 The event's current comment is the latest non-empty one: acknowledging with a comment and then
 resolving without one keeps the comment (the history has both reviews). This module owns
-``event_reviews`` (migration 9, numbered in vision/store/schema.py); the same migration lets the
+``event_reviews`` (migration 10, numbered in vision/store/schema.py); the same migration lets the
 outbox hold review messages (vision/store/events.py ``allow_review_messages``).
 """
 
@@ -30,7 +30,7 @@ MAX_COMMENT = 2000
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    """Part of migration 9: the review history, filled from the reviews the events rows already hold."""
+    """Part of migration 10: the review history, filled from the reviews the events rows already hold."""
     ddl(
         conn,
         f"""CREATE TABLE event_reviews (
