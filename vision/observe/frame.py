@@ -17,6 +17,7 @@ import numpy as np
 from vision.perception.badge import judge_badge
 from vision.config import BadgeProfile, HallConfig, Thresholds, Window
 from vision.perception.detections import Detection, Face, FrameDetections, Pose
+from vision.perception.eating import judge_at_face
 from vision.perception.eyes import judge_eyes, readings_from_json
 from vision.perception.classes import FOOD_LABELS, HALL_OBJECTS, PHONE_LABELS
 from vision.perception.geometry import bounding_rect, box_center, box_overlap, distance, point_box_distance, to_pixels
@@ -179,6 +180,11 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
             if mouth and any(distance(wr, mouth) <= 0.6 * th.mouth_distance * sw for wr in _wrists(pose, th)):
                 person.eating = True
                 person.evidence["wrist_at_mouth"] = True
+        if person.staff and person.face is not None and not person.eating:
+            at_face = judge_at_face(person.face, frame.objects, th)
+            if at_face.eating:
+                person.eating = True
+                person.evidence["eating_at_face"] = at_face.evidence
         down, why = head_down_by_eyes(person.eyes, head_down(pose, det.box, sw, th))
         person.head_down = down
         person.evidence["head"] = why
