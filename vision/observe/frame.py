@@ -67,7 +67,8 @@ def head_down(pose: Pose | None, box, sw: float, th: Thresholds) -> tuple[bool, 
             ear_y = float(np.mean([p[1] for p in ears]))
             pitch = (eye_y - ear_y) / sw
             if pitch >= th.head_down_tilt:
-                return True, {"reason": "head pitched down (ears above eyes)", "pitch": round(pitch, 3)}
+                # looking down at a form or a keyboard looks the same in one frame: only where the hall asks
+                return th.pitch_is_head_down, {"reason": "head pitched down (ears above eyes)", "pitch": round(pitch, 3)}
             return False, {"reason": "head up", "pitch": round(pitch, 3)}
         return False, {"reason": "head up"}
     if nose is None and not ears and box[1] > shoulder_y - 0.5 * sw:
