@@ -59,6 +59,10 @@ def test_the_analyzer_reads_the_mouth_with_the_face(skimage_data):
     x1, y1, x2, y2 = reading["square"]
     fx1, fy1, fx2, fy2 = person.face.box
     assert x1 <= fx1 and x2 >= fx2 and y1 <= fy1 and y2 >= fy2          # the square holds the whole face
+    sides = sorted(q["box"][2] - q["box"][0] for q in reading["squares"])
+    face_w = max(fx2 - fx1, fy2 - fy1)
+    assert len(sides) == 2 and abs(sides[0] - 2 * face_w) <= 2 and abs(sides[1] - 4 * face_w) <= 2
+    assert reading["p"] == max(q["p"] for q in reading["squares"])
     assert "mouth" in result.timing_ms
 
 
@@ -131,3 +135,38 @@ def test_head_box_falls_back_to_the_pose_then_the_box():
     hb = head_box(box, Pose(kp), None)
     assert (hb[0] + hb[2]) / 2 == 100 and hb[2] - hb[0] == 50          # a quarter of the box at least
     assert head_box(box, None, None) == (50.0, 0.0, 150.0, 100.0)
+
+
+HALL = """
+cameras:
+  - id: cam
+    url: rtsp://127.0.0.1:1/x
+    detect_on: frame
+    windows:
+      - id: w1
+        staff_zone: [[0, 0], [1, 0], [1, 1], [0, 1]]
+        counter: [[0, 0.97], [1, 0.97], [1, 1], [0, 1]]
+models:
+  face_every_s: 5
+  counter_zoom_every_s: 0
+"""
+
+
+def test_live_the_mouth_is_read_with_the_face_and_held_between_reads(skimage_data):
+    """Eating's dwell is 20 s: the mouth stage runs with the face stage (every face_every_s) and its
+    reading stays with the face the person keeps until the next read."""
+    from vision.config import parse_config
+    from vision.runtime.watch import CameraWatch
+
+    image = cv2.imread(str(skimage_data / "astronaut.png"))
+    watch = CameraWatch(parse_config(HALL), "cam", load_analyzer())
+    first = watch.step(image, 100.0)
+    assert "mouth" in first.timing_ms
+    [face] = [f for f in first.frame.faces if f is not None]
+    reading = face.evidence["mouth"]
+    between = watch.step(image, 102.0)
+    assert "mouth" not in between.timing_ms and "face" not in between.timing_ms
+    [held] = [f for f in between.frame.faces if f is not None]
+    assert held.evidence["mouth"] == reading
+    assert not between.observations[0].eating
+    assert "mouth" in watch.step(image, 105.0).timing_ms
