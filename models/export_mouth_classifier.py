@@ -80,7 +80,7 @@ def register(out: Path, manifest: Path) -> None:
     e["file"] = out.name
     e["sha256"] = file_sha256(out)
     e["size_bytes"] = out.stat().st_size
-    e["family"] = "head"
+    e["family"] = "classifier"
     e["task"] = "classify"
     e["behaviour"] = "object_at_mouth"
     e["backbone"] = "efficientnet-lite0"

@@ -34,7 +34,7 @@ def mouth():
 def test_the_mouth_model_is_the_backbone_s_own_imagenet_layer():
     spec = get_model("lite0-mouth-objects", task="classify")      # sha256 of the committed file checked here
     assert (spec.family, spec.behaviour, spec.backbone, spec.license) == (
-        "head", "object_at_mouth", "efficientnet-lite0", "Apache-2.0")
+        "classifier", "object_at_mouth", "efficientnet-lite0", "Apache-2.0")
     assert spec.source["sha256"] == get_model("efficientnet-lite0", task="features").source["sha256"]
 
 
