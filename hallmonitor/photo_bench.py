@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "face", "heads", "observe")
+STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "face", "mouth", "heads", "observe")
 
 
 def _stats(values: list[float]) -> tuple[float, float]:

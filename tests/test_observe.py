@@ -91,7 +91,7 @@ def test_cup_at_mouth_is_eating_cup_on_counter_is_not():
 
 @pytest.mark.parametrize("eye_dy, ear_dy, face, expected", [
     (-90, -85, True, False),     # upright: eyes and ears level
-    (-60, -95, True, True),      # pitched down: ears well above the eyes
+    (-60, -95, True, False),     # pitched down, ears well above the eyes: reading looks the same
     (-5, -20, True, True),       # eyes sunk to the shoulder line (head on the counter)
     (0, 0, False, True),         # face hidden, nothing above the shoulders
 ])
@@ -100,6 +100,15 @@ def test_head_down(eye_dy, ear_dy, face, expected):
     box = (380.0, 240.0 if not face else 120.0, 620.0, 470.0)
     down, why = head_down(pose, box, 160.0, TH)
     assert down is expected, why
+
+
+def test_a_pitched_head_is_head_down_only_where_the_hall_asks():
+    pose = seated_pose(eye_dy=-60, ear_dy=-95)
+    box = (380.0, 120.0, 620.0, 470.0)
+    assert head_down(pose, box, 160.0, TH) == (False, {"reason": "head pitched down (ears above eyes)",
+                                                        "pitch": 0.219})
+    down, why = head_down(pose, box, 160.0, TH.model_copy(update={"pitch_is_head_down": True}))
+    assert down and why["reason"] == "head pitched down (ears above eyes)"
 
 
 def test_badge_unknown_without_shoulders_and_when_chest_too_small():

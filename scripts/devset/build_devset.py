@@ -351,6 +351,76 @@ def held_objects_source(repo: Repo, per_class: int) -> list[Item]:
     return items
 
 
+# ---------------------------------------------------------------- guminyu94/CSCE-Project
+ACTIONS = ("guminyu94/CSCE-Project", "88ea96de6d9292cef94ad3a1aa0f920d5acadbfa",
+           "Stanford 40 Actions photos (research use only) and web photos of sleepers, no licence stated "
+           "(measure only)")
+ACTIONS_ROOT = "Action_data_set"
+ACTIONS_AWAKE = ("using_a_computer", "reading", "writing_on_a_book")     # awake at a desk or a table
+# The sleepers seated (head on the arms at a table, slumped back in a chair or a seat), picked by hand from
+# the contact sheet of every distinct photo of the class; the rest lie in a bed, on a sofa or on the floor.
+ACTIONS_SEATED = frozenset({
+    "test/sleeping/1.jpg", "test/sleeping/24.jpg", "test/sleeping/26.jpg", "test/sleeping/27.jpg",
+    "test/sleeping/29.jpg", "test/sleeping/40.jpg", "train/sleeping/0.jpg", "train/sleeping/70.jpg",
+    "train/sleeping/90.jpg", "train/sleeping/93.jpg"})
+
+
+def mean_hash(img: np.ndarray) -> int:
+    """A 64-bit average hash of the picture: the same photo saved at another size gets (nearly) the same."""
+    small = cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (8, 8), interpolation=cv2.INTER_AREA)
+    bits = (small > small.mean()).flatten()
+    return int(sum(1 << i for i, b in enumerate(bits) if b))
+
+
+def distinct_photos(repo: Repo, action: str) -> list[str]:
+    """The paths of one class's photos, each photo once: the split folders share files, and some photos are
+    there twice at different sizes (average hashes within 4 bits). Taken in path order, so the first path wins."""
+    kept: list[tuple[str, int]] = []
+    seen_blobs: set[bytes] = set()
+    for p in sorted(q for q in repo.files() if q.split("/")[:1] == [ACTIONS_ROOT] and q.split("/")[2:3] == [action]
+                    and q.lower().endswith((".jpg", ".jpeg", ".png"))):
+        data = repo.read(p)
+        digest = hashlib.sha256(data).digest()
+        if digest in seen_blobs:
+            continue
+        seen_blobs.add(digest)
+        try:
+            h = mean_hash(decode(data))
+        except ValueError:
+            continue
+        if any(bin(h ^ g).count("1") <= 4 for _, g in kept):
+            continue
+        kept.append((p, h))
+    return [p for p, _ in kept]
+
+
+def actions_sources(repo: Repo, per_class: int) -> list[Item]:
+    """Stock-style photos of one or a few people: drinking (eating_or_drinking) against people awake at a
+    computer, reading or writing at a table (not drinking, not dozing); and people asleep, seated (head on
+    the arms, slumped back) or lying, against the same awake people."""
+    items: list[Item] = []
+
+    def add(p: str, source: str, given: dict) -> None:
+        rel = p[len(ACTIONS_ROOT) + 1:]
+        name = rel.replace("/", "-")
+        items.append(Item(f"images/{source}/{name}", source, repo.name, repo.commit, p, ACTIONS[2],
+                          labels(staff_present=True, **given), data=repo.read(p)))
+
+    for p in sorted(by_hash(distinct_photos(repo, "drinking"))[:per_class]):
+        add(p, "action-drinking", dict(eating_or_drinking=True, head_down_sleeping=False))
+    share = per_class // len(ACTIONS_AWAKE)
+    for action in ACTIONS_AWAKE:
+        for p in sorted(by_hash(distinct_photos(repo, action))[:share]):
+            add(p, "action-awake-desk", dict(eating_or_drinking=False, head_down_sleeping=False))
+    sleepers = distinct_photos(repo, "sleeping")
+    for p in sorted(p for p in sleepers if p[len(ACTIONS_ROOT) + 1:] in ACTIONS_SEATED):
+        add(p, "action-asleep-seated", dict(head_down_sleeping=True))
+    lying = [p for p in sleepers if p[len(ACTIONS_ROOT) + 1:] not in ACTIONS_SEATED]
+    for p in sorted(by_hash(lying)[:per_class]):
+        add(p, "action-asleep-lying", dict(head_down_sleeping=True))
+    return items
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
@@ -361,7 +431,7 @@ def main() -> None:
 
     builders = [(STAFF_ID, staff_id_sources), (STATE_FARM, state_farm_source), (FIND_PHONE, find_phone_source),
                 (DROWSY, drowsy_source), (ZOOM, zoom_source),
-                (HELD, held_objects_source)]
+                (HELD, held_objects_source), (ACTIONS, actions_sources)]
     items: list[Item] = []
     for (name, commit, _), build in builders:
         repo = open_repo(args.mirror, name, commit)

@@ -63,7 +63,13 @@ class Thresholds(Strict):
     hand_distance: float = Field(0.45, gt=0, description="phone centre to wrist, in shoulder widths, to count as held")
     ear_distance: float = Field(0.55, gt=0, description="phone centre to ear/eye, in shoulder widths, for phone at ear")
     mouth_distance: float = Field(0.5, gt=0, description="food/drink or wrist to mouth, in shoulder widths")
+    mouth_object: float = Field(0.3, ge=0, le=1, description="probability of a mouth-held thing (cup, bottle, food) "
+                                "around the face at or above which the staff member is eating or drinking")
+    food_at_face: float = Field(0.6, ge=0, description="food/drink box to the mouth of the face found, in face widths")
     head_down_tilt: float = Field(0.15, ge=0, description="nose below the eye line by this many shoulder widths")
+    pitch_is_head_down: bool = Field(False, description="a head pitched down (ears above the eyes) with the eyes "
+                                     "not seen counts as head down; off: on public photos it fired on 6 of 60 people "
+                                     "reading, writing or typing and on 1 of 70 sleepers (docs/models.md)")
     head_down_drop: float = Field(0.10, description="eyes below the shoulder line minus this many shoulder widths")
     min_shoulder_px: float = Field(24.0, gt=0, description="shoulder width in pixels below which the chest is too small to judge")
     still_motion: float = Field(0.02, ge=0, le=1, description="changed-pixel share in a head-down person's box below which they are still")
@@ -315,6 +321,9 @@ class ModelChoice(Strict):
     face: str | None = Field("blazeface-short", description="face detector on each staff member's head; None: no face stage")
     landmarks: str | None = Field("facemesh", description="face landmarks on each face found; None: eyes unknown")
     eyes: str | None = Field("iris", description="eyelid and iris model on each eye; None: eyes unknown")
+    mouth: str | None = Field("lite0-mouth-objects", description="what is held at each face's mouth (a cup, a "
+                              "bottle, food): the backbone's ImageNet classes on the square around the face, "
+                              "with the face stage; None: eating is judged by the detector's objects only")
 
 
 class Storage(Strict):

@@ -20,7 +20,7 @@ from vision.errors import ModelError
 
 # detectors and pose; face, landmarks and eyes (mediapipe-style models); the crop backbone and the
 # learned heads on its features
-FAMILIES = ("nanodet", "movenet", "yolo", "blazeface", "facemesh", "iris", "backbone", "head")
+FAMILIES = ("nanodet", "movenet", "yolo", "blazeface", "facemesh", "iris", "backbone", "head", "classifier")
 TASKS = ("detect", "pose", "face", "landmarks", "eyes", "features", "classify")
 def _bundled_manifest() -> Path:
     """models/models.yaml of a source checkout, else the copy installed with the package
@@ -140,13 +140,16 @@ def load_manifest(path: Path | str = DEFAULT_MANIFEST) -> dict[str, ModelSpec]:
         out[str(name)] = ModelSpec(
             name=str(name), file=file if file.is_absolute() else path.parent / file,
             sha256=raw.get("sha256"), family=family, task=task,
-            input=(_input_spec(name, raw["input"]) if raw.get("input") or family != "head"
+            input=(_input_spec(name, raw["input"]) if raw.get("input") or family not in ("head", "classifier")
                    else FEATURES_INPUT),
             labels=tuple(str(x) for x in raw.get("labels") or ()),
             decode=dict(raw.get("decode") or {}), source=dict(raw.get("source") or {}),
             license=raw.get("license"),
             behaviour=raw.get("behaviour"), backbone=raw.get("backbone"),
         )
+        if family == "classifier" and not out[str(name)].backbone:
+            raise ModelError(f"{path}: model {name!r}: a classifier on crop features needs `backbone` (the model "
+                             f"whose features it reads)")
         if family == "head" and not (out[str(name)].behaviour and out[str(name)].backbone):
             raise ModelError(f"{path}: model {name!r}: a head needs `behaviour` (what it scores) and "
                              f"`backbone` (the model whose features it reads)")

@@ -17,6 +17,7 @@ import numpy as np
 from vision.perception.badge import judge_badge
 from vision.config import BadgeProfile, HallConfig, Thresholds, Window
 from vision.perception.detections import Detection, Face, FrameDetections, Pose
+from vision.perception.eating import judge_at_face
 from vision.perception.eyes import judge_eyes, readings_from_json
 from vision.perception.classes import FOOD_LABELS, HALL_OBJECTS, PHONE_LABELS
 from vision.perception.geometry import bounding_rect, box_center, box_overlap, distance, point_box_distance, to_pixels
@@ -66,7 +67,8 @@ def head_down(pose: Pose | None, box, sw: float, th: Thresholds) -> tuple[bool, 
             ear_y = float(np.mean([p[1] for p in ears]))
             pitch = (eye_y - ear_y) / sw
             if pitch >= th.head_down_tilt:
-                return True, {"reason": "head pitched down (ears above eyes)", "pitch": round(pitch, 3)}
+                # looking down at a form or a keyboard looks the same in one frame: only where the hall asks
+                return th.pitch_is_head_down, {"reason": "head pitched down (ears above eyes)", "pitch": round(pitch, 3)}
             return False, {"reason": "head up", "pitch": round(pitch, 3)}
         return False, {"reason": "head up"}
     if nose is None and not ears and box[1] > shoulder_y - 0.5 * sw:
@@ -211,6 +213,11 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
             if mouth and any(distance(wr, mouth) <= 0.6 * th.mouth_distance * sw for wr in _wrists(pose, th)):
                 person.eating = True
                 person.evidence["wrist_at_mouth"] = True
+        if person.staff and person.face is not None and not person.eating:
+            at_face = judge_at_face(person.face, frame.objects, th)
+            if at_face.eating:
+                person.eating = True
+                person.evidence["eating_at_face"] = at_face.evidence
         down, why = head_down_by_eyes(person.eyes, head_down(pose, det.box, sw, th))
         person.head_down = down
         person.evidence["head"] = why

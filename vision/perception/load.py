@@ -32,7 +32,16 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
         stages = [build(get_model(name, manifest, task=task), choice.threads) if name else None
                   for name, task in ((choice.face, "face"), (choice.landmarks, "landmarks"), (choice.eyes, "eyes"))]
         face = FaceReader(*stages)
-    return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads)
+    mouth = None
+    if choice.mouth and face is not None:
+        from .mouth import MouthReader
+        spec = get_model(choice.mouth, manifest, task="classify")
+        if backbone is None or backbone.name != spec.backbone:
+            backbone_for_mouth = build(get_model(spec.backbone, manifest, task="features"), choice.threads)
+        else:
+            backbone_for_mouth = backbone
+        mouth = MouthReader(spec, backbone_for_mouth)
+    return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads, mouth=mouth)
 
 
 def load_pool(choice=None, base_dir=None, crop_pass: bool | None = None):

@@ -53,8 +53,9 @@ class Analyzer:
                  min_crop_px: int = 48, max_pose_persons: int = 8,
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
                  max_confirm: int = 2,
-                 backbone=None, heads=(), max_head_persons: int = 8):
+                 backbone=None, heads=(), max_head_persons: int = 8, mouth=None):
         self.detector = detector
+        self.mouth = mouth            # a MouthReader (vision.perception.mouth): what is at each face's mouth
         self.pose = pose
         self.face = face
         self.max_face_persons = max_face_persons
@@ -206,6 +207,10 @@ class Analyzer:
                 faces[i] = face
         if read_faces:
             timing["face"] = t.ms()
+            if self.mouth is not None:
+                t = Timer()
+                self.mouth.read(image, faces)
+                timing["mouth"] = t.ms()
         t = Timer()
         head_scores = self._head_scores(image, persons, focus)
         timing["heads"] = t.ms()
