@@ -10,8 +10,10 @@ want_test=0; [ "${1:-}" = "--test" ] && want_test=1
 # Debian: ffmpeg (ffprobe), GStreamer's RTSP server for the demo cameras and the stream tests.
 pkgs="ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base \
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools"
-# --test: a real browser for the dashboard's end-to-end tests (Debian's, never a downloaded one)
-if [ "$want_test" -eq 1 ]; then pkgs="$pkgs chromium chromium-driver fonts-wqy-microhei"; fi
+# --test: a real browser for the dashboard's end-to-end tests (Debian's, never a downloaded one), and
+# Debian's MQTT broker for the MQTT tests (tests/mqtt_fixtures.py starts it on a free port; openssl makes
+# its test certificates)
+if [ "$want_test" -eq 1 ]; then pkgs="$pkgs chromium chromium-driver fonts-wqy-microhei mosquitto openssl"; fi
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -421,6 +421,72 @@ class NotifyRobot(Strict):
         return self
 
 
+def _topic_prefix(value: str) -> str:
+    """An MQTT topic prefix: levels joined by '/', none empty, no wildcards."""
+    if not value or value.startswith("/") or value.endswith("/") or "//" in value:
+        raise ValueError("give topic levels joined by '/', none empty and none at the ends, "
+                         "e.g. hallmonitor or halls/north")
+    if any(c in value for c in "+#\0") or len(value.encode()) > 100:
+        raise ValueError("a topic prefix has no '+', '#' or NUL and at most 100 bytes")
+    return value
+
+
+class MqttTls(Strict):
+    """TLS to the broker; ``tls: true`` uses the system's certificate authorities."""
+
+    ca_file: Path | None = Field(None, description="the broker's CA certificate (PEM); none: the system's CAs")
+    cert_file: Path | None = Field(None, description="this client's certificate (PEM), for brokers that ask for one")
+    key_file: Path | None = Field(None, description="the key of cert_file (PEM)")
+
+    @model_validator(mode="after")
+    def _pair(self) -> "MqttTls":
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("give cert_file and key_file together (or neither)")
+        return self
+
+
+class Mqtt(Strict):
+    """The MQTT broker events and window states go to (the convention of Frigate and Home Assistant);
+    see docs/integration.md for the topics."""
+
+    host: str = Field(min_length=1, description="the broker's host name or address")
+    port: int | None = Field(None, ge=1, le=65535, description="default 1883, or 8883 with tls")
+    username: str | None = Field(None, min_length=1)
+    password: SecretStr | None = Field(None, description="never logged, never shown by the API")
+    topic_prefix: str = Field("hallmonitor", description="first level(s) of every topic, e.g. hallmonitor/w01/state")
+    client_id: str | None = Field(None, min_length=1, max_length=64,
+                                  description="MQTT client id; default: the topic prefix and a random suffix")
+    tls: MqttTls | None = Field(None, description="true, or {ca_file, cert_file, key_file}; default: no TLS")
+    keepalive_s: int = Field(30, ge=5, le=3600, description="the broker declares us offline (Last Will) after "
+                                                           "1.5 times this without a word")
+    discovery: bool = Field(True, description="publish Home Assistant discovery configs (retained), so every "
+                                              "window appears as a sensor without hand configuration")
+    discovery_prefix: str = Field("homeassistant", description="Home Assistant's discovery prefix")
+    pause_minutes: float = Field(1440, gt=0, le=1440, description="how long a plain ON on <prefix>/<window>/pause/set "
+                                                                  "pauses the window (OFF ends it sooner)")
+
+    _prefixes = field_validator("topic_prefix", "discovery_prefix")(classmethod(lambda cls, v: _topic_prefix(v)))
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_flag(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _login(self) -> "Mqtt":
+        if self.password is not None and self.username is None:
+            raise ValueError("a password needs a username (MQTT sends no password alone)")
+        return self
+
+    @property
+    def broker_port(self) -> int:
+        return self.port or (8883 if self.tls is not None else 1883)
+
+
 class Dashboard(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -456,6 +522,7 @@ class HallConfig(Strict):
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)
     notify: list[NotifyRobot] = Field(default_factory=list, description="WeCom / DingTalk group robots")
     dashboard: Dashboard = Field(default_factory=Dashboard)
+    mqtt: Mqtt | None = Field(None, description="publish events and window states to an MQTT broker")
     base_dir: Path = Path(".")   # set by the loader: relative paths resolve against the config's folder
 
     def duplicate_ids(self) -> list[tuple[tuple, str]]:
@@ -526,6 +593,12 @@ class HallConfig(Strict):
         import cv2
 
         out = []
+        tls = self.mqtt.tls if self.mqtt is not None else None
+        for key in ("ca_file", "cert_file", "key_file"):
+            name = getattr(tls, key, None)
+            if name is not None and not self.path(name).is_file():
+                out.append((("mqtt", "tls", key), f"no such file: {self.path(name)} (a PEM file; relative paths "
+                                                  f"start at the config's folder)"))
         for i, cam in enumerate(self.cameras):
             for j, win in enumerate(cam.windows):
                 if win.pause_sign is None:

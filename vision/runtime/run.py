@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from vision.config import HallConfig
+from vision.mqtt.publisher import Publisher
 from vision.notify.sender import Notifier
 from vision.runtime.supervisor import Supervisor
 from vision.webhooks.dispatcher import Dispatcher
@@ -36,14 +37,23 @@ class Service(Protocol):
 def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = None,
         on_started: Callable[[Supervisor], None] | None = None, publish=None,
         seconds: float | None = None, say: Callable[[str], None] | None = None) -> None:
-    """Run every camera, the webhook dispatcher, the group robots and ``serve``'s front end until
-    SIGINT/SIGTERM (or ``seconds``). Bad webhook endpoints and a port in use stop it before any camera
-    starts."""
+    """Run every camera, the webhook dispatcher, the group robots, the MQTT publisher (with ``mqtt:``
+    in the config) and ``serve``'s front end until SIGINT/SIGTERM (or ``seconds``). Bad webhook
+    endpoints, unusable MQTT TLS files and a port in use stop it before any camera starts."""
     say = say or log.info
-    sup = Supervisor(config, publish=publish)
+    consumers: list = []   # of the outbox: woken by each new transition instead of waiting for their poll
+
+    def recorded(event) -> None:
+        for consumer in consumers:
+            consumer.wake()
+        if publish is not None:
+            publish(event)
+
+    sup = Supervisor(config, publish=recorded)
     try:
         sync_from_config(sup.store, config)  # a refused webhook endpoint stops here, before any camera starts
         notifier = Notifier.from_config(sup.store, config)  # a new robot's cursor starts before the first event
+        mqtt = Publisher(config, sup.store) if config.mqtt is not None else None   # connects once started
         # bind the front end's port before any camera starts: a port in use stops here with nothing recorded
         web = serve(sup) if serve else None
     except BaseException:
@@ -52,6 +62,10 @@ def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = N
     sup.start()
     dispatcher = Dispatcher(sup.store, camera_windows=camera_windows(config)).start()
     notifier.start()
+    consumers.append(dispatcher)
+    if mqtt is not None:
+        consumers.append(mqtt.start())
+        say(f"hallmonitor: MQTT to {mqtt.broker}, topics under {config.mqtt.topic_prefix}/")
     if web is not None:
         web.start()
         say(f"hallmonitor: dashboard {web.url}")
@@ -72,6 +86,8 @@ def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = N
         say("hallmonitor: stopping (finishing clips)")
         if web is not None:
             web.stop()
+        if mqtt is not None:
+            mqtt.stop()
         dispatcher.stop()
         notifier.stop()
         sup.stop()

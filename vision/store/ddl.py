@@ -2,8 +2,8 @@
 
 Each owner keeps the ``CREATE`` statements of its tables next to the queries that use them
 (vision/store/events.py, windows.py, accounts.py, vision/webhooks/tables.py, vision/training/teaching.py
-and versions.py); vision/store/schema.py numbers them. This module imports nothing of theirs, so
-they can all import it.
+and versions.py, vision/mqtt/cursor.py); vision/store/schema.py numbers them. This module imports
+nothing of theirs, so they can all import it.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from vision.mqtt import cursor as mqtt_cursor
 from vision.notify import tables as notify_tables
 from vision.store import accounts, events, reviews, windows
 from vision.store.connection import StoreError
@@ -61,6 +62,7 @@ migration(7)(versions.create_tables)                  # the hall's head versions
 migration(8)(accounts.create_sessions_and_logins)     # dashboard sessions, the login audit
 migration(9)(notify_tables.create_tables)             # the group robots' cursors, queues, windows, share key
 migration(10)(_review_history)                        # each event's review history; reviews in the outbox
+migration(11)(mqtt_cursor.create_tables)              # the MQTT publisher's place in the outbox
 
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
