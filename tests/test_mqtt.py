@@ -187,6 +187,8 @@ def test_every_transition_in_order_and_the_state_retained(hall, broker, tmp_path
         store.record(first.advance("ended", later + 1))
         recorded = outbox_events(tmp_path / "hall.db")
         assert sub.wait(lambda: len(heard_events(sub)) >= 5), heard_events(sub)
+        store.set_review(first.id, "resolved", "talked to staff", "max")      # a review: its own topic
+        assert sub.wait(lambda: sub.on(f"{P}/reviews"))
         assert sub.wait(lambda: sub.last(f"{P}/w1/unattended") == "OFF")
     finally:
         pub.stop()
@@ -199,6 +201,9 @@ def test_every_transition_in_order_and_the_state_retained(hall, broker, tmp_path
         ("unattended", "ended")]
     assert sub.on(f"{P}/w2/phone_use")[-1] == "OFF" and sub.on(f"{P}/w2/eating") == ["OFF"]
     assert all(not r for t, _, r in sub.messages if t == f"{P}/events")       # live, never retained
+    [review] = [json.loads(p) for p in sub.on(f"{P}/reviews")]
+    assert review["event"]["id"] == first.id and review["event"]["phase"] == "ended"
+    assert (review["review"]["status"], review["review"]["comment"]) == ("resolved", "talked to staff")
     assert cursor_seq(tmp_path / "hall.db") == max_seq(tmp_path / "hall.db")
     assert sub.wait(lambda: sub.last(f"{P}/available") == "offline")          # a clean stop says so
     sub.close()

@@ -1,7 +1,8 @@
 """The MQTT publisher: the outbox to ``<prefix>/events``, the hall's state to retained topics, and the
 pause topics back into the store.
 
-1. **Events**, at least once and in order. Messages after the cursor (``cursor.py``) are published
+1. **Events**, at least once and in order (transitions on ``<prefix>/events``, managers' reviews on
+   ``<prefix>/reviews``). Messages after the cursor (``cursor.py``) are published
    with QoS 1; the cursor moves past a message only once the broker has acknowledged it and every
    message before it. While the broker is away nothing is acknowledged and nothing moves; the client
    keeps what it had sent and sends it again on reconnect, then the publisher goes on from there. A
@@ -36,7 +37,7 @@ from vision.errors import ConfigError, InputError, NotFound
 from vision.mqtt.commands import parse_pause
 from vision.mqtt.cursor import OutboxCursor
 from vision.mqtt.discovery import discovery_messages
-from vision.mqtt.topics import Topics, event_payload, hall_state
+from vision.mqtt.topics import Topics, hall_state, outbox_message
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +267,8 @@ class Publisher:
                 return
             # no lock held here: the client calls on_publish holding its own lock, which publish() takes too.
             # An acknowledgement that comes before the append waits in _acked: only this thread prunes it.
-            info = self.client.publish(self.topics.events, event_payload(msg["body"]), qos=QOS, retain=False)
+            topic, payload = outbox_message(self.topics, msg["type"], msg["body"])
+            info = self.client.publish(topic, payload, qos=QOS, retain=False)
             self._inflight.append((msg["seq"], info.mid))
             self._queued_seq = msg["seq"]
 

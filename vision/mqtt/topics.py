@@ -7,6 +7,7 @@ topic                              payload                                      
 =================================  ===========================================  =========
 ``<p>/available``                  ``online`` / ``offline`` (the Last Will)     yes
 ``<p>/events``                     one event transition: the event's JSON       no
+``<p>/reviews``                    a review: ``{"review": ..., "event": ...}``  no
 ``<p>/<window>/state``             occupied, vacant, paused, closed, offline,   yes
                                    unknown
 ``<p>/<window>/attributes``        JSON: window_id, camera_id, status, since,   yes
@@ -52,6 +53,10 @@ class Topics:
     def events(self) -> str:
         return f"{self.prefix}/events"
 
+    @property
+    def reviews(self) -> str:
+        return f"{self.prefix}/reviews"
+
     def window_state(self, window_id: str) -> str:
         return f"{self.prefix}/{window_id}/state"
 
@@ -84,9 +89,17 @@ class Topics:
         return None
 
 
-def event_payload(outbox_body: str) -> str:
-    """The ``<p>/events`` payload of one outbox message: its ``data``, the event's own JSON."""
-    return _compact(json.loads(outbox_body)["data"])
+REVIEWED = "event.reviewed"      # vision/store/reviews.py: a manager's review, not a transition
+
+
+def outbox_message(topics: "Topics", kind: str, outbox_body: str) -> tuple[str, str]:
+    """Topic and payload of one outbox message. A transition goes to ``<p>/events`` as its ``data``, the
+    event's own JSON; a review to ``<p>/reviews`` as ``{"review": ..., "event": ...}``, so a review
+    never looks like a second copy of a transition."""
+    message = json.loads(outbox_body)
+    if kind == REVIEWED:
+        return topics.reviews, _compact({"review": message.get("review"), "event": message["data"]})
+    return topics.events, _compact(message["data"])
 
 
 def hall_state(config, topics: Topics, window_rows: Mapping[str, dict], open_events: Iterable[Event],
@@ -136,4 +149,4 @@ def hall_state(config, topics: Topics, window_rows: Mapping[str, dict], open_eve
     return out
 
 
-__all__ = ["ON", "OFF", "Topics", "WINDOW_BEHAVIOURS", "WINDOW_STATES", "event_payload", "hall_state"]
+__all__ = ["ON", "OFF", "Topics", "WINDOW_BEHAVIOURS", "WINDOW_STATES", "outbox_message", "hall_state"]
