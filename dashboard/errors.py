@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
-    if request.path.startswith(("/api/", "/metrics", "/events/stream")):
+    if request.path.startswith(("/api/", "/metrics", "/events/stream", "/live/")):   # /live/: frames for scripts
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -58,13 +58,16 @@ def draw_window(image: np.ndarray, window: Window) -> np.ndarray:
 
 
 def annotate(image: np.ndarray, windows: list[Window], observations: list[WindowObservation],
-             kp_score: float = 0.3) -> np.ndarray:
+             kp_score: float = 0.3, staff_zones: bool = True) -> np.ndarray:
+    """A copy of ``image`` with zones, persons, objects and verdicts drawn; ``staff_zones=False`` leaves
+    the staff zones to the caller (the live view outlines them in their window's state colour)."""
     out = image.copy()
     h, w = out.shape[:2]
     scale = max(0.8, min(w, h) / 600)
     lw = max(1, int(round(2 * scale)))
     for win in windows:
-        _poly(out, to_pixels(win.staff_zone, w, h), ZONES["staff_zone"], f"{win.id} staff zone", scale)
+        if staff_zones:
+            _poly(out, to_pixels(win.staff_zone, w, h), ZONES["staff_zone"], f"{win.id} staff zone", scale)
         _poly(out, to_pixels(win.counter, w, h), ZONES["counter"], f"{win.id} counter", scale)
         if win.citizen_zone:
             _poly(out, to_pixels(win.citizen_zone, w, h), ZONES["citizen_zone"], f"{win.id} citizen zone", scale)

@@ -3,7 +3,8 @@
 Annotated frames (media/annotate), snapshot boxes and clip overlays (runtime/worker ``frame_boxes``,
 drawn again by the clip player in the browser) and the dashboard's zone editor all take their
 colours from here; the dashboard gets them as CSS variables (``css_variables``), so a zone drawn
-on a snapshot and the same zone in the editor have one colour.
+on a snapshot and the same zone in the editor have one colour. The window states have theirs too:
+the board's tiles (``--s-<status>``) and the staff zones on the live frame (media/window_states).
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ OBJECT = BLUE            # an object that raises nothing
 # the zones of a window, by the config's key
 ZONES: dict[str, BGR] = {"staff_zone": BLUE, "counter": CYAN, "citizen_zone": GREY}
 
+# a window's state, by the status the store keeps (vision/store/windows.py): occupied, vacant, paused,
+# closed as the hall says it, and what the board adds (camera offline, no data yet)
+STATES: dict[str, BGR] = {
+    "staffed": (50, 125, 46),        # occupied
+    "unattended": (40, 40, 198),     # vacant
+    "late": (0, 108, 239),           # vacant when the window should have opened
+    "paused": (208, 91, 109),
+    "closed": (163, 147, 138),
+    "offline": (79, 71, 55),
+    "unknown": (195, 183, 176),
+}
+
 
 def web(bgr: BGR) -> str:
     """An OpenCV colour as the browser's ``#rrggbb``."""
@@ -37,5 +50,6 @@ def web(bgr: BGR) -> str:
 def css_variables() -> str:
     """The palette as CSS custom properties for ``:root`` (``--zone-staff_zone: #1e78dc; ...``)."""
     named = {**{f"zone-{k}": v for k, v in ZONES.items()},
-             "staff": STAFF, "person": PERSON, "alert": ALERT, "object": OBJECT}
+             "staff": STAFF, "person": PERSON, "alert": ALERT, "object": OBJECT,
+             **{f"s-{k}": v for k, v in STATES.items()}}
     return " ".join(f"--{name}: {web(bgr)};" for name, bgr in named.items())
