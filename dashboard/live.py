@@ -19,7 +19,15 @@ import threading
 import time
 
 import cv2
-from flask import Blueprint, abort, current_app, make_response, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    send_file,
+)
 
 from vision.media.annotate import annotate
 from vision.media.window_states import draw_window_states

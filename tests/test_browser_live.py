@@ -13,6 +13,9 @@ import cv2
 import numpy as np
 import pytest
 import requests
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from dashboard import create_app
 from dashboard.server import WebServer
@@ -24,10 +27,6 @@ from vision.runtime.supervisor import Supervisor
 
 from .test_browser import browser, log_in, shot, wait  # noqa: F401
 from .test_dashboard import CHEAP_HASH
-
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -75,7 +75,7 @@ def draw_window_states(image: np.ndarray, windows: Sequence[Window], states: Map
     state (``states``: window id -> the store's status; a window missing from it is 'unknown')."""
     h, w = image.shape[:2]
     scale = max(0.8, min(w, h) / 600)
-    lw = max(2, int(round(3 * scale)))
+    lw = max(2, round(3 * scale))
     for win in windows:
         status = states.get(win.id) or "unknown"
         status = status if status in STATES else "unknown"
@@ -86,5 +86,5 @@ def draw_window_states(image: np.ndarray, windows: Sequence[Window], states: Map
         name = win.name or win.id
         text = f"{name} · {zh if language != 'en' else en}"
         x0, y0 = poly.min(axis=0)
-        _chip(image, text, f"{win.id} {en}", (x0 + lw, y0 + lw), color, int(round(18 * scale)))
+        _chip(image, text, f"{win.id} {en}", (x0 + lw, y0 + lw), color, round(18 * scale))
     return image
