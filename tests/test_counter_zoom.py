@@ -103,4 +103,10 @@ def test_a_look_at_the_counter_holds_until_the_next(analyzer):
     assert "counter_zoom" not in between.timing_ms
     assert {d.box for d in between.frame.zoomed} == {d.box for d in first.frame.zoomed}
     assert [d for d in between.frame.objects if d.label == "cup"]
-    assert "counter_zoom" in watch.step(frame, 105.0).timing_ms   # due again
+    still = watch.step(frame, 105.0)      # due, but nothing moved at the window: the last look holds
+    assert "counter_zoom" not in still.timing_ms and {d.box for d in still.frame.zoomed} == {d.box for d in first.frame.zoomed}
+    changed = frame.copy()
+    changed[:300, :800] = 255                                        # something moved at the window
+    assert "counter_zoom" in watch.step(changed, 106.0).timing_ms    # due again
+    assert "counter_zoom" not in watch.step(changed, 110.0).timing_ms
+    assert "counter_zoom" in watch.step(changed, 116.0).timing_ms    # still, but the keep-alive ran out

@@ -1,0 +1,123 @@
+"""The stage schedule: which stage looks at which window when (pure, scripted timelines)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vision.config import parse_config
+from vision.runtime.schedule import STAGES, Stage, StageClock, look_every_s, stage_period
+
+HALL = """
+schedule: {hours: {mon-sun: ["00:00-24:00"]}}
+cameras:
+  - id: cam
+    url: rtsp://192.0.2.1/x
+    windows:
+      - id: a
+        staff_zone: [[0.0, 0.0], [0.5, 0.0], [0.5, 0.6], [0.0, 0.6]]
+        counter:    [[0.0, 0.6], [0.5, 0.6], [0.5, 0.8], [0.0, 0.8]]
+      - id: b
+        staff_zone: [[0.5, 0.0], [1.0, 0.0], [1.0, 0.6], [0.5, 0.6]]
+        counter:    [[0.5, 0.6], [1.0, 0.6], [1.0, 0.8], [0.5, 0.8]]
+%s
+"""
+PHONE_ONLY = """        rules:
+          eating: {enabled: false}
+          badge_absent: {enabled: false}
+          sleeping: {enabled: false}
+          long_call: {enabled: false}
+          phone_on_counter: {enabled: false}"""
+
+
+def clock(window_b: str = "", stages=STAGES) -> StageClock:
+    config = parse_config(HALL % window_b)
+    return StageClock.for_camera(config, config.cameras[0], stages)
+
+
+def run(c: StageClock, seconds: int, moved=None, step: float = 1.0) -> dict[tuple[str, str], int]:
+    """Frames every ``step`` s for ``seconds``; how many looks each (window, stage) got."""
+    looks: dict[tuple[str, str], int] = {}
+    t = 1000.0
+    while t < 1000.0 + seconds - 1e-9:
+        plan = c.plan(t, moved)
+        for stage, wins in plan.due.items():
+            for w in wins:
+                looks[(w, stage)] = looks.get((w, stage), 0) + 1
+        c.done(plan)
+        t += step
+    return looks
+
+
+def test_each_stage_at_the_rate_its_rules_need():
+    c = clock()
+    # shipped dwells: eating 20 s is the shortest a crop pass, pose or head serves -> a look every 5 s;
+    # faces and counters at their cameras.yaml settings (5 s, 10 s); presence every second
+    assert c.periods["a"] == {"presence": 1.0, "crop_pass": 5.0, "pose": 5.0, "face": 5.0, "heads": 5.0,
+                              "counter_zoom": 10.0}
+    looks = run(c, 60)
+    assert looks[("a", "presence")] == looks[("b", "presence")] == 60
+    assert looks[("a", "crop_pass")] == looks[("a", "pose")] == looks[("a", "face")] == 12
+    assert looks[("a", "counter_zoom")] == 6
+
+
+def test_a_window_gets_only_the_stages_its_enabled_rules_need():
+    c = clock(PHONE_ONLY)
+    assert c.periods["b"]["crop_pass"] == 7.5             # the phone rule's 30 s dwell, four looks
+    assert c.periods["b"]["face"] is None and c.periods["b"]["counter_zoom"] is None
+    looks = run(c, 60)
+    assert looks[("b", "crop_pass")] == 8 and ("b", "face") not in looks and ("b", "counter_zoom") not in looks
+    assert looks[("a", "face")] == 12                      # the other window keeps its own needs
+
+
+def test_a_still_window_is_looked_at_only_by_the_keep_alive():
+    c = clock()
+    looks = run(c, 60, moved=lambda window, stage: False)
+    # the first frame looks at everything; then nothing changed: one look per keep-alive (10 s)
+    assert looks[("a", "presence")] == 6 and looks[("a", "crop_pass")] == 6 and looks[("a", "counter_zoom")] == 6
+
+
+def test_one_moving_window_gets_its_looks_the_still_one_waits():
+    c = clock()
+    looks = run(c, 60, moved=lambda window, stage: window == "b")
+    assert looks[("b", "crop_pass")] == 12 and looks[("a", "crop_pass")] == 6
+    # one detector pass sees every window's zones: presence is fresh for both whenever it runs
+    assert looks[("a", "presence")] == looks[("b", "presence")] == 60
+
+
+def test_frames_a_little_early_still_count_as_on_time():
+    looks = run(clock(), 30, step=0.98)
+    assert looks[("a", "presence")] == 31 and looks[("a", "crop_pass")] == 7
+
+
+def test_a_stage_runs_with_what_it_needs_and_after_a_gap_everything_is_due():
+    c = clock()
+    c.done(c.plan(0.0))
+    plan = c.plan(5.0, moved=lambda w, s: s == "face")      # only the face stage saw a change
+    assert plan.windows("face") == {"a", "b"} and plan.windows("pose") == {"a", "b"}
+    assert plan.windows("presence") == {"a", "b"} and not plan.runs("crop_pass")
+    c.done(plan)
+    c.reset()
+    assert set(c.plan(6.0).due) == {s.name for s in STAGES}
+
+
+def test_a_new_stage_is_one_entry():
+    hand_zoom = Stage("hand_zoom", ("phone_use", "long_call"), needs=("pose",))
+    eating_cues = Stage("eating_cues", ("eating",))
+    c = clock(PHONE_ONLY, (*STAGES, hand_zoom, eating_cues))
+    assert c.periods["a"]["hand_zoom"] == c.periods["b"]["hand_zoom"] == 7.5
+    assert c.periods["a"]["eating_cues"] == 5.0 and c.periods["b"]["eating_cues"] is None
+    looks = run(c, 30)
+    assert looks[("b", "hand_zoom")] == 4 and ("b", "eating_cues") not in looks
+    with pytest.raises(ValueError, match="needs 'wrists', which is not a stage"):
+        StageClock({}, (Stage("x", needs=("wrists",)),))
+
+
+@pytest.mark.parametrize("dwell, every", [(0, 1.0), (2, 1.0), (20, 5.0), (30, 7.5), (90, 22.5), (600, 30.0)])
+def test_look_every_s(dwell, every):
+    assert look_every_s(dwell) == every
+
+
+def test_a_setting_of_zero_means_every_frame():
+    config = parse_config(HALL % "" + "models: {face_every_s: 0}\n")
+    face = next(s for s in STAGES if s.name == "face")
+    assert stage_period(face, config.rules(config.cameras[0].windows[0]), config.models) == 0.0
