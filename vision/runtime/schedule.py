@@ -15,7 +15,13 @@ A stage is one entry of ``STAGES``:
   (a 30 s phone dwell: a look every 7.5 s; its verdict holds in between), within
   ``MIN_LOOK_S``..``MAX_LOOK_S``;
 * ``needs``: stages that must run with it on the same persons (the face stage reads the head where
-  the pose puts it).
+  the pose puts it);
+* ``holds``: for a stage that looks at each staff member, the ``FrameDetections`` list it fills
+  (aligned with persons); between looks each staff member keeps what the last look found on the
+  person at the same place.
+
+``CameraWatch`` passes each per-person stage to ``Analyzer.analyze(looks={name: who})``: who it
+runs on this time (the staff of the windows it is due for).
 
 Motion gating: a stage is only run for a window whose pixels changed since that stage last
 looked at it, or when its ``KEEP_ALIVE_S`` has run out; a still window keeps what was last seen (a
@@ -42,6 +48,9 @@ class Stage:
     every_s: float | str | None = None          # seconds, or a ModelChoice field; None: from the dwells
     needs: tuple[str, ...] = ()
     zero_is_off: bool = False                   # the setting's 0 switches the stage off (else: every frame)
+    # a per-person stage: the FrameDetections list (aligned with persons) it fills; between its looks
+    # each staff member keeps the value the last look found on the person at the same place
+    holds: str | None = None
 
 
 PHONE, CALL, EATING, BADGE, SLEEPING = "phone_use", "long_call", "eating", "badge_absent", "sleeping"
@@ -51,13 +60,13 @@ STAGES: tuple[Stage, ...] = (
     Stage("presence", (), every_s=1.0),
     # a second detector pass on each staff member's enlarged crop: small phones and cups in hand,
     # cards on the chest
-    Stage("crop_pass", (PHONE, CALL, EATING, BADGE)),
+    Stage("crop_pass", (PHONE, CALL, EATING, BADGE), holds="crop_objects"),
     # MoveNet on each staff member: wrists, ears, mouth, head angle, chest
-    Stage("pose", (PHONE, CALL, EATING, BADGE, SLEEPING)),
+    Stage("pose", (PHONE, CALL, EATING, BADGE, SLEEPING), holds="poses"),
     # face, landmarks and eyes on each staff member's head: eyes closed or open decide head down
-    Stage("face", (SLEEPING,), every_s="face_every_s", needs=("pose",)),
+    Stage("face", (SLEEPING,), every_s="face_every_s", needs=("pose",), holds="faces"),
     # the behaviour heads on each staff member's crop
-    Stage("heads", (PHONE, EATING, BADGE, SLEEPING)),
+    Stage("heads", (PHONE, EATING, BADGE, SLEEPING), holds="head_scores"),
     # the counter in tiles of the detector's size: phones and cups lying there
     Stage("counter_zoom", ("phone_on_counter",), every_s="counter_zoom_every_s", zero_is_off=True),
 )

@@ -22,10 +22,10 @@ from vision.perception.motion import box_motion, to_gray
 from vision.observe.observations import WindowObservation
 from vision.observe.frame import observe_camera
 from vision.rules import WindowRules
-from vision.runtime.schedule import Plan, StageClock
+from vision.runtime.schedule import STAGES, Plan, StageClock
 
 # the per-person stages and the FrameDetections list (aligned with persons) each one fills
-PERSON_STAGES = {"crop_pass": "crop_objects", "pose": "poses", "face": "faces", "heads": "head_scores"}
+PERSON_STAGES = {s.name: s.holds for s in STAGES if s.holds}
 MOVED_SHARE = 0.01       # a window moved when this share of its pixels changed since a stage's last look
 
 
@@ -43,12 +43,6 @@ def held_value(box, held: list[tuple], min_iou: float = 0.5):
     place (box IoU >= ``min_iou``): staff sit still; one who moved is unknown until the next look."""
     best, value = max(((box_iou(box, b), v) for b, v, _ in held), default=(0.0, None), key=lambda x: x[0])
     return value if best >= min_iou else None
-
-
-def held_faces(persons, faced, min_iou: float = 0.5) -> list:
-    """``held_value`` of the face stage for each person (``faced``: (box, face) of the last read)."""
-    held = [(b, f, ()) for b, f in faced]
-    return [held_value(p.box, held, min_iou) for p in persons]
 
 
 class CameraWatch:
@@ -170,7 +164,7 @@ class CameraWatch:
             due = plan.windows(stage)
             return lambda person: any(wid in due for wid in staff_of(person))
 
-        looks = {stage: staff_of_due(stage) for stage in PERSON_STAGES}
+        looks = {stage: staff_of_due(stage) for stage in self.clock.stages}
         staff_pose = looks["pose"]
         # persons at a counter who are nobody's staff get a pose every pass: a citizen's phone in the
         # hand is not a phone lying on the counter
