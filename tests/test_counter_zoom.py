@@ -105,8 +105,11 @@ def test_a_look_at_the_counter_holds_until_the_next(analyzer):
     assert [d for d in between.frame.objects if d.label == "cup"]
     still = watch.step(frame, 105.0)      # due, but nothing moved at the window: the last look holds
     assert "counter_zoom" not in still.timing_ms and {d.box for d in still.frame.zoomed} == {d.box for d in first.frame.zoomed}
-    changed = frame.copy()
-    changed[:300, :800] = 255                                        # something moved at the window
-    assert "counter_zoom" in watch.step(changed, 106.0).timing_ms    # due again
+    behind = frame.copy()
+    behind[:300, :800] = 255                                         # someone moved in the staff zone
+    assert "counter_zoom" not in watch.step(behind, 106.0).timing_ms  # the counter itself did not change
+    changed = behind.copy()
+    changed[800:1000, 1800:] = 255                                   # something moved on the counter
+    assert "counter_zoom" in watch.step(changed, 107.0).timing_ms    # due again
     assert "counter_zoom" not in watch.step(changed, 110.0).timing_ms
-    assert "counter_zoom" in watch.step(changed, 116.0).timing_ms    # still, but the keep-alive ran out
+    assert "counter_zoom" in watch.step(changed, 117.0).timing_ms    # still, but the keep-alive ran out

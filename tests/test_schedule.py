@@ -110,6 +110,8 @@ def test_a_new_stage_is_one_entry():
     assert looks[("b", "hand_zoom")] == 4 and ("b", "eating_cues") not in looks
     with pytest.raises(ValueError, match="needs 'wrists', which is not a stage"):
         StageClock({}, (Stage("x", needs=("wrists",)),))
+    with pytest.raises(ValueError, match="watches 'hands'; one of zones, staff_zone, counter"):
+        StageClock({}, (Stage("x", watches="hands"),))
 
 
 @pytest.mark.parametrize("dwell, every", [(0, 1.0), (2, 1.0), (20, 5.0), (30, 7.5), (90, 22.5), (600, 30.0)])

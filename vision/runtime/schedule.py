@@ -23,8 +23,9 @@ A stage is one entry of ``STAGES``:
 ``CameraWatch`` passes each per-person stage to ``Analyzer.analyze(looks={name: who})``: who it
 runs on this time (the staff of the windows it is due for).
 
-Motion gating: a stage is only run for a window whose pixels changed since that stage last
-looked at it, or when its ``KEEP_ALIVE_S`` has run out; a still window keeps what was last seen (a
+Motion gating: a stage is only run for a window whose pixels (where the stage ``watches``: the
+staff zone for the per-person stages, the counter for the counter zoom) changed since that stage
+last looked at them, or when its ``KEEP_ALIVE_S`` has run out; a still window keeps what was last seen (a
 still, sleeping person is still seen, since stillness is measured on every frame anyway).
 """
 
@@ -38,6 +39,7 @@ LOOKS_PER_DWELL = 4.0     # looks over a dwell: its on/off ratios still have fou
 MIN_LOOK_S = 1.0
 MAX_LOOK_S = 30.0
 KEEP_ALIVE_S = 10.0       # a still window is looked at again after this long all the same
+WATCHED = ("zones", "staff_zone", "counter")   # where a stage's motion gating can look
 SLACK_S = 0.25            # frames are sampled about on time: 0.99 s after the last look is a second
 
 
@@ -51,6 +53,8 @@ class Stage:
     # a per-person stage: the FrameDetections list (aligned with persons) it fills; between its looks
     # each staff member keeps the value the last look found on the person at the same place
     holds: str | None = None
+    # where its motion gating looks: the window's "zones" (all of them), its "staff_zone" or its "counter"
+    watches: str = "zones"
 
 
 PHONE, CALL, EATING, BADGE, SLEEPING = "phone_use", "long_call", "eating", "badge_absent", "sleeping"
@@ -60,15 +64,17 @@ STAGES: tuple[Stage, ...] = (
     Stage("presence", (), every_s=1.0),
     # a second detector pass on each staff member's enlarged crop: small phones and cups in hand,
     # cards on the chest
-    Stage("crop_pass", (PHONE, CALL, EATING, BADGE), holds="crop_objects"),
+    Stage("crop_pass", (PHONE, CALL, EATING, BADGE), holds="crop_objects", watches="staff_zone"),
     # MoveNet on each staff member: wrists, ears, mouth, head angle, chest
-    Stage("pose", (PHONE, CALL, EATING, BADGE, SLEEPING), holds="poses"),
+    Stage("pose", (PHONE, CALL, EATING, BADGE, SLEEPING), holds="poses", watches="staff_zone"),
     # face, landmarks and eyes on each staff member's head: eyes closed or open decide head down
-    Stage("face", (SLEEPING,), every_s="face_every_s", needs=("pose",), holds="faces"),
+    Stage("face", (SLEEPING,), every_s="face_every_s", needs=("pose",), holds="faces",
+          watches="staff_zone"),
     # the behaviour heads on each staff member's crop
-    Stage("heads", (PHONE, EATING, BADGE, SLEEPING), holds="head_scores"),
+    Stage("heads", (PHONE, EATING, BADGE, SLEEPING), holds="head_scores", watches="staff_zone"),
     # the counter in tiles of the detector's size: phones and cups lying there
-    Stage("counter_zoom", ("phone_on_counter",), every_s="counter_zoom_every_s", zero_is_off=True),
+    Stage("counter_zoom", ("phone_on_counter",), every_s="counter_zoom_every_s", zero_is_off=True,
+          watches="counter"),
 )
 
 
@@ -116,6 +122,8 @@ class StageClock:
                  keep_alive_s: float = KEEP_ALIVE_S):
         self.stages = {s.name: s for s in stages}
         for s in self.stages.values():
+            if s.watches not in WATCHED:
+                raise ValueError(f"stage {s.name!r} watches {s.watches!r}; one of {', '.join(WATCHED)}")
             for need in s.needs:
                 if need not in self.stages:
                     raise ValueError(f"stage {s.name!r} needs {need!r}, which is not a stage")

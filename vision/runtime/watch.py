@@ -77,7 +77,8 @@ class CameraWatch:
     def _frame_geometry(self, width: int, height: int):
         """Per frame size: whose staff a person is (window ids), whether a person stands at a counter,
         the region the detector looks at (the windows' zones, or the whole frame), each window's counter
-        rectangle and the rectangle of all its zones (where its motion is measured)."""
+        rectangle and the rectangles where its motion is measured ((window id, "zones" / "staff_zone" /
+        "counter") -> rectangle)."""
         if self._geometry is None or self._geometry[0] != (width, height):
             staff = [(w.id, to_pixels(w.staff_zone, width, height), self.config.thresholds(w).staff_zone_overlap)
                      for w in self.camera.windows]
@@ -90,12 +91,14 @@ class CameraWatch:
                 return any(box_overlap(person.box, c) > 0.05 for c in counters)
 
             counter_rects = {w.id: bounding_rect(c, width, height) for w, c in zip(self.camera.windows, counters)}
-            window_rects = {}
-            for w in self.camera.windows:
-                pts = np.concatenate([to_pixels(poly, width, height) for poly in (w.staff_zone, w.counter, w.citizen_zone)
-                                      if poly])
-                window_rects[w.id] = (float(pts[:, 0].min()), float(pts[:, 1].min()),
-                                      float(pts[:, 0].max()), float(pts[:, 1].max()))
+            def rect(*polygons) -> tuple[float, float, float, float]:
+                pts = np.concatenate([to_pixels(poly, width, height) for poly in polygons if poly])
+                return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
+
+            # where each stage's motion gating looks, per window (vision.schedule.Stage.watches)
+            window_rects = {(w.id, "zones"): rect(w.staff_zone, w.counter, w.citizen_zone) for w in self.camera.windows}
+            window_rects.update({(w.id, "staff_zone"): rect(w.staff_zone) for w in self.camera.windows})
+            window_rects.update({(w.id, "counter"): rect(w.counter) for w in self.camera.windows})
             self._geometry = ((width, height), staff_of, at_counter, self._region(width, height),
                               counter_rects, window_rects)
         return self._geometry[1:]
@@ -124,7 +127,8 @@ class CameraWatch:
 
         def moved(window_id: str, stage: str) -> bool:
             ref = self._look_gray.get((window_id, stage))
-            return ref is None or box_motion(ref, gray, window_rects[window_id], w) > MOVED_SHARE
+            where = window_rects[(window_id, self.clock.stages[stage].watches)]
+            return ref is None or box_motion(ref, gray, where, w) > MOVED_SHARE
 
         plan = self.clock.plan(ts, moved)
         if plan.idle and self._last_frame is not None:
