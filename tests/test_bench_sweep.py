@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vision.stream_bench import highest_held, next_count
+from hallmonitor.stream_bench import highest_held, next_count
 
 
 def sweep(start: int, capacity: int) -> tuple[list[int], int]:
