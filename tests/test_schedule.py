@@ -52,8 +52,8 @@ def test_each_stage_at_the_rate_its_rules_need():
     c = clock()
     # shipped dwells: eating 20 s is the shortest a crop pass, pose or head serves -> a look every 5 s;
     # faces and counters at their cameras.yaml settings (5 s, 10 s); presence every second
-    assert c.periods["a"] == {"presence": 1.0, "crop_pass": 5.0, "pose": 5.0, "face": 5.0, "heads": 5.0,
-                              "counter_zoom": 10.0}
+    assert c.periods["a"] == {"presence": 1.0, "confirm": 5.0, "crop_pass": 5.0, "pose": 5.0, "face": 5.0,
+                              "heads": 5.0, "counter_zoom": 10.0}
     looks = run(c, 60)
     assert looks[("a", "presence")] == looks[("b", "presence")] == 60
     assert looks[("a", "crop_pass")] == looks[("a", "pose")] == looks[("a", "face")] == 12

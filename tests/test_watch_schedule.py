@@ -55,3 +55,55 @@ def test_between_looks_each_staff_member_keeps_the_last_evidence(analyzer, media
     again[:60, :200] = 0
     fresh = watch.step(again, 105.0)           # the crop pass, pose and face are due again (every 5 s)
     assert fresh.timing_ms["crop_detect"] > 0 and "face" in fresh.timing_ms
+
+
+class CountingPose:
+    """The real MoveNet, counting its calls."""
+
+    def __init__(self, pose):
+        self.pose, self.calls = pose, 0
+
+    def estimate(self, image, box):
+        self.calls += 1
+        return self.pose.estimate(image, box)
+
+
+CONFIRM_HALL = """
+schedule: {hours: {mon-sun: ["00:00-24:00"]}}
+defaults:
+  thresholds: {person_confirm_score: 0.15}
+cameras:
+  - id: cam
+    url: rtsp://127.0.0.1:1/x
+    detect_on: frame
+    windows:
+      - id: w1
+        staff_zone: [[0, 0], [1, 0], [1, 0.8], [0, 0.8]]
+        counter: [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]
+        rules: {eating: {enabled: false}, phone_use: {enabled: false}, long_call: {enabled: false},
+                badge_absent: {enabled: false}, sleeping: {enabled: false}}
+models:
+  counter_zoom_every_s: 0
+"""
+
+
+def test_a_weak_person_confirmed_by_the_pose_stays_confirmed_without_a_new_pose(media):
+    """basketball1.png: the man on the left scores under the person bar; his head and shoulders confirm
+    him. Between two looks of the confirmation his box at the same place keeps the verdict."""
+    from vision.perception.load import load_analyzer
+    analyzer = load_analyzer()
+    analyzer.pose = counting = CountingPose(analyzer.pose)
+    image = cv2.imread(str(media / "opencv" / "basketball1.png"))
+    watch = CameraWatch(parse_config(CONFIRM_HALL), "cam", analyzer)
+    first = watch.step(image, 100.0)
+    assert any(first.frame.confirmed) and counting.calls >= 1
+    calls = counting.calls
+    changed = image.copy()
+    changed[:40, -120:] = 255                   # the detector looks again; the confirmation is not due
+    second = watch.step(changed, 101.0)
+    assert counting.calls == calls              # no pose at all: the phone, eating... rules are off
+    assert second.frame.confirmed == first.frame.confirmed
+    assert second.observations[0].staff_count == first.observations[0].staff_count
+    changed[:40, -120:] = 0
+    watch.step(changed, 105.0)                  # due again (every 5 s): checked afresh
+    assert counting.calls > calls

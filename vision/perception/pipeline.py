@@ -9,7 +9,7 @@ import numpy as np
 
 from vision.perception.crops import person_crop
 from vision.perception.detections import KP, Detection, FrameDetections, Pose
-from vision.perception.geometry import inside_share
+from vision.perception.geometry import box_iou, inside_share
 from vision.perception.classes import HALL_OBJECTS
 from vision.models.base import Timer, batched_nms
 from vision.perception.hand_zoom import hand_regions, look_at_hands
@@ -89,7 +89,7 @@ class Analyzer:
                 region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
                 zoom: list[tuple[int, int, int, int]] | None = None,
                 confirm_min_score: float | None = None, read_faces: bool = True,
-                hands: bool = False, looks: dict | None = None) -> FrameDetections:
+                hands: bool = False, looks: dict | None = None, confirm_held: list | None = None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -110,6 +110,9 @@ class Analyzer:
         ``looks``: per stage ("crop_pass", "pose", "face", "heads", "hand_zoom"), who it runs on this time instead of
         ``focus`` / ``pose_focus`` (``vision.runtime.schedule``: the staff of the windows it is due for); a stage
         nobody is due for is skipped, and the caller holds its last evidence.
+        ``confirm_held``: the last look's verdicts on weak persons (``FrameDetections.weak_checked``); a
+        weak box at the same place (IoU >= 0.5) keeps its verdict and pose without a new pose; None:
+        every weak box is checked afresh.
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -132,6 +135,7 @@ class Analyzer:
                          key=lambda d: d.score, reverse=True)
         objects = [d for d in found if d.label != self.person_label and d.score >= self.min_score]
         confirmed: dict[int, Pose | None] = {}     # person index -> its pose, if the confirmation made one
+        weak_checked: list[tuple] = []               # (box, pose, confirmed?) of each weak person looked at
         why: dict[int, str] = {}
         if confirming:
             t = Timer()
@@ -141,8 +145,15 @@ class Analyzer:
             # a weak box mostly inside a person already found is a part of that person, not another one
             weak = [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
             for d in weak[: self.max_confirm]:
-                pose = self.pose.estimate(image, d.box)
-                if head_and_shoulders(pose, d.box):
+                prior = max(((box_iou(d.box, b), pose, ok) for b, pose, ok in confirm_held or ()),
+                            default=(0.0, None, False), key=lambda x: x[0])
+                if prior[0] >= 0.5:
+                    pose, ok = prior[1], prior[2]
+                else:
+                    pose = self.pose.estimate(image, d.box)
+                    ok = head_and_shoulders(pose, d.box)
+                weak_checked.append((d.box, pose, ok))
+                if ok:
                     confirmed[len(persons)] = pose
                     why[len(persons)] = "head and shoulders in the pose"
                     persons.append(d)
@@ -227,7 +238,7 @@ class Analyzer:
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
                                hand_phones=hand_phones,
                                confirmed=[why.get(i) for i in range(len(persons))], faces=faces,
-                               head_scores=head_scores, crop_objects=crop_objects,
+                               head_scores=head_scores, crop_objects=crop_objects, weak_checked=weak_checked,
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
 
     def _persons_from_faces(self, image: np.ndarray, region, focus, min_face_score: float = 0.75,

@@ -60,8 +60,11 @@ class Stage:
 PHONE, CALL, EATING, BADGE, SLEEPING = "phone_use", "long_call", "eating", "badge_absent", "sleeping"
 
 STAGES: tuple[Stage, ...] = (
-    # the detector (and the pose confirmation of weak persons): who is at the window, once a second
+    # the detector: who is at the window, once a second
     Stage("presence", (), every_s=1.0),
+    # a pose on the weak person candidates in the staff zones (a head and shoulders makes them persons);
+    # between looks a weak box at the same place keeps its verdict
+    Stage("confirm", (), every_s=5.0, watches="staff_zone"),
     # a second detector pass on each staff member's enlarged crop: small phones and cups in hand,
     # cards on the chest
     Stage("crop_pass", (PHONE, CALL, EATING, BADGE), holds="crop_objects", watches="staff_zone"),

@@ -70,6 +70,7 @@ class CameraWatch:
         self._zoomed: dict[str, list[Detection]] = {}     # window id -> what the last counter look found
         self._last_frame: FrameDetections | None = None   # carried over a tick on which nothing was due
         self._zone_last: dict[str, dict] = {}            # window id -> the state heads' last verdict
+        self._confirm_held: list[tuple] = []              # the last verdicts on weak persons (box, pose, ok)
         # the hall's window-state heads (vision.training.versions.HeadSwitch: ``zone`` window id -> heads,
         # ``zone_backbone``); None: only the detector says whether a window is staffed
         self.zone_heads = None
@@ -177,7 +178,9 @@ class CameraWatch:
         zoom = [counter_rects[wid] for wid in zoom_windows] or None
         frame = analyzer.analyze(image, person_min_score=self.person_score, focus=lambda p: bool(staff_of(p)),
                                  pose_focus=looks["pose"], region=region, max_poses=self.max_poses, zoom=zoom,
-                                 confirm_min_score=self.confirm_score, read_faces=plan.runs("face"), looks=looks)
+                                 confirm_min_score=self.confirm_score, read_faces=plan.runs("face"), looks=looks,
+                                 confirm_held=None if plan.runs("confirm") else self._confirm_held)
+        self._confirm_held = list(frame.weak_checked)
         held_objects: list[Detection] = []
         for stage, name in PERSON_STAGES.items():
             values = list(getattr(frame, name)) or [None] * len(frame.persons)
@@ -256,6 +259,7 @@ class CameraWatch:
         self._look_gray.clear()
         self._zone_last.clear()
         self._zoomed.clear()
+        self._confirm_held = []
         self._held = {stage: [] for stage in PERSON_STAGES}
         self.clock.reset()
 
