@@ -79,9 +79,26 @@ def test_a_still_window_is_looked_at_only_by_the_keep_alive():
 def test_one_moving_window_gets_its_looks_the_still_one_waits():
     c = clock()
     looks = run(c, 60, moved=lambda window, stage: window == "b")
-    assert looks[("b", "crop_pass")] == 12 and looks[("a", "crop_pass")] == 6
+    # window b looks half a period early the second time (the windows of a camera take turns)
+    assert looks[("b", "crop_pass")] == 13 and looks[("a", "crop_pass")] == 6
     # one detector pass sees every window's zones: presence is fresh for both whenever it runs
     assert looks[("a", "presence")] == looks[("b", "presence")] == 60
+
+
+def test_the_windows_of_a_camera_take_turns():
+    c = clock()
+    frames = {}
+    t = 0.0
+    while t < 30:
+        plan = c.plan(t)
+        frames[t] = (plan.windows("crop_pass"), plan.windows("counter_zoom"))
+        c.done(plan)
+        t += 1.0
+    crop_a = [t for t, (crop, _) in frames.items() if "a" in crop]
+    crop_b = [t for t, (crop, _) in frames.items() if "b" in crop]
+    assert crop_a == [0, 5, 10, 15, 20, 25] and crop_b == [0, 3, 8, 13, 18, 23, 28]
+    zoom_b = [t for t, (_, zoom) in frames.items() if "b" in zoom]
+    assert zoom_b == [0, 5, 15, 25]                  # window a zooms at 0, 10, 20
 
 
 def test_frames_a_little_early_still_count_as_on_time():
@@ -107,7 +124,7 @@ def test_a_new_stage_is_one_entry():
     assert c.periods["a"]["hand_zoom"] == c.periods["b"]["hand_zoom"] == 7.5
     assert c.periods["a"]["eating_cues"] == 5.0 and c.periods["b"]["eating_cues"] is None
     looks = run(c, 30)
-    assert looks[("b", "hand_zoom")] == 4 and ("b", "eating_cues") not in looks
+    assert looks[("a", "hand_zoom")] == 4 and looks[("b", "hand_zoom")] == 5 and ("b", "eating_cues") not in looks
     with pytest.raises(ValueError, match="needs 'wrists', which is not a stage"):
         StageClock({}, (Stage("x", needs=("wrists",)),))
     with pytest.raises(ValueError, match="watches 'hands'; one of zones, staff_zone, counter"):

@@ -133,6 +133,10 @@ class StageClock:
         self.periods = periods
         self.keep_alive_s = keep_alive_s
         self.last: dict[tuple[str, str], float] = {}
+        self.early: dict[tuple[str, str], float] = {}     # how much earlier than a period the next look is due
+        # window i of n takes its second look i/n of a period early, so that the windows of a camera
+        # look on different frames (one frame does not carry every window's crop pass and zoom)
+        self.phase = {win: i / len(periods) for i, win in enumerate(periods)} if periods else {}
 
     @classmethod
     def for_camera(cls, config, camera, stages: Iterable[Stage] = STAGES, **kw) -> "StageClock":
@@ -154,7 +158,7 @@ class StageClock:
                     continue
                 last = self.last.get((win, name), -math.inf)
                 elapsed = ts - last
-                if elapsed < period - SLACK_S:
+                if elapsed < period - self.early.get((win, name), 0.0) - SLACK_S:
                     continue
                 if moved is not None and elapsed < max(self.keep_alive_s, period) - SLACK_S and not moved(win, name):
                     continue
@@ -173,8 +177,12 @@ class StageClock:
         """The plan ran: its stages looked at its windows at ``plan.ts``."""
         for name, wins in plan.due.items():
             for win in wins:
+                first = (win, name) not in self.last
+                period = self.periods[win].get(name) or 0.0
+                self.early[(win, name)] = self.phase.get(win, 0.0) * period if first and name != "presence" else 0.0
                 self.last[(win, name)] = plan.ts
 
     def reset(self) -> None:
         """After a gap (camera offline, video over): everything is due at the next frame."""
         self.last.clear()
+        self.early.clear()
