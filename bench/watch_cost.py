@@ -7,6 +7,7 @@ second, the live benchmark's camera with 2 windows and the shipped models and ru
 versions of the code can be compared by a ratio:
 
     python bench/watch_cost.py --seconds 60
+    python bench/watch_cost.py --seconds 60 --still     # the same frame over and over
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=60, help="seconds of footage, one frame a second")
     ap.add_argument("--windows", type=int, default=2)
+    ap.add_argument("--still", action="store_true", help="one frame over and over: a window where nothing changes")
     args = ap.parse_args()
     from vision.config import ModelChoice, parse_config
     from vision.perception.load import load_analyzer
@@ -52,6 +54,8 @@ def main() -> None:
     config = parse_config(bench_config(folder, ["rtsp://127.0.0.1:1/cam0"], args.windows, 1.0, "auto"))
     analyzer = load_analyzer(ModelChoice(threads=1))
     images = frames(args.seconds)
+    if args.still:
+        images = [images[0]] * len(images)
     watch = CameraWatch(config, "cam0", analyzer)
     for k, img in enumerate(images[:3]):             # warm-up
         watch.step(img, 1000.0 + k)

@@ -112,4 +112,5 @@ def test_a_look_at_the_counter_holds_until_the_next(analyzer):
     changed[800:1000, 1800:] = 255                                   # something moved on the counter
     assert "counter_zoom" in watch.step(changed, 107.0).timing_ms    # due again
     assert "counter_zoom" not in watch.step(changed, 110.0).timing_ms
-    assert "counter_zoom" in watch.step(changed, 117.0).timing_ms    # still, but the keep-alive ran out
+    assert "counter_zoom" not in watch.step(changed, 117.0).timing_ms  # due, still: holds
+    assert "counter_zoom" in watch.step(changed, 137.0).timing_ms    # still, but the keep-alive (3 periods) ran out

@@ -72,15 +72,18 @@ def test_a_window_gets_only_the_stages_its_enabled_rules_need():
 def test_a_still_window_is_looked_at_only_by_the_keep_alive():
     c = clock()
     looks = run(c, 60, moved=lambda window, stage: False)
-    # the first frame looks at everything; then nothing changed: one look per keep-alive (10 s)
-    assert looks[("a", "presence")] == 6 and looks[("a", "crop_pass")] == 6 and looks[("a", "counter_zoom")] == 6
+    # the first frame looks at everything; then nothing changed: one look per keep-alive, 10 s or three
+    # periods (crop pass 15 s, counter 30 s); the detector runs for its own keep-alive and with those
+    assert looks[("a", "crop_pass")] == looks[("b", "crop_pass")] == 4            # 0, 15, 30, 45
+    assert looks[("a", "counter_zoom")] == 2                                     # 0, 30
+    assert looks[("a", "presence")] == 8                                         # 0, 10, 15, 20, 30, 40, 45, 50
 
 
 def test_one_moving_window_gets_its_looks_the_still_one_waits():
     c = clock()
     looks = run(c, 60, moved=lambda window, stage: window == "b")
     # window b looks half a period early the second time (the windows of a camera take turns)
-    assert looks[("b", "crop_pass")] == 13 and looks[("a", "crop_pass")] == 6
+    assert looks[("b", "crop_pass")] == 13 and looks[("a", "crop_pass")] == 4
     # one detector pass sees every window's zones: presence is fresh for both whenever it runs
     assert looks[("a", "presence")] == looks[("b", "presence")] == 60
 

@@ -25,7 +25,8 @@ runs on this time (the staff of the windows it is due for).
 
 Motion gating: a stage is only run for a window whose pixels (where the stage ``watches``: the
 staff zone for the per-person stages, the counter for the counter zoom) changed since that stage
-last looked at them, or when its ``KEEP_ALIVE_S`` has run out; a still window keeps what was last seen (a
+last looked at them, or when its keep-alive has run out (``KEEP_ALIVE_S``, or three of its periods when
+that is longer: a still counter is zoomed every 30 s, not every 10 s); a still window keeps what was last seen (a
 still, sleeping person is still seen, since stillness is measured on every frame anyway).
 """
 
@@ -38,7 +39,8 @@ from typing import Callable, Iterable
 LOOKS_PER_DWELL = 4.0     # looks over a dwell: its on/off ratios still have four samples to judge
 MIN_LOOK_S = 1.0
 MAX_LOOK_S = 30.0
-KEEP_ALIVE_S = 10.0       # a still window is looked at again after this long all the same
+KEEP_ALIVE_S = 10.0       # a still window is looked at again after this long all the same ...
+KEEP_ALIVE_PERIODS = 3.0  # ... or, for a stage that looks less often, after this many of its periods
 WATCHED = ("zones", "staff_zone", "counter")   # where a stage's motion gating can look
 SLACK_S = 0.25            # frames are sampled about on time: 0.99 s after the last look is a second
 
@@ -160,7 +162,8 @@ class StageClock:
                 elapsed = ts - last
                 if elapsed < period - self.early.get((win, name), 0.0) - SLACK_S:
                     continue
-                if moved is not None and elapsed < max(self.keep_alive_s, period) - SLACK_S and not moved(win, name):
+                keep_alive = max(self.keep_alive_s, KEEP_ALIVE_PERIODS * period)
+                if moved is not None and elapsed < keep_alive - SLACK_S and not moved(win, name):
                     continue
                 due[name].add(win)
         # a stage's needs run with it, on the same windows
