@@ -45,9 +45,9 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=2)
     ap.add_argument("--still", action="store_true", help="one frame over and over: a window where nothing changes")
     args = ap.parse_args()
+    from hallmonitor.stream_bench import bench_config
     from vision.config import ModelChoice, parse_config
     from vision.perception.load import load_analyzer
-    from hallmonitor.stream_bench import bench_config
     from vision.runtime.watch import CameraWatch
 
     folder = Path(tempfile.mkdtemp(prefix="watch-cost-"))

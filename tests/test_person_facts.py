@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.test_observe import seated_pose
 from vision.config import BadgeProfile, Thresholds, parse_config
 from vision.media.event_frame import frame_persons
 from vision.observe.frame import observe_camera, observe_window
 from vision.observe.observations import distinct
 from vision.observe.person_facts import MisalignedFrame, frame_facts
 from vision.perception.detections import Detection, Face, FrameDetections
-from tests.test_observe import seated_pose
 
 W, H = 1000, 800
 HALL = """

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from vision.config import parse_config
-from vision.runtime.schedule import STAGES, Stage, StageClock, look_every_s, stage_period
+from vision.runtime.schedule import (
+    STAGES,
+    Stage,
+    StageClock,
+    look_every_s,
+    stage_period,
+)
 
 HALL = """
 schedule: {hours: {mon-sun: ["00:00-24:00"]}}

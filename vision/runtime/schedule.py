@@ -33,8 +33,8 @@ still, sleeping person is still seen, since stillness is measured on every frame
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 LOOKS_PER_DWELL = 4.0     # looks over a dwell: its on/off ratios still have four samples to judge
 MIN_LOOK_S = 1.0
@@ -141,7 +141,7 @@ class StageClock:
         self.phase = {win: i / len(periods) for i, win in enumerate(periods)} if periods else {}
 
     @classmethod
-    def for_camera(cls, config, camera, stages: Iterable[Stage] = STAGES, **kw) -> "StageClock":
+    def for_camera(cls, config, camera, stages: Iterable[Stage] = STAGES, **kw) -> StageClock:
         stages = tuple(stages)
         periods = {win.id: {s.name: stage_period(s, config.rules(win), config.models) for s in stages}
                    for win in camera.windows}
