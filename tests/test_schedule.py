@@ -138,6 +138,8 @@ def test_a_new_stage_is_one_entry():
         StageClock({}, (Stage("x", needs=("wrists",)),))
     with pytest.raises(ValueError, match="watches 'hands'; one of zones, staff_zone, counter"):
         StageClock({}, (Stage("x", watches="hands"),))
+    with pytest.raises(ValueError, match="serves phone_in_hand, which is no behaviour"):
+        clock("", (*STAGES, Stage("hand_zoom", ("phone_in_hand",))))
 
 
 @pytest.mark.parametrize("dwell, every", [(0, 1.0), (2, 1.0), (20, 5.0), (30, 7.5), (90, 22.5), (600, 30.0)])

@@ -142,7 +142,13 @@ class StageClock:
 
     @classmethod
     def for_camera(cls, config, camera, stages: Iterable[Stage] = STAGES, **kw) -> StageClock:
+        from vision.config import BEHAVIOURS
         stages = tuple(stages)
+        for s in stages:
+            unknown = [b for b in s.behaviours if b not in BEHAVIOURS]
+            if unknown:
+                raise ValueError(f"stage {s.name!r} serves {', '.join(unknown)}, which is no behaviour; "
+                                 f"behaviours: {', '.join(BEHAVIOURS)}")
         periods = {win.id: {s.name: stage_period(s, config.rules(win), config.models) for s in stages}
                    for win in camera.windows}
         return cls(periods, stages, **kw)
