@@ -113,4 +113,6 @@ def test_a_look_at_the_counter_holds_until_the_next(analyzer):
     assert "counter_zoom" in watch.step(changed, 107.0).timing_ms    # due again
     assert "counter_zoom" not in watch.step(changed, 110.0).timing_ms
     assert "counter_zoom" not in watch.step(changed, 117.0).timing_ms  # due, still: holds
-    assert "counter_zoom" in watch.step(changed, 137.0).timing_ms    # still, but the keep-alive (3 periods) ran out
+    # still, but the keep-alive (3 periods) ran out: a look on this frame or, when the staff's crop
+    # pass takes this frame's turn, on the next
+    assert any("counter_zoom" in watch.step(changed, t).timing_ms for t in (137.0, 138.0))

@@ -71,7 +71,7 @@ def test_a_window_gets_only_the_stages_its_enabled_rules_need():
     assert c.periods["b"]["crop_pass"] == 7.5             # the phone rule's 30 s dwell, four looks
     assert c.periods["b"]["face"] is None and c.periods["b"]["counter_zoom"] is None
     looks = run(c, 60)
-    assert looks[("b", "crop_pass")] == 8 and ("b", "face") not in looks and ("b", "counter_zoom") not in looks
+    assert looks[("b", "crop_pass")] == 9 and ("b", "face") not in looks and ("b", "counter_zoom") not in looks
     assert looks[("a", "face")] == 12                      # the other window keeps its own needs
 
 
@@ -82,7 +82,9 @@ def test_a_still_window_is_looked_at_only_by_the_keep_alive():
     # periods (crop pass 15 s, counter 30 s); the detector runs for its own keep-alive and with those
     assert looks[("a", "crop_pass")] == looks[("b", "crop_pass")] == 4            # 0, 15, 30, 45
     assert looks[("a", "counter_zoom")] == 2                                     # 0, 30
-    assert looks[("a", "presence")] == 8                                         # 0, 10, 15, 20, 30, 40, 45, 50
+    # the detector runs for its own keep-alive and with those (a heavy look that waits for its turn
+    # a frame adds a pass): 13 passes a minute against 60 when the window moves
+    assert looks[("a", "presence")] == 13
 
 
 def test_one_moving_window_gets_its_looks_the_still_one_waits():
@@ -106,8 +108,12 @@ def test_the_windows_of_a_camera_take_turns():
     crop_a = [t for t, (crop, _) in frames.items() if "a" in crop]
     crop_b = [t for t, (crop, _) in frames.items() if "b" in crop]
     assert crop_a == [0, 5, 10, 15, 20, 25] and crop_b == [0, 3, 8, 13, 18, 23, 28]
+    zoom_a = [t for t, (_, zoom) in frames.items() if "a" in zoom]
     zoom_b = [t for t, (_, zoom) in frames.items() if "b" in zoom]
-    assert zoom_b == [0, 5, 15, 25]                  # window a zooms at 0, 10, 20
+    # a zoom waits a frame for its turn when a crop pass is due on the same frame
+    assert zoom_a == [0, 11, 21] and zoom_b == [0, 6, 16, 26]
+    # after the first frame, never two heavy looks (crop pass, zoom) on one frame
+    assert all(len(crop) + len(zoom) <= 1 for t, (crop, zoom) in frames.items() if t > 0)
 
 
 def test_frames_a_little_early_still_count_as_on_time():

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LOOKS_PER_DWELL = 4.0     # looks over a dwell: its on/off ratios still have four samples to judge
 MIN_LOOK_S = 1.0
@@ -42,6 +42,7 @@ MAX_LOOK_S = 30.0
 KEEP_ALIVE_S = 10.0       # a still window is looked at again after this long all the same ...
 KEEP_ALIVE_PERIODS = 3.0  # ... or, for a stage that looks less often, after this many of its periods
 WATCHED = ("zones", "staff_zone", "counter")   # where a stage's motion gating can look
+HEAVY_PER_FRAME = 1       # heavy looks (Stage.heavy) on one frame, after the first
 SLACK_S = 0.25            # frames are sampled about on time: 0.99 s after the last look is a second
 
 
@@ -57,6 +58,10 @@ class Stage:
     holds: str | None = None
     # where its motion gating looks: the window's "zones" (all of them), its "staff_zone" or its "counter"
     watches: str = "zones"
+    # a look costs detector passes (a crop pass, zoom tiles): after the first frame, at most
+    # ``HEAVY_PER_FRAME`` such looks go on one frame and the others wait a frame or two (a frame that
+    # carries them all delays the alerts judged on it, and the other cameras' frames behind it)
+    heavy: bool = False
 
 
 PHONE, CALL, EATING, BADGE, SLEEPING = "phone_use", "long_call", "eating", "badge_absent", "sleeping"
@@ -69,7 +74,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("confirm", (), every_s=5.0, watches="staff_zone"),
     # a second detector pass on each staff member's enlarged crop: small phones and cups in hand,
     # cards on the chest
-    Stage("crop_pass", (PHONE, CALL, EATING, BADGE), holds="crop_objects", watches="staff_zone"),
+    Stage("crop_pass", (PHONE, CALL, EATING, BADGE), holds="crop_objects", watches="staff_zone",
+          heavy=True),
     # MoveNet on each staff member: wrists, ears, mouth, head angle, chest
     Stage("pose", (PHONE, CALL, EATING, BADGE, SLEEPING), holds="poses", watches="staff_zone"),
     # face, landmarks and eyes on each staff member's head: eyes closed or open decide head down
@@ -79,7 +85,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("heads", (PHONE, EATING, BADGE, SLEEPING), holds="head_scores", watches="staff_zone"),
     # the counter in tiles of the detector's size: phones and cups lying there
     Stage("counter_zoom", ("phone_on_counter",), every_s="counter_zoom_every_s", zero_is_off=True,
-          watches="counter"),
+          watches="counter", heavy=True),
 )
 
 
@@ -108,6 +114,7 @@ class Plan:
 
     ts: float
     due: dict[str, frozenset[str]]
+    late: dict[tuple[str, str], float] = field(default_factory=dict)   # (window, stage) -> s it waited
 
     def windows(self, stage: str) -> frozenset[str]:
         return self.due.get(stage, frozenset())
@@ -160,8 +167,11 @@ class StageClock:
         """What is due at ``ts``. ``moved(window_id, stage)``: did the window's pixels change since that
         stage last looked at it (None: always treated as changed)."""
         due: dict[str, set[str]] = {name: set() for name in self.stages}
+        heavy: list[tuple[float, int, str, str]] = []     # (how long overdue, order, window, stage)
+        order = 0
         for win, periods in self.periods.items():
             for name, period in periods.items():
+                order += 1
                 if period is None:
                     continue
                 last = self.last.get((win, name), -math.inf)
@@ -169,9 +179,21 @@ class StageClock:
                 if elapsed < period - self.early.get((win, name), 0.0) - SLACK_S:
                     continue
                 keep_alive = max(self.keep_alive_s, KEEP_ALIVE_PERIODS * period)
-                if moved is not None and elapsed < keep_alive - SLACK_S and not moved(win, name):
-                    continue
-                due[name].add(win)
+                due_after = period - self.early.get((win, name), 0.0)
+                if moved is not None and not moved(win, name):
+                    if elapsed < keep_alive - SLACK_S:
+                        continue
+                    due_after = keep_alive
+                if self.stages[name].heavy and math.isfinite(last):
+                    heavy.append((elapsed - due_after, -order, win, name))
+                else:
+                    due[name].add(win)
+        # the most overdue heavy looks go now, the others on the next frames (they stay due); a look that
+        # waited counts from when it was due, so waiting does not stretch its period
+        late: dict[tuple[str, str], float] = {}
+        for overdue, _, win, name in sorted(heavy, reverse=True)[:HEAVY_PER_FRAME]:
+            due[name].add(win)
+            late[(win, name)] = max(0.0, overdue)
         # a stage's needs run with it, on the same windows
         for name in list(due):
             for need in self.stages[name].needs:
@@ -180,7 +202,7 @@ class StageClock:
         # zones at once, so when it runs it is fresh for all of them
         if "presence" in due and any(due.values()):
             due["presence"] = {w for w, p in self.periods.items() if p.get("presence") is not None}
-        return Plan(ts, {name: frozenset(wins) for name, wins in due.items() if wins})
+        return Plan(ts, {name: frozenset(wins) for name, wins in due.items() if wins}, late)
 
     def done(self, plan: Plan) -> None:
         """The plan ran: its stages looked at its windows at ``plan.ts``."""
@@ -189,7 +211,7 @@ class StageClock:
                 first = (win, name) not in self.last
                 period = self.periods[win].get(name) or 0.0
                 self.early[(win, name)] = self.phase.get(win, 0.0) * period if first and name != "presence" else 0.0
-                self.last[(win, name)] = plan.ts
+                self.last[(win, name)] = plan.ts - min(plan.late.get((win, name), 0.0), period / 2)
 
     def reset(self) -> None:
         """After a gap (camera offline, video over): everything is due at the next frame."""
