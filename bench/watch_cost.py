@@ -70,7 +70,8 @@ def main() -> None:
             stages[stage] = stages.get(stage, 0.0) + ms
     mean = statistics.fmean(cpu)
     print(f"{len(images)} frames, {args.windows} windows: CPU per camera-frame median {statistics.median(cpu):.1f} ms, "
-          f"mean {mean:.1f} ms = {mean / args.windows:.1f} ms per window per second; {events} events")
+          f"mean {mean:.1f} ms, p95 {sorted(cpu)[int(0.95 * (len(cpu) - 1))]:.1f} ms, max {max(cpu):.1f} ms "
+          f"= {mean / args.windows:.1f} ms per window per second; {events} events")
     print("wall ms per frame by stage: " + ", ".join(f"{s} {v / len(images):.1f}" for s, v in stages.items()))
 
 
