@@ -83,6 +83,9 @@ STAGES: tuple[Stage, ...] = (
           watches="staff_zone"),
     # the behaviour heads on each staff member's crop
     Stage("heads", (PHONE, EATING, BADGE, SLEEPING), holds="head_scores", watches="staff_zone"),
+    # the detector on squares around the staff's wrists: phones in the hand or at the ear (off by default)
+    Stage("hand_zoom", (PHONE, CALL), every_s="hand_zoom_every_s", zero_is_off=True, needs=("pose",),
+          watches="staff_zone"),
     # the counter in tiles of the detector's size: phones and cups lying there
     Stage("counter_zoom", ("phone_on_counter",), every_s="counter_zoom_every_s", zero_is_off=True,
           watches="counter", heavy=True),

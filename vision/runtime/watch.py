@@ -68,6 +68,7 @@ class CameraWatch:
         # the next look of that stage at those windows
         self._held: dict[str, list[tuple]] = {stage: [] for stage in PERSON_STAGES}
         self._zoomed: dict[str, list[Detection]] = {}     # window id -> what the last counter look found
+        self._hand_phones: list[Detection] = []           # what the last hand looks found, held in between
         self._last_frame: FrameDetections | None = None   # carried over a tick on which nothing was due
         self._zone_last: dict[str, dict] = {}            # window id -> the state heads' last verdict
         self._confirm_held: list[tuple] = []              # the last verdicts on weak persons (box, pose, ok)
@@ -138,6 +139,7 @@ class CameraWatch:
         else:
             frame = self._look(image, ts, analyzer, plan, staff_of, at_counter, region, counter_rects)
             self._last_frame = frame
+        self._hold_hand_phones(frame, plan, staff_of)
         self.clock.done(plan)
         for stage, wins in plan.due.items():
             for wid in wins:
@@ -179,6 +181,7 @@ class CameraWatch:
         frame = analyzer.analyze(image, person_min_score=self.person_score, focus=lambda p: bool(staff_of(p)),
                                  pose_focus=looks["pose"], region=region, max_poses=self.max_poses, zoom=zoom,
                                  confirm_min_score=self.confirm_score, read_faces=plan.runs("face"), looks=looks,
+                                 hands=plan.runs("hand_zoom"),
                                  confirm_held=None if plan.runs("confirm") else self._confirm_held)
         self._confirm_held = list(frame.weak_checked)
         held_objects: list[Detection] = []
@@ -208,6 +211,22 @@ class CameraWatch:
             frame.objects = merge_detections(frame.objects + kept)
             frame.zoomed = list(frame.zoomed) + kept
         return frame
+
+    def _hold_hand_phones(self, frame: FrameDetections, plan: Plan, staff_of) -> None:
+        """The phones a hand look found stay in the hands that held them until that window's next look: a
+        look replaces the phones of the windows it was due for (by the staff member holding each phone)."""
+        if plan.runs("hand_zoom"):
+            due = plan.windows("hand_zoom")
+
+            def windows_of(phone: Detection) -> set[str]:
+                c = box_center(phone.box)
+                holders = [p for p in frame.persons if p.box[0] - 0.15 * p.width <= c[0] <= p.box[2] + 0.15 * p.width
+                           and p.box[1] - 0.15 * p.height <= c[1] <= p.box[3] + 0.15 * p.height]
+                return set(staff_of(min(holders, key=lambda p: p.width * p.height))) if holders else set()
+
+            kept = [d for d in self._hand_phones if not (windows_of(d) & due)]
+            self._hand_phones = kept + list(frame.hand_phones)
+        frame.hand_phones = list(self._hand_phones)
 
     def _zone_states(self, image: np.ndarray, observations: list[WindowObservation],
                      fresh: bool = True) -> dict[str, list]:
@@ -259,6 +278,7 @@ class CameraWatch:
         self._look_gray.clear()
         self._zone_last.clear()
         self._zoomed.clear()
+        self._hand_phones = []
         self._confirm_held = []
         self._held = {stage: [] for stage in PERSON_STAGES}
         self.clock.reset()
