@@ -30,7 +30,9 @@ from vision.config import parse_config
 from vision.events import parse_iso
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-STAGES = ("decode", "preprocess", "detect", "crop_detect", "pose", "face", "observe", "rules", "clips")
+STAGES = ("decode", "preprocess", "detect", "confirm", "crop_detect", "counter_zoom", "pose", "face", "heads",
+          "observe", "rules", "clips")
+ANALYSIS_STAGES = tuple(s for s in STAGES if s not in ("decode", "clips"))
 
 
 def thread_cpu_s(native_id: int | None) -> float:
@@ -162,7 +164,7 @@ def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: P
     finally:
         server.stop()
     analysis_cpu = max(0.0, cpu - readers - clips)
-    split_ms = {s: stage_ms[s] for s in ("preprocess", "detect", "crop_detect", "pose", "face", "observe", "rules")}
+    split_ms = {s: stage_ms[s] for s in ANALYSIS_STAGES}
     total_ms = sum(split_ms.values()) or 1.0
     stage_cpu = {"decode": readers, "clips": clips}
     stage_cpu.update({s: analysis_cpu * v / total_ms for s, v in split_ms.items()})
@@ -171,15 +173,15 @@ def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: P
 
 
 def format_runs(results: list[RunResult], fps: float) -> str:
-    lines = ["| cameras | windows | analysed fps | missed ticks | CPU % of a core per camera | "
+    lines = ["| cameras | windows | analysed fps | missed ticks | CPU % of a core per camera | CPU ms per window per s | "
              + " | ".join(f"{s} %" for s in STAGES) + " | latency median ms | latency p95 ms | events | RSS MB | goal |",
-             "| ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in STAGES) + " | ---: | ---: | ---: | ---: | --- |"]
+             "| ---: | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in STAGES) + " | ---: | ---: | ---: | ---: | --- |"]
     for r in results:
         per_cam = 100 * r.cpu_s / r.seconds / r.cameras
         stages = " | ".join(f"{100 * r.stage_cpu_s.get(s, 0.0) / r.seconds / r.cameras:.1f}" for s in STAGES)
         med, p95 = r.latency()
         lines.append(f"| {r.cameras} | {r.windows} | {r.fps:.2f} | {r.missed} ({100 * r.missed / max(1, r.expected):.0f} %) | "
-                     f"{per_cam:.1f} | {stages} | {'-' if med is None else f'{med:.0f}'} | "
+                     f"{per_cam:.1f} | {1000 * r.cpu_s / r.seconds / r.windows:.0f} | {stages} | {'-' if med is None else f'{med:.0f}'} | "
                      f"{'-' if p95 is None else f'{p95:.0f}'} | {len(r.latencies_ms)} | {r.rss_mb:.0f} | "
                      f"{'holds' if r.holds(fps) else 'misses'} |")
     return "\n".join(lines)
@@ -228,29 +230,48 @@ def stream_bench(cameras: list[int], windows_per_camera: int, seconds: float, fp
     for mode in modes:
         pool = make_pool(mode, crop_pass)
         results: list[RunResult] = []
+        held: dict[int, bool] = {}
         plan = list(cameras)
-        best = None
-        i = 0
-        while i < len(plan):
-            n = plan[i]
+        m = MODES[mode]
+        while plan:
+            n = plan.pop(0)
             click.echo(f"bench [{mode}]: {n} cameras x {windows_per_camera} windows for {seconds:g} s ...", err=True)
-            m = MODES[mode]
             r = run_once(stream, n, windows_per_camera, seconds, fps, folder, pool, detect_on=m["detect_on"])
             results.append(r)
+            held[n] = r.holds(fps)
             click.echo(format_runs([r], fps).splitlines()[-1], err=True)
-            if r.holds(fps):
-                best = n
-                if sweep and i == len(plan) - 1:
-                    plan.append(n * 2 if n < 8 else n + 4)
-            elif sweep:
-                break
-            i += 1
+            if sweep and not plan:
+                nxt = next_count(held)
+                if nxt is not None:
+                    plan.append(nxt)
+        results.sort(key=lambda r: r.cameras)
         out += ["", f"### {mode}: {MODES[mode]}", "", format_runs(results, fps)]
         if sweep:
+            best = highest_held(held)
+            cores = os.cpu_count() or 1
             out += ["", f"highest camera count that holds the goal (>= 95 % of ticks analysed, alerts measured, "
-                        f"p95 alert latency <= 2 s): {best if best is not None else 'none'} cameras = "
-                        f"{0 if best is None else best * windows_per_camera} windows"]
+                        f"p95 alert latency <= 2 s): {best or 'none'} cameras = {best * windows_per_camera} windows "
+                        f"= {best * windows_per_camera / cores:.1f} windows per core on {cores} cores"]
     return "\n".join(out)
+
+
+def highest_held(held: dict[int, bool]) -> int:
+    """The largest camera count that held, below every count that missed (0: none held)."""
+    first_miss = min((n for n, ok in held.items() if not ok), default=None)
+    return max((n for n, ok in held.items() if ok and (first_miss is None or n < first_miss)), default=0)
+
+
+def next_count(held: dict[int, bool], limit: int = 64) -> int | None:
+    """The sweep's next camera count: double (by 4 past 8) while the goal holds, then bisect between the
+    highest count that held and the lowest that missed; None when they are neighbours."""
+    best = highest_held(held)
+    first_miss = min((n for n, ok in held.items() if not ok), default=None)
+    if first_miss is None:
+        nxt = best * 2 if best < 8 else best + 4
+        return nxt if nxt <= limit else None
+    if first_miss - best <= 1:
+        return None
+    return (best + first_miss) // 2 if best else max(1, first_miss // 2)
 
 
 def physical_limit(stream: Path, windows_per_camera: int, repeats: int = 30) -> str:

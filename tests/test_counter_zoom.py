@@ -103,4 +103,16 @@ def test_a_look_at_the_counter_holds_until_the_next(analyzer):
     assert "counter_zoom" not in between.timing_ms
     assert {d.box for d in between.frame.zoomed} == {d.box for d in first.frame.zoomed}
     assert [d for d in between.frame.objects if d.label == "cup"]
-    assert "counter_zoom" in watch.step(frame, 105.0).timing_ms   # due again
+    still = watch.step(frame, 105.0)      # due, but nothing moved at the window: the last look holds
+    assert "counter_zoom" not in still.timing_ms and {d.box for d in still.frame.zoomed} == {d.box for d in first.frame.zoomed}
+    behind = frame.copy()
+    behind[:300, :800] = 255                                         # someone moved in the staff zone
+    assert "counter_zoom" not in watch.step(behind, 106.0).timing_ms  # the counter itself did not change
+    changed = behind.copy()
+    changed[800:1000, 1800:] = 255                                   # something moved on the counter
+    assert "counter_zoom" in watch.step(changed, 107.0).timing_ms    # due again
+    assert "counter_zoom" not in watch.step(changed, 110.0).timing_ms
+    assert "counter_zoom" not in watch.step(changed, 117.0).timing_ms  # due, still: holds
+    # still, but the keep-alive (3 periods) ran out: a look on this frame or, when the staff's crop
+    # pass takes this frame's turn, on the next
+    assert any("counter_zoom" in watch.step(changed, t).timing_ms for t in (137.0, 138.0))

@@ -169,4 +169,7 @@ def test_live_the_mouth_is_read_with_the_face_and_held_between_reads(skimage_dat
     [held] = [f for f in between.frame.faces if f is not None]
     assert held.evidence["mouth"] == reading
     assert not between.observations[0].eating
-    assert "mouth" in watch.step(image, 105.0).timing_ms
+    assert "mouth" not in watch.step(image, 105.0).timing_ms     # due, but nothing moved: the reading holds
+    changed = image.copy()
+    changed[400:, :120] = 255                                    # something moved at the window
+    assert "mouth" in watch.step(changed, 106.0).timing_ms      # due again

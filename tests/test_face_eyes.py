@@ -301,8 +301,11 @@ def test_the_watch_reads_faces_every_few_seconds_and_holds_them_between(analyzer
     assert "face" not in between.timing_ms
     assert [f for f in between.frame.faces if f is not None] == [read]
     assert between.observations[0].persons[0].eyes == "open"
-    assert "face" in watch.step(image, 105.0).timing_ms         # due again
+    assert "face" not in watch.step(image, 105.0).timing_ms     # due, but nothing moved: the reading holds
+    changed = image.copy()
+    changed[400:, :120] = 255                                   # something moved at the window
+    assert "face" in watch.step(changed, 106.0).timing_ms       # due again
     # someone elsewhere in the frame keeps nothing: unknown until the next read
     shifted = np.roll(image, 256, axis=1)
-    moved = watch.step(shifted, 106.0)
+    moved = watch.step(shifted, 107.0)
     assert "face" not in moved.timing_ms and all(f is None for f in moved.frame.faces)

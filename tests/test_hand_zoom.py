@@ -121,9 +121,11 @@ def test_a_camera_looks_at_hands_every_hand_zoom_every_s_and_holds_between(media
     image = read_image(media / "ultralytics" / "bus.jpg")
     watch = CameraWatch(parse_config(CONFIG.format(every=3)), "cam", analyzer)
     held = Detection("cell phone", 0.9, (100.0, 500.0, 130.0, 540.0))
+    changed = image.copy()
+    changed[:120, -240:] = 255           # something moved at the window: a look that is due runs
     looked = []
-    for ts in (0.0, 1.0, 2.0, 3.0, 4.0, 6.5):
-        step = watch.step(image, ts)
+    for ts, picture in ((0.0, image), (1.0, image), (2.0, image), (3.0, changed), (4.0, changed), (6.5, image)):
+        step = watch.step(picture, ts)
         looked.append("hand_zoom" in step.timing_ms)
         if ts == 0.0:
             watch._hand_phones = [held]          # stands for what a look found (bus.jpg has no phone to find)

@@ -19,7 +19,7 @@ import click
 @click.option("--windows-per-camera", default=2, show_default=True)
 @click.option("--seconds", default=30.0, show_default=True, help="measured seconds per run (after a warm-up)")
 @click.option("--fps", default=1.0, show_default=True, help="analyses per second per camera")
-@click.option("--sweep", is_flag=True, help="raise the camera count until the goal no longer holds")
+@click.option("--sweep", is_flag=True, help="find the highest camera count that holds the goal (double, then bisect)")
 @click.option("--mode", "modes", type=click.Choice(["baseline", "optimized", "lean", "optimized-int8", "lean-int8"]), multiple=True,
               help="with --cameras: the pipeline settings to measure (default: optimized; repeat for both)")
 @click.option("--head", "heads", multiple=True,

@@ -13,7 +13,7 @@ from vision.config import HallConfig, Window, single_window_config
 from vision.errors import InputError
 from vision.perception.geometry import bounding_rect, to_pixels
 from vision.perception.detections import FrameDetections
-from vision.observe.observations import WindowObservation, box_key, distinct
+from vision.observe.observations import WindowObservation, distinct
 from vision.observe.frame import observe_camera
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -53,11 +53,9 @@ class ImageResult:
         h, w = self.image.shape[:2]
         persons, judged = distinct(self.observations)
         objects = [o.to_json() for o in judged]
-        seen = {box_key(o.detection.box, o.detection.label) for o in judged}
-        for d in self.frame.objects:  # the rest of what the detector saw, with no window meaning
-            key = box_key(d.box, d.label)
-            if key not in seen and d.score >= self.object_score:
-                seen.add(key)
+        seen = {o.index for o in judged}
+        for i, d in enumerate(self.frame.objects):  # the rest of what the detector saw, with no window meaning
+            if i not in seen and d.score >= self.object_score:
                 objects.append({**d.to_json(), "on_counter": False, "held": False, "at_face": False})
         return {
             "image": {"path": str(self.path), "width": w, "height": h},

@@ -302,10 +302,12 @@ class ModelChoice(Strict):
     threads: int = Field(0, ge=0, description="onnxruntime intra-op threads per session; 0 = 1 with several sessions, else all cores")
     sessions: int = Field(0, ge=0, le=16, description="model sessions shared by all cameras; 0 = one per core")
     crop_pass: bool = Field(True, description="a second detector pass on each staff member's crop: finds small "
-                                              "phones and cups, costs about one more detection per staff member")
+                                              "phones and cups, costs about one more detection per staff member; "
+                                              "it looks four times per dwell of the shortest rule it serves "
+                                              "(phone, call, eating, badge) and its finds hold in between")
     counter_zoom_every_s: float = Field(10.0, ge=0, description="look at each counter in tiles of the detector's "
-                                        "input size this often (flat phones, cups); what it finds holds until the "
-                                        "next look; 0 = off")
+                                        "input size this often (flat phones, cups), when the counter changed; "
+                                        "what it finds holds until the next look; 0 = off")
     hand_zoom_every_s: float = Field(0.0, ge=0, description="look at each staff member's hands in squares of the "
                                      "detector's input size this often (phones in hand or at the ear), e.g. 5; what "
                                      "it finds holds until the next look (the phone rule's dwell is 30 s); 0 = off "
@@ -315,7 +317,8 @@ class ModelChoice(Strict):
     heads: list[str] = Field(default_factory=lambda: list(DEFAULT_HEADS),
                              description="behaviour heads (model names in the manifest) run on each staff "
                                          "member's crop; default: the shipped heads; [] switches them off")
-    face_every_s: float = Field(5.0, ge=0, description="read the staff's faces and eyes this often per camera; "
+    face_every_s: float = Field(5.0, ge=0, description="read the staff's faces and eyes this often per window "
+                                "(when its staff zone changed; at least every 10 s); "
                                 "between reads each person keeps the last reading of the person at the same "
                                 "place (the sleeping rule's dwell is 90 s); 0 = every analysis")
     face: str | None = Field("blazeface-short", description="face detector on each staff member's head; None: no face stage")

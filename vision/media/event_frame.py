@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from vision.media.clips import overlay_path
-from vision.observe.observations import WindowObservation, box_key
+from vision.observe.observations import WindowObservation, person_key
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def frame_persons(observations: list[WindowObservation]) -> list[FramePerson]:
     found: dict[tuple, tuple] = {}
     for obs in observations:
         for p in obs.persons:
-            key = box_key(p.box)
+            key = person_key(p)
             box, score, staff, windows = found.get(key, (p.box, p.score, False, []))
             if p.staff:
                 windows = windows + [obs.window_id]

@@ -28,6 +28,7 @@ class PersonObservation:
     eyes: str | None = None      # "open" | "closed"; None: no face found, or the eyes could not be judged
     face: Face | None = None     # what the face stage found on this person's head
     evidence: dict = field(default_factory=dict)
+    index: int | None = None     # position in the frame's persons: the same person in every window's view
 
     def to_json(self) -> dict:
         return {
@@ -54,6 +55,7 @@ class ObjectObservation:
     on_counter: bool = False
     held: bool = False           # at a wrist keypoint of some person
     at_face: bool = False        # near a person's mouth or ear
+    index: int | None = None     # position in the frame's objects: the same object in every window's view
 
     def to_json(self) -> dict:
         return {**self.detection.to_json(), "on_counter": self.on_counter,
@@ -105,8 +107,17 @@ class WindowObservation:
 
 
 def box_key(box, label: str = "") -> tuple:
-    """Identity of a detection across windows: the same box (to the pixel) and label."""
+    """Identity of a detection built without a frame index (by hand, in tests): its box and label."""
     return (label,) + tuple(round(v) for v in box)
+
+
+def person_key(p: PersonObservation) -> tuple:
+    """The same person in every window's view of a frame: its index in the frame's persons."""
+    return ("#", p.index) if p.index is not None else box_key(p.box)
+
+
+def object_key(o: ObjectObservation) -> tuple:
+    return ("#", o.index) if o.index is not None else box_key(o.detection.box, o.detection.label)
 
 
 def distinct(observations: list[WindowObservation]) -> tuple[list[PersonObservation], list[ObjectObservation]]:
@@ -116,7 +127,7 @@ def distinct(observations: list[WindowObservation]) -> tuple[list[PersonObservat
     objects: dict[tuple, ObjectObservation] = {}
     for obs in observations:
         for p in obs.persons:
-            persons.setdefault(box_key(p.box), p)
+            persons.setdefault(person_key(p), p)
         for o in obs.objects:
-            objects.setdefault(box_key(o.detection.box, o.detection.label), o)
+            objects.setdefault(object_key(o), o)
     return list(persons.values()), list(objects.values())

@@ -119,6 +119,10 @@ class FrameDetections:
     zoomed: list[Detection] = field(default_factory=list)   # what the counter zoom found (also in objects)
     # phones the hand zoom found in a staff member's hand square (not in objects: never "on the counter")
     hand_phones: list[Detection] = field(default_factory=list)
+    # one per person: what the crop pass found on the person's enlarged crop (also in objects); None: not run
+    crop_objects: list[list[Detection] | None] = field(default_factory=list)
+    # (box, pose, confirmed?) of each weak person candidate the pose confirmation judged (held by the caller)
+    weak_checked: list[tuple] = field(default_factory=list)
     # one per person: why a person the detector scored under the bar (or missed) counts, e.g. "a face",
     # "head and shoulders in the pose"; None for the detector's own persons
     confirmed: list[str | None] = field(default_factory=list)

@@ -9,7 +9,7 @@ import numpy as np
 
 from vision.perception.crops import person_crop
 from vision.perception.detections import KP, Detection, FrameDetections, Pose
-from vision.perception.geometry import inside_share
+from vision.perception.geometry import box_iou, inside_share
 from vision.perception.classes import HALL_OBJECTS
 from vision.models.base import Timer, batched_nms
 from vision.perception.hand_zoom import hand_regions, look_at_hands
@@ -89,7 +89,7 @@ class Analyzer:
                 region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
                 zoom: list[tuple[int, int, int, int]] | None = None,
                 confirm_min_score: float | None = None, read_faces: bool = True,
-                hands: bool = False) -> FrameDetections:
+                hands: bool = False, looks: dict | None = None, confirm_held: list | None = None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -107,10 +107,19 @@ class Analyzer:
         (the caller holds the last reading, see ``CameraWatch``).
         ``hands``: the detector also looks at the hands of the focus persons with a pose
         (``look_at_hands``, the biggest ``max_crop_persons``): phones in a hand or at the ear.
+        ``looks``: per stage ("crop_pass", "pose", "face", "heads", "hand_zoom"), who it runs on this time instead of
+        ``focus`` / ``pose_focus`` (``vision.runtime.schedule``: the staff of the windows it is due for); a stage
+        nobody is due for is skipped, and the caller holds its last evidence.
+        ``confirm_held``: the last look's verdicts on weak persons (``FrameDetections.weak_checked``); a
+        weak box at the same place (IoU >= 0.5) keeps its verdict and pose without a new pose; None:
+        every weak box is checked afresh.
         """
         h, w = image.shape[:2]
         if self.everyone:
-            focus = pose_focus = None
+            focus = pose_focus = looks = None
+        looks = looks or {}
+        crop_focus, head_focus = looks.get("crop_pass", focus), looks.get("heads", focus)
+        face_focus, pose_focus = looks.get("face", focus), looks.get("pose", pose_focus)
         timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0, "heads": 0.0}
         t = Timer()
         confirming = self.max_confirm and confirm_min_score is not None and confirm_min_score < person_min_score
@@ -126,6 +135,7 @@ class Analyzer:
                          key=lambda d: d.score, reverse=True)
         objects = [d for d in found if d.label != self.person_label and d.score >= self.min_score]
         confirmed: dict[int, Pose | None] = {}     # person index -> its pose, if the confirmation made one
+        weak_checked: list[tuple] = []               # (box, pose, confirmed?) of each weak person looked at
         why: dict[int, str] = {}
         if confirming:
             t = Timer()
@@ -135,8 +145,15 @@ class Analyzer:
             # a weak box mostly inside a person already found is a part of that person, not another one
             weak = [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
             for d in weak[: self.max_confirm]:
-                pose = self.pose.estimate(image, d.box)
-                if head_and_shoulders(pose, d.box):
+                prior = max(((box_iou(d.box, b), pose, ok) for b, pose, ok in confirm_held or ()),
+                            default=(0.0, None, False), key=lambda x: x[0])
+                if prior[0] >= 0.5:
+                    pose, ok = prior[1], prior[2]
+                else:
+                    pose = self.pose.estimate(image, d.box)
+                    ok = head_and_shoulders(pose, d.box)
+                weak_checked.append((d.box, pose, ok))
+                if ok:
                     confirmed[len(persons)] = pose
                     why[len(persons)] = "head and shoulders in the pose"
                     persons.append(d)
@@ -149,13 +166,16 @@ class Analyzer:
                     persons.append(d)
             timing["confirm"] = t.ms()
 
-        if self.crop_pass and persons:
+        crop_objects: list[list[Detection] | None] = [None] * len(persons)
+        chosen = [i for i, p in enumerate(persons) if crop_focus is None or crop_focus(p)] if self.crop_pass else []
+        if chosen:
             t = Timer()
             crop_pre = 0.0
             extra: list[Detection] = []
-            chosen = [p for p in persons if focus is None or focus(p)]
-            biggest = sorted(chosen, key=lambda d: d.width * d.height, reverse=True)[: self.max_crop_persons]
-            for p in biggest:
+            biggest = sorted(chosen, key=lambda i: persons[i].width * persons[i].height,
+                             reverse=True)[: self.max_crop_persons]
+            for i in biggest:
+                p = persons[i]
                 x1, y1, x2, y2 = p.box
                 px, py = (x2 - x1) * self.crop_pad, (y2 - y1) * self.crop_pad
                 cx1, cy1 = int(max(0, x1 - px)), int(max(0, y1 - py))
@@ -168,7 +188,8 @@ class Analyzer:
                 crop_found = self.detector.detect(image[cy1:cy2, cx1:cx2], min_score=self.min_score,
                                                   origin=(cx1, cy1))
                 crop_pre += self.detector.timing.get("preprocess", 0.0)
-                extra.extend(d for d in crop_found if d.label in self.crop_labels)
+                crop_objects[i] = [d for d in crop_found if d.label in self.crop_labels]
+                extra.extend(crop_objects[i])
             objects = merge_detections(objects + extra)
             timing["preprocess"] += crop_pre
             timing["crop_detect"] = t.ms() - crop_pre
@@ -195,13 +216,13 @@ class Analyzer:
         hand_phones: list[Detection] = []
         if hands and self.pose is not None:
             t = Timer()
-            hand_phones = self.look_at_hands(image, persons, poses, focus)
+            hand_phones = self.look_at_hands(image, persons, poses, looks.get("hand_zoom", focus))
             timing["hand_zoom"] = t.ms()
 
         faces: list = [None] * len(persons)
         t = Timer()
         if self.face is not None and read_faces:
-            wanted = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_face_persons]
+            wanted = [i for i, p in enumerate(persons) if face_focus is None or face_focus(p)][: self.max_face_persons]
             read = self.face.read_all(image, [persons[i].box for i in wanted], [poses[i] for i in wanted])
             for i, face in zip(wanted, read):
                 faces[i] = face
@@ -212,12 +233,12 @@ class Analyzer:
                 self.mouth.read(image, faces)
                 timing["mouth"] = t.ms()
         t = Timer()
-        head_scores = self._head_scores(image, persons, focus)
+        head_scores = self._head_scores(image, persons, head_focus)
         timing["heads"] = t.ms()
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
                                hand_phones=hand_phones,
                                confirmed=[why.get(i) for i in range(len(persons))], faces=faces,
-                               head_scores=head_scores,
+                               head_scores=head_scores, crop_objects=crop_objects, weak_checked=weak_checked,
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
 
     def _persons_from_faces(self, image: np.ndarray, region, focus, min_face_score: float = 0.75,

@@ -8,20 +8,25 @@ camera would.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from vision.config import HallConfig
 from vision.perception.crops import zone_crop
 from vision.perception.pipeline import merge_detections
-from vision.perception.detections import FrameDetections
+from vision.perception.detections import Detection, FrameDetections
 from vision.events import Event
-from vision.perception.geometry import bounding_rect, box_iou, box_overlap, to_pixels
+from vision.perception.geometry import bounding_rect, box_center, box_iou, box_overlap, to_pixels
 from vision.perception.motion import box_motion, to_gray
 from vision.observe.observations import WindowObservation
 from vision.observe.frame import observe_camera
 from vision.rules import WindowRules
+from vision.runtime.schedule import STAGES, Plan, StageClock
+
+# the per-person stages and the FrameDetections list (aligned with persons) each one fills
+PERSON_STAGES = {s.name: s.holds for s in STAGES if s.holds}
+MOVED_SHARE = 0.01       # a window moved when this share of its pixels changed since a stage's last look
 
 
 @dataclass
@@ -33,14 +38,11 @@ class Step:
     timing_ms: dict[str, float]
 
 
-def held_faces(persons, faced, min_iou: float = 0.5) -> list:
-    """Between two reads of the face stage, each person keeps the face read on the person at the same
-    place (box IoU >= ``min_iou``): staff sit still; one who moved is unknown until the next read."""
-    out = []
-    for p in persons:
-        best, face = max(((box_iou(p.box, box), f) for box, f in faced), default=(0.0, None), key=lambda x: x[0])
-        out.append(face if best >= min_iou else None)
-    return out
+def held_value(box, held: list[tuple], min_iou: float = 0.5):
+    """Between two looks of a stage, a person keeps what the last look found on the person at the same
+    place (box IoU >= ``min_iou``): staff sit still; one who moved is unknown until the next look."""
+    best, value = max(((box_iou(box, b), v) for b, v, _ in held), default=(0.0, None), key=lambda x: x[0])
+    return value if best >= min_iou else None
 
 
 class CameraWatch:
@@ -59,39 +61,48 @@ class CameraWatch:
         self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
         self._prev_gray: np.ndarray | None = None
         self._geometry: tuple | None = None
-        # counter zoom: due when, and what the last look found (it holds until the next look)
-        self.zoom_every_s = config.models.counter_zoom_every_s
-        self._zoom_due = float("-inf")
-        self._zoomed: list = []
-        # hand zoom: likewise, phones in the staff's hands (a phone in use must last the rule's 30 s dwell)
-        self.hands_every_s = config.models.hand_zoom_every_s
-        self._hands_due = float("-inf")
-        self._hand_phones: list = []
-        # face stage: due when, and the last reading (person box -> face) that persons in place keep
-        self.face_every_s = config.models.face_every_s
-        self._face_due = float("-inf")
-        self._faced: list = []
+        # which stage is due for which window (vision.runtime.schedule), and the picture each stage last looked at
+        self.clock = StageClock.for_camera(config, self.camera)
+        self._look_gray: dict[tuple[str, str], np.ndarray] = {}
+        # what the last look of each per-person stage found: (person box, value, window ids), held until
+        # the next look of that stage at those windows
+        self._held: dict[str, list[tuple]] = {stage: [] for stage in PERSON_STAGES}
+        self._zoomed: dict[str, list[Detection]] = {}     # window id -> what the last counter look found
+        self._hand_phones: list[Detection] = []           # what the last hand looks found, held in between
+        self._last_frame: FrameDetections | None = None   # carried over a tick on which nothing was due
+        self._zone_last: dict[str, dict] = {}            # window id -> the state heads' last verdict
+        self._confirm_held: list[tuple] = []              # the last verdicts on weak persons (box, pose, ok)
         # the hall's window-state heads (vision.training.versions.HeadSwitch: ``zone`` window id -> heads,
         # ``zone_backbone``); None: only the detector says whether a window is staffed
         self.zone_heads = None
 
     def _frame_geometry(self, width: int, height: int):
-        """Per frame size: who gets the crop pass (staff), who gets a pose (staff or at a counter),
-        and the region the detector looks at (the windows' zones, or the whole frame)."""
+        """Per frame size: whose staff a person is (window ids), whether a person stands at a counter,
+        the region the detector looks at (the windows' zones, or the whole frame), each window's counter
+        rectangle and the rectangles where its motion is measured ((window id, "zones" / "staff_zone" /
+        "counter") -> rectangle)."""
         if self._geometry is None or self._geometry[0] != (width, height):
-            staff = [(to_pixels(w.staff_zone, width, height), self.config.thresholds(w).staff_zone_overlap)
+            staff = [(w.id, to_pixels(w.staff_zone, width, height), self.config.thresholds(w).staff_zone_overlap)
                      for w in self.camera.windows]
             counters = [to_pixels(w.counter, width, height) for w in self.camera.windows]
 
-            def in_staff_zone(person) -> bool:
-                return any(box_overlap(person.box, z) >= t for z, t in staff)
+            def staff_of(person) -> tuple[str, ...]:
+                return tuple(wid for wid, z, t in staff if box_overlap(person.box, z) >= t)
 
-            def wants_pose(person) -> bool:
-                return in_staff_zone(person) or any(box_overlap(person.box, c) > 0.05 for c in counters)
+            def at_counter(person) -> bool:
+                return any(box_overlap(person.box, c) > 0.05 for c in counters)
 
-            counter_rects = [bounding_rect(c, width, height) for c in counters]
-            self._geometry = ((width, height), in_staff_zone, wants_pose, self._region(width, height),
-                              counter_rects)
+            counter_rects = {w.id: bounding_rect(c, width, height) for w, c in zip(self.camera.windows, counters)}
+            def rect(*polygons) -> tuple[float, float, float, float]:
+                pts = np.concatenate([to_pixels(poly, width, height) for poly in polygons if poly])
+                return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
+
+            # where each stage's motion gating looks, per window (vision.schedule.Stage.watches)
+            window_rects = {(w.id, "zones"): rect(w.staff_zone, w.counter, w.citizen_zone) for w in self.camera.windows}
+            window_rects.update({(w.id, "staff_zone"): rect(w.staff_zone) for w in self.camera.windows})
+            window_rects.update({(w.id, "counter"): rect(w.counter) for w in self.camera.windows})
+            self._geometry = ((width, height), staff_of, at_counter, self._region(width, height),
+                              counter_rects, window_rects)
         return self._geometry[1:]
 
     def _region(self, width: int, height: int) -> tuple[int, int, int, int] | None:
@@ -108,41 +119,36 @@ class CameraWatch:
         return x1, y1, x2, y2
 
     def step(self, image: np.ndarray, ts: float, analyzer=None) -> Step:
-        """Analyse one frame taken at ``ts`` (with ``analyzer``, or the watch's own)."""
+        """Analyse one frame taken at ``ts`` (with ``analyzer``, or the watch's own): the stages the
+        schedule says are due, the last evidence of the others."""
         analyzer = analyzer or self.analyzer
         t0 = time.perf_counter()
         h, w = image.shape[:2]
-        in_staff_zone, wants_pose, region, counter_rects = self._frame_geometry(w, h)
-        zoom = None
-        if self.zoom_every_s > 0 and ts >= self._zoom_due:
-            zoom, self._zoom_due = counter_rects, ts + self.zoom_every_s
-        read_faces = self.face_every_s <= 0 or ts >= self._face_due
-        hands = self.hands_every_s > 0 and ts >= self._hands_due
-        if hands:
-            self._hands_due = ts + self.hands_every_s
-        frame = analyzer.analyze(image, person_min_score=self.person_score, focus=in_staff_zone,
-                                 pose_focus=wants_pose, region=region, max_poses=self.max_poses, zoom=zoom,
-                                 confirm_min_score=self.confirm_score, read_faces=read_faces, hands=hands)
-        if read_faces:
-            self._face_due = ts + self.face_every_s
-            self._faced = [(p.box, f) for p, f in zip(frame.persons, frame.faces) if f is not None]
+        staff_of, at_counter, region, counter_rects, window_rects = self._frame_geometry(w, h)
+        gray = to_gray(image)
+
+        def moved(window_id: str, stage: str) -> bool:
+            ref = self._look_gray.get((window_id, stage))
+            where = window_rects[(window_id, self.clock.stages[stage].watches)]
+            return ref is None or box_motion(ref, gray, where, w) > MOVED_SHARE
+
+        plan = self.clock.plan(ts, moved)
+        if plan.idle and self._last_frame is not None:
+            # nothing changed where it matters: the rules see what the last look saw
+            frame = replace(self._last_frame, timing_ms={})
         else:
-            frame.faces = held_faces(frame.persons, self._faced)
-        if zoom is not None:
-            self._zoomed = list(frame.zoomed)
-        elif self._zoomed:      # between looks, the counter keeps what the last look found on it
-            frame.objects = merge_detections(frame.objects + self._zoomed)
-            frame.zoomed = list(self._zoomed)
-        if hands:
-            self._hand_phones = list(frame.hand_phones)
-        else:       # between looks, the last look's phones stay in the hands that held them
-            frame.hand_phones = list(self._hand_phones)
+            frame = self._look(image, ts, analyzer, plan, staff_of, at_counter, region, counter_rects)
+            self._last_frame = frame
+        self._hold_hand_phones(frame, plan, staff_of)
+        self.clock.done(plan)
+        for stage, wins in plan.due.items():
+            for wid in wins:
+                self._look_gray[(wid, stage)] = gray
         t1 = time.perf_counter()
         observations = observe_camera(frame, self.config, self.camera.id, image)
         tz = time.perf_counter()
-        zone_boxes = self._zone_states(image, observations)
+        zone_boxes = self._zone_states(image, observations, fresh=plan.runs("presence"))
         zone_ms = (time.perf_counter() - tz) * 1000
-        gray = to_gray(image)
         for obs in observations:
             still_boxes = [p.box for p in obs.persons if p.staff and p.head_down] + zone_boxes.get(obs.window_id, [])
             if still_boxes and self._prev_gray is not None:
@@ -157,13 +163,80 @@ class CameraWatch:
                   "rules": (t3 - t2) * 1000, "analyse": (t1 - t0) * 1000}
         return Step(ts, frame, observations, events, timing)
 
-    def _zone_states(self, image: np.ndarray, observations: list[WindowObservation]) -> dict[str, list]:
+    def _look(self, image, ts, analyzer, plan: Plan, staff_of, at_counter, region, counter_rects) -> FrameDetections:
+        """Run the stages ``plan`` names; every per-person stage that did not look at a person leaves it
+        what its last look found on the person at the same place."""
+
+        def staff_of_due(stage: str):
+            due = plan.windows(stage)
+            return lambda person: any(wid in due for wid in staff_of(person))
+
+        looks = {stage: staff_of_due(stage) for stage in self.clock.stages}
+        staff_pose = looks["pose"]
+        # persons at a counter who are nobody's staff get a pose every pass: a citizen's phone in the
+        # hand is not a phone lying on the counter
+        looks["pose"] = lambda p: staff_pose(p) or (at_counter(p) and not staff_of(p))
+        zoom_windows = sorted(plan.windows("counter_zoom"))
+        zoom = [counter_rects[wid] for wid in zoom_windows] or None
+        frame = analyzer.analyze(image, person_min_score=self.person_score, focus=lambda p: bool(staff_of(p)),
+                                 pose_focus=looks["pose"], region=region, max_poses=self.max_poses, zoom=zoom,
+                                 confirm_min_score=self.confirm_score, read_faces=plan.runs("face"), looks=looks,
+                                 hands=plan.runs("hand_zoom"),
+                                 confirm_held=None if plan.runs("confirm") else self._confirm_held)
+        self._confirm_held = list(frame.weak_checked)
+        held_objects: list[Detection] = []
+        for stage, name in PERSON_STAGES.items():
+            values = list(getattr(frame, name)) or [None] * len(frame.persons)
+            due = plan.windows(stage)
+            fresh = [(p.box, v, staff_of(p)) for p, v in zip(frame.persons, values)
+                     if staff_of(p) and looks[stage](p)]
+            old = self._held[stage]
+            for i, p in enumerate(frame.persons):
+                wins = staff_of(p)
+                if values[i] is None and wins and not looks[stage](p):
+                    values[i] = held_value(p.box, old)
+                    if stage == "crop_pass" and values[i]:
+                        held_objects.extend(values[i])
+            self._held[stage] = [e for e in old if not (set(e[2]) & due)] + fresh if due else old
+            setattr(frame, name, values)
+        if held_objects:
+            frame.objects = merge_detections(frame.objects + held_objects)
+        # the counters: what a look found holds until that counter's next look
+        for wid in zoom_windows:
+            x1, y1, x2, y2 = counter_rects[wid]
+            self._zoomed[wid] = [d for d in frame.zoomed if x1 <= box_center(d.box)[0] <= x2
+                                 and y1 <= box_center(d.box)[1] <= y2]
+        kept = [d for wid, found in self._zoomed.items() if wid not in zoom_windows for d in found]
+        if kept:
+            frame.objects = merge_detections(frame.objects + kept)
+            frame.zoomed = list(frame.zoomed) + kept
+        return frame
+
+    def _hold_hand_phones(self, frame: FrameDetections, plan: Plan, staff_of) -> None:
+        """The phones a hand look found stay in the hands that held them until that window's next look: a
+        look replaces the phones of the windows it was due for (by the staff member holding each phone)."""
+        if plan.runs("hand_zoom"):
+            due = plan.windows("hand_zoom")
+
+            def windows_of(phone: Detection) -> set[str]:
+                c = box_center(phone.box)
+                holders = [p for p in frame.persons if p.box[0] - 0.15 * p.width <= c[0] <= p.box[2] + 0.15 * p.width
+                           and p.box[1] - 0.15 * p.height <= c[1] <= p.box[3] + 0.15 * p.height]
+                return set(staff_of(min(holders, key=lambda p: p.width * p.height))) if holders else set()
+
+            kept = [d for d in self._hand_phones if not (windows_of(d) & due)]
+            self._hand_phones = kept + list(frame.hand_phones)
+        frame.hand_phones = list(self._hand_phones)
+
+    def _zone_states(self, image: np.ndarray, observations: list[WindowObservation],
+                     fresh: bool = True) -> dict[str, list]:
         """Run the windows' state heads on their staff zone crops (one batched backbone call).
 
         Presence is the detector OR the state head: a window whose head sees it occupied is staffed
         even when the detector found nobody there (seated staff seen from above, a bowed head). A head
         that sees a head down on the counter marks the window head-down; its stillness is then
-        measured over the zone (returned: window id -> boxes whose motion to measure).
+        measured over the zone (returned: window id -> boxes whose motion to measure). When the frame
+        was not looked at again (``fresh`` False: nothing was due), each window keeps the last verdict.
         """
         switch = self.zone_heads
         zone = getattr(switch, "zone", None)
@@ -174,17 +247,21 @@ class CameraWatch:
         if not todo:
             return {}
         polygons = [to_pixels(win.staff_zone, w, h) for win, _ in todo]
-        features = switch.zone_backbone.features([zone_crop(image, poly) for poly in polygons])
+        if fresh or any(win.id not in self._zone_last for win, _ in todo):
+            features = switch.zone_backbone.features([zone_crop(image, poly) for poly in polygons])
+            for row, (win, heads) in enumerate(todo):
+                state = {}
+                for head in heads:
+                    p = float(head.predict(features[row:row + 1])[0])
+                    state[head.behaviour] = {"p": round(p, 4), "seen": p >= head.threshold}
+                self._zone_last[win.id] = state
         by_id = {obs.window_id: obs for obs in observations}
         still: dict[str, list] = {}
-        for row, ((win, heads), poly) in enumerate(zip(todo, polygons)):
+        for (win, heads), poly in zip(todo, polygons):
             obs = by_id.get(win.id)
             if obs is None:
                 continue
-            state = {}
-            for head in heads:
-                p = float(head.predict(features[row:row + 1])[0])
-                state[head.behaviour] = {"p": round(p, 4), "seen": p >= head.threshold}
+            state = dict(self._zone_last[win.id])
             obs.zone_state = state
             if state.get("window_occupied", {}).get("seen") and obs.staff_count == 0:
                 obs.staff_count = 1
@@ -194,9 +271,21 @@ class CameraWatch:
                                   float(poly[:, 0].max()), float(poly[:, 1].max()))]
         return still
 
+    def _forget(self) -> None:
+        """After a gap in the frames nothing seen before holds: every stage is due at the next frame."""
+        self._prev_gray = None
+        self._last_frame = None
+        self._look_gray.clear()
+        self._zone_last.clear()
+        self._zoomed.clear()
+        self._hand_phones = []
+        self._confirm_held = []
+        self._held = {stage: [] for stage in PERSON_STAGES}
+        self.clock.reset()
+
     def tick(self, ts: float) -> list[Event]:
         """Time passes without a frame (the video is over): let grace periods and pauses run out."""
-        self._prev_gray = None
+        self._forget()
         events: list[Event] = []
         for rules in self.rules.values():
             events.extend(rules.tick(ts))
@@ -204,7 +293,7 @@ class CameraWatch:
 
     def offline(self, ts: float) -> list[Event]:
         """The camera is offline: its windows are unknown; open events are held, not ended by grace."""
-        self._prev_gray = None
+        self._forget()
         events: list[Event] = []
         for rules in self.rules.values():
             events.extend(rules.offline(ts))

@@ -1,0 +1,79 @@
+"""CPU per camera-frame of the whole watch (models, observe, rules) on real footage, no RTSP.
+
+The live benchmark (`hallmonitor bench --cameras N`) measures throughput, which on a machine
+shared with other jobs says more about the other jobs than about the code. This measures the
+process CPU time each `CameraWatch.step` takes on the same footage (vtest.avi at 720p, one frame a
+second, the live benchmark's camera with 2 windows and the shipped models and rules), so two
+versions of the code can be compared by a ratio:
+
+    python bench/watch_cost.py --seconds 60
+    python bench/watch_cost.py --seconds 60 --still     # the same frame over and over
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def frames(seconds: int):
+    import cv2
+    cap = cv2.VideoCapture(str(ROOT / ".cache" / "media" / "opencv" / "vtest.avi"))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
+    out, i = [], 0
+    while len(out) < seconds:
+        ok, img = cap.read()
+        if not ok:                                   # loop the clip, as the bench's camera does
+            cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            continue
+        if i % round(fps) == 0:
+            out.append(cv2.resize(img, (1280, 720)))
+        i += 1
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=60, help="seconds of footage, one frame a second")
+    ap.add_argument("--windows", type=int, default=2)
+    ap.add_argument("--still", action="store_true", help="one frame over and over: a window where nothing changes")
+    args = ap.parse_args()
+    from hallmonitor.stream_bench import bench_config
+    from vision.config import ModelChoice, parse_config
+    from vision.perception.load import load_analyzer
+    from vision.runtime.watch import CameraWatch
+
+    folder = Path(tempfile.mkdtemp(prefix="watch-cost-"))
+    config = parse_config(bench_config(folder, ["rtsp://127.0.0.1:1/cam0"], args.windows, 1.0, "auto"))
+    analyzer = load_analyzer(ModelChoice(threads=1))
+    images = frames(args.seconds)
+    if args.still:
+        images = [images[0]] * len(images)
+    watch = CameraWatch(config, "cam0", analyzer)
+    for k, img in enumerate(images[:3]):             # warm-up
+        watch.step(img, 1000.0 + k)
+    watch = CameraWatch(config, "cam0", analyzer)
+    cpu, stages, events = [], {}, 0
+    for k, img in enumerate(images):
+        c0 = time.process_time()
+        step = watch.step(img, 2000.0 + k)
+        cpu.append((time.process_time() - c0) * 1000)
+        events += len(step.events)
+        for stage, ms in step.timing_ms.items():
+            stages[stage] = stages.get(stage, 0.0) + ms
+    mean = statistics.fmean(cpu)
+    print(f"{len(images)} frames, {args.windows} windows: CPU per camera-frame median {statistics.median(cpu):.1f} ms, "
+          f"mean {mean:.1f} ms, p95 {sorted(cpu)[int(0.95 * (len(cpu) - 1))]:.1f} ms, max {max(cpu):.1f} ms "
+          f"= {mean / args.windows:.1f} ms per window per second; {events} events")
+    print("wall ms per frame by stage: " + ", ".join(f"{s} {v / len(images):.1f}" for s, v in stages.items()))
+
+
+if __name__ == "__main__":
+    main()
