@@ -38,14 +38,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from vision.config import ModelChoice, Thresholds  # noqa: E402
-from vision.perception.load import load_analyzer  # noqa: E402
 from vision.perception.eyes import EyeReading, judge_eyes, read_eye  # noqa: E402
-
+from vision.perception.load import load_analyzer  # noqa: E402
 
 # where each set was fetched from (the public repository's commit) and under which licence
 SOURCES = {
     "sleep": ("samganguly/student-sleep-detection", "cca3a2d678038630f1e66e0e600d9805166b3407", "MIT", "data/"),
-    "aps360": ("sehyunlee217/aps360_project", "0d099c51fe70cf7c47571858e6dcc2dd0964bc35", "public domain (Roboflow export)",
+    "aps360": ("sehyunlee217/aps360_project", "0d099c51fe70cf7c47571858e6dcc2dd0964bc35", "public domain (Roboflow "
+                                                                                          "export)",
                "dataset/eve_v5/"),
     "drowsy": ("Beastojenisto/Drowsiness-Detection", "d9e8ce2423799b22d0e5e806738c4a3e78915638", "CC BY 4.0",
                "Driver-drowsiness-detection-1/"),
@@ -60,7 +60,7 @@ def write_data_manifest(path: Path, root: Path, out: dict) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["set", "repository", "commit", "path", "sha256", "license", "label", "split"])
-        for name, (repo, commit, lic, prefix) in SOURCES.items():
+        for name, (repo, commit, lic, _prefix) in SOURCES.items():
             for r in (out.get(name) or {}).get("rows", []):
                 rel = r["file"].split("/", 1)[1]            # drop the local set folder
                 digest = hashlib.sha256((root / r["file"]).read_bytes()).hexdigest()
@@ -179,7 +179,8 @@ def aps360_set(root: Path, analyzer, limit: int | None):
     t0 = time.time()
     for i, f in enumerate(files, 1):
         lab = f.replace("/images/", "/labels/").rsplit(".", 1)[0] + ".txt"
-        classes = {ln.split()[0] for ln in open(lab).read().splitlines() if ln.strip()} if os.path.exists(lab) else set()
+        classes = ({ln.split()[0] for ln in open(lab).read().splitlines() if ln.strip()}
+                   if os.path.exists(lab) else set())
         progress("aps360", i, len(files), t0)
         if len(classes) != 1:
             continue                       # no eye box, or one eye open and one closed
@@ -188,7 +189,8 @@ def aps360_set(root: Path, analyzer, limit: int | None):
         h, w = img.shape[:2]
         face = reader.read(img, (0.0, 0.0, float(w), float(h)))
         state, openness, found, why = face_verdict(face)
-        rows.append({"truth": truth, "file": os.path.relpath(f, root), "source": os.path.basename(f).split("_jpg.rf.")[0],
+        rows.append({"truth": truth, "file": os.path.relpath(f, root),
+                     "source": os.path.basename(f).split("_jpg.rf.")[0],
                      "found": found, "state": state, "openness": openness, "reason": why})
     return rows
 
@@ -197,7 +199,8 @@ def drowsy_set(root: Path, analyzer, limit: int | None):
     rows = []
     files = []
     for split in ("train", "valid", "test"):
-        files += sorted(glob.glob(str(root / "drowsy" / "Driver-drowsiness-detection-1" / split / "images" / "*.jpg")))[:limit]
+        pattern = root / "drowsy" / "Driver-drowsiness-detection-1" / split / "images" / "*.jpg"
+        files += sorted(glob.glob(str(pattern)))[:limit]
     t0 = time.time()
     for i, f in enumerate(files, 1):
         progress("drowsy", i, len(files), t0)
@@ -270,8 +273,10 @@ def main() -> None:
                 key = f"{m}{px}"
                 ok = [r for r in rows if r[key] is not None]
                 valid = [r for r in ok if r["split"] == "valid"]
-                a_all = auc([r[key][0] for r in ok if r["truth"] == "closed"], [r[key][0] for r in ok if r["truth"] == "open"])
-                a_val = auc([r[key][0] for r in valid if r["truth"] == "closed"], [r[key][0] for r in valid if r["truth"] == "open"])
+                a_all = auc([r[key][0] for r in ok if r["truth"] == "closed"],
+                            [r[key][0] for r in ok if r["truth"] == "open"])
+                a_val = auc([r[key][0] for r in valid if r["truth"] == "closed"],
+                            [r[key][0] for r in valid if r["truth"] == "open"])
                 v = verdict_counts([(r["truth"], eye_crop_verdict(r[key], th)) for r in rows if r["split"] == "valid"])
                 summary["by_width"][key] = {"auc_all": a_all, "auc_valid": a_val, "valid_verdicts": v}
                 print(f"{str(px):>10} {'yes' if m == 'm' else 'no':>8} {a_all:8.3f} {a_val:9.3f} {v['accuracy']:9.3f} "
@@ -283,11 +288,13 @@ def main() -> None:
         rows = fn(args.data, analyzer, args.limit)
         s = face_summary(rows, *labels)
         v = s["verdicts"]
-        print(f"\n{name} (whole path): {s['photos']} photos from {s['sources']} sources; face found {s['face_found']:.3f}, "
+        print(f"\n{name} (whole path): {s['photos']} photos from {s['sources']} sources; face found "
+              f"{s['face_found']:.3f}, "
               f"both eyes read {s['eyes_read']:.3f}; AUC ({labels[0]} vs {labels[1]}) {s['auc']:.3f}")
         for label, c in v["per_label"].items():
             shown = labels[0] if label == "closed" else labels[1]
-            print(f"  {shown:>7}: {c['n']:4d} photos -> {c['right']:4d} right, {c['wrong']:4d} wrong, {c['unknown']:4d} unknown")
+            print(f"  {shown:>7}: {c['n']:4d} photos -> {c['right']:4d} right, {c['wrong']:4d} wrong, "
+                  f"{c['unknown']:4d} unknown")
         print(f"  accuracy of the judged: {v['accuracy']:.3f}; unknown {v['unknown_share']:.2f}: "
               + ", ".join(f"{k} {n}" for k, n in sorted(s["unknown_because"].items(), key=lambda kv: -kv[1])))
         out[name] = {"summary": s, "rows": rows}

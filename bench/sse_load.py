@@ -3,7 +3,8 @@
     python bench/sse_load.py [--streams 200] [--api-clients 20] [--seconds 20] [--server uvicorn|waitress]
 
 Starts the dashboard (dashboard/server.py, or the old waitress server with 8 threads for
-comparison: `pip install waitress` first, it is no longer a dependency) in a child process on a free loopback port, over a fresh hall and store. Opens
+comparison: `pip install waitress` first, it is no longer a dependency) in a child process on a free
+loopback port, over a fresh hall and store. Opens
 ``--streams`` board streams (``/events/stream`` with a logged-in session, as the board's
 EventSource does) and keeps them open, then runs ``--api-clients`` clients for ``--seconds``:
 each in a loop calls what the queue caller and integrations call (``GET /api/health``,
@@ -111,7 +112,7 @@ class Stream:
     async def run(self, port: int, cookie: str, stop: asyncio.Event) -> None:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 8)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             return
         writer.write(f"GET /events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
                      f"Cookie: {cookie}\r\n\r\n".encode())
@@ -126,7 +127,7 @@ class Stream:
                     self.open = True
                 self.alerts += chunk.count(b"event: alert")
                 buf = buf[-64:]
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             pass
         finally:
             self.open = False
@@ -148,7 +149,7 @@ async def api_client(port: int, token: str, cookie: str, until: float, lat: list
             status, _, _ = await http(port, method, path, headers, body)
             if status >= 400:
                 errors.append(f"{method} {path}: {status}")
-        except (OSError, asyncio.TimeoutError, IndexError, ValueError) as exc:
+        except (TimeoutError, OSError, IndexError, ValueError) as exc:
             errors.append(f"{method} {path}: {type(exc).__name__}")
         lat.append((time.perf_counter() - t0) * 1000)
         await asyncio.sleep(0.05)

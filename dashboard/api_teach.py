@@ -112,6 +112,7 @@ def label_event(event_id: str, data: dict, by: str) -> dict:
             raise InputError(f"person: expected the index of a person in this frame "
                              f"({', '.join(map(str, shown_persons(frame))) or 'nobody was found'}), got {person!r}")
         p = frame.persons[person]
+        region: list[float] | list[list[float]]     # a person's box, or a window's polygon
         subject, region = "person", list(p.box)
         window_id = p.windows[0] if p.windows else ev.get("window_id")
     else:
@@ -195,7 +196,9 @@ def start_training(behaviours: list[str] | None, by: str) -> dict:
             log.exception("training run %s failed", run_id)
 
     threading.Thread(target=work, name=f"train-{run_id}", daemon=True).start()
-    return hall_heads().run(run_id)
+    run = hall_heads().run(run_id)
+    assert run is not None, "the run was just recorded"
+    return run
 
 
 @bp.post("/train")

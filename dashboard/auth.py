@@ -61,7 +61,7 @@ def csrf_ok(header: bool = True) -> bool:
     return hmac.compare_digest(sent, session.get("csrf", ""))
 
 
-def identify() -> None:
+def identify():
     """before_request: set g.user or g.token, refuse anything else (401 JSON for the API, login page otherwise)."""
     g.user = g.token = None
     token = _bearer()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from importlib import resources
+from typing import Any
 
 from vision import __version__
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES
@@ -493,7 +494,8 @@ def document(config=None) -> dict:
 
 
 def _teach_paths() -> dict:
-    m, a = {"tag": "teach", "session": "manager"}, {"tag": "teach", "session": "admin"}
+    m: dict[str, Any] = {"tag": "teach", "session": "manager"}
+    a: dict[str, Any] = {"tag": "teach", "session": "admin"}
     return {
         "/api/teach/events/{event_id}": {"get": _op(
             "The event's staff crops and windows, with their labels", _ok("what the teach panel shows", "TeachView"),

@@ -123,7 +123,7 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[float], str]], uni
     plot_w = width - label_w - 70
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
              f'xmlns="http://www.w3.org/2000/svg" font-size="12">']
-    x = label_w
+    x: float = label_w
     for name, _, colour in series:
         parts.append(f'<rect x="{x}" y="5" width="12" height="12" fill="{colour}"/>'
                      f'<text x="{x + 16}" y="15">{escape(name)}</text>')

@@ -57,7 +57,7 @@ class WebServer:
         finally:
             self.loop.close()
 
-    def start(self) -> "WebServer":
+    def start(self) -> WebServer:
         self.thread.start()
         log.info("dashboard on %s", self.url)
         return self

@@ -91,7 +91,7 @@ class StreamHub:
             if self.boards:
                 try:
                     alerts, tiles, dead = await asyncio.to_thread(
-                        self._read, self.after, sorted({b.sid for b in self.boards}))
+                        self._read, self.after or 0, sorted({b.sid for b in self.boards}))
                 except Exception:  # noqa: BLE001 - a busy database this poll; the next one tries again
                     log.exception("board streams: reading the store failed; trying again")
                     alerts, tiles, dead = [], self.tiles, set()
@@ -118,7 +118,7 @@ class StreamHub:
             self.task = asyncio.get_running_loop().create_task(self._run(), name="board-streams")
         board = Board(sid, after)
         cursor = after                      # resumed from an older id: queue what it missed first,
-        while cursor < self.after:          # up to where the poller is (it queues the rest)
+        while cursor < (self.after or 0):   # up to where the poller is (it queues the rest)
             missed = await asyncio.to_thread(self._catch_up, cursor)
             if not missed:
                 break
@@ -150,7 +150,7 @@ class StreamHub:
     def admit(self, scope) -> tuple[str, int, list] | None:
         """(session id, start id, response headers) when the Flask app lets this request in as a
         logged-in user, else None."""
-        headers = {}
+        headers: dict[str, str] = {}
         for k, v in scope.get("headers", []):
             name = k.decode("latin-1")
             headers[name] = f"{headers[name]}, {v.decode('latin-1')}" if name in headers else v.decode("latin-1")
@@ -168,9 +168,9 @@ class StreamHub:
             # the headers the Flask route would send: its after_request ones, the refreshed session cookie
             head = self.app.process_response(self.app.response_class(
                 mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}))
-            headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in head.headers.items()
-                       if k.lower() != "content-length"]
-            return session["sid"], _start_id(), headers
+            raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in head.headers.items()
+                   if k.lower() != "content-length"]
+            return session["sid"], _start_id(), raw
 
     async def serve(self, scope, receive, send) -> bool:
         """Answer a board's stream; False when the Flask app should answer it (not let in)."""
@@ -201,7 +201,7 @@ class StreamHub:
                 left = min(max_s - (time.monotonic() - started), heartbeat_s - (time.monotonic() - last_sent))
                 try:
                     item = await asyncio.wait_for(board.queue.get(), timeout=max(left, 0.0))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     item = None
                 now = time.monotonic()
                 if item is END:

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
@@ -61,7 +61,7 @@ def _point(value, where: str) -> CommentedSeq:
     return seq
 
 
-def _set_polygon(window: CommentedMap, zone: str, points, where: str) -> None:
+def _set_polygon(window: dict, zone: str, points, where: str) -> None:
     if points is None:
         if zone not in OPTIONAL:
             raise InputError(f"{where}: this zone is required")
@@ -81,7 +81,7 @@ def _set_polygon(window: CommentedMap, zone: str, points, where: str) -> None:
         window[zone] = seq
 
 
-def set_zones(text: str, camera_id: str, windows: dict, source: str = "cameras.yaml",
+def set_zones(text: str, camera_id: str, windows: object, source: str = "cameras.yaml",
               base_dir: Path | None = None) -> tuple[str, HallConfig]:
     """The config text with the given windows' zones replaced, and the config it parses to.
 

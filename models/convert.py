@@ -512,7 +512,8 @@ def manifest_block(key, sha, size, decode):
         f"    file: {key}.onnx",
         f"    sha256: {sha}",
         f"    size_bytes: {size}",
-        f"    family: {spec['family']}" + " " * max(1, 17 - len(spec["family"])) + "# adapter: nanodet | movenet | yolo",
+        f"    family: {spec['family']}" + " " * max(1, 17 - len(spec["family"]))
+        + "# adapter: nanodet | movenet | yolo",
         f"    task: {spec['task']}" + " " * max(1, 19 - len(spec["task"])) + "# detect | pose",
         f"    source: {{package: {q('npm:' + NPM_PACKAGE)}, version: {q(NPM_VERSION)}, "
         f"path: {q('models/' + key + '.json')}}}",
@@ -607,7 +608,7 @@ def main():
         update_manifest(manifest, blocks, license_text)
         log(f"manifest updated: {manifest} ({', '.join(blocks)})")
         total = 0
-        for key, (path, sha, size) in results.items():
+        for _key, (path, sha, size) in results.items():
             total += size
             print(f"{sha}  {size:>10d}  {path}")
         print(f"total {total} bytes ({total / 1e6:.1f} MB) in {time.time() - t_all:.1f} s")

@@ -40,6 +40,7 @@ from pathlib import Path
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import convert as base  # noqa: E402  (models/convert.py: tf2onnx child, canonical renaming)
+
 from vision.models.manifest_writer import entry_from_yaml, write_entry  # noqa: E402  (convert put the repository on sys.path)
 
 PACKAGE = "mediapipe"

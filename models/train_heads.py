@@ -125,9 +125,12 @@ def evaluate(behaviour: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray) -
         s.update(group=str(g), auc=auc(y[test], prob), threshold=head.threshold,
                  always_yes_f1=(2 * y[test].mean() / (1 + y[test].mean())) if y[test].any() else None)
         per.append(s)
-        pooled_y.append(y[test]); pooled_p.append(prob); pooled_pred.append(pred)
+        pooled_y.append(y[test])
+        pooled_p.append(prob)
+        pooled_pred.append(pred)
     if not per:
-        return {"groups": [], "pooled": None, "ship": False, "why": "no group can be held out with both classes left to train"}
+        return {"groups": [], "pooled": None, "ship": False, "why": "no group can be held out with both classes left "
+                                                                    "to train"}
     yy, pp, pr = np.concatenate(pooled_y), np.concatenate(pooled_p), np.concatenate(pooled_pred)
     pooled = scores(yy, pr)
     pooled["auc"] = auc(yy, pp)

@@ -22,13 +22,12 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.teach_data import HALL_YAML, zone_polygon  # noqa: E402
 from vision.config import load_config  # noqa: E402
 from vision.media.event_frame import encode_jpeg  # noqa: E402
 from vision.store.database import Store  # noqa: E402
-from vision.training.teaching import Teaching  # noqa: E402
 from vision.training.fit import Trainer, format_table, load_backbone  # noqa: E402
-
-from tests.teach_data import HALL_YAML, zone_polygon  # noqa: E402
+from vision.training.teaching import Teaching  # noqa: E402
 
 
 def main() -> None:

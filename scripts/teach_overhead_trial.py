@@ -34,13 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vision.config import load_config  # noqa: E402
-from vision.perception.load import load_analyzer  # noqa: E402
 from vision.media.event_frame import encode_jpeg  # noqa: E402
-from vision.training.versions import HallHeads, HeadSwitch  # noqa: E402
-from vision.store.database import Store  # noqa: E402
-from vision.training.teaching import Teaching  # noqa: E402
-from vision.training.fit import Trainer, format_table, load_backbone, scores, split_labels  # noqa: E402
+from vision.perception.load import load_analyzer  # noqa: E402
 from vision.runtime.watch import CameraWatch  # noqa: E402
+from vision.store.database import Store  # noqa: E402
+from vision.training.fit import Trainer, format_table, load_backbone, scores, split_labels  # noqa: E402
+from vision.training.teaching import Teaching  # noqa: E402
+from vision.training.versions import HeadSwitch  # noqa: E402
 
 COMMIT = "0582735ebbea88dd2734960a470f44decaebb587"
 CELL = 120
@@ -121,7 +121,7 @@ def main() -> None:
         config = load_config(Path(tmp) / "cameras.yaml")
         store = Store(config.path(config.storage.database), synchronous="NORMAL")
         teach = Teaching(store)
-        for k, (path, image, _, _) in enumerate(frames):
+        for k, (_path, image, _, _) in enumerate(frames):
             f = teach.add_frame(encode_jpeg(image), w, h, "cam-o", 1_764_550_000.0 + (k // args.block) * 86400 + k,
                                 event_id=f"f{k:03d}")
             for _, x, y, states in seats:

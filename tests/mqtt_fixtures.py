@@ -48,7 +48,7 @@ class Broker:
             lines.append("allow_anonymous true")
         self.conf.write_text("\n".join(lines) + "\n")
 
-    def start(self) -> "Broker":
+    def start(self) -> Broker:
         self.proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(self.conf)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10

@@ -97,9 +97,9 @@ class TeachHall:
     def real_event(self, analyzer, image: np.ndarray, ts: float, type_: str = "phone_use"):
         """An event recorded by the worker's own code (CameraWorker._emit): the models run on the frame,
         the snapshot is drawn, the clean frame and its persons are kept beside it, the row is stored."""
+        from vision.events import Event, new_event_id
         from vision.media.clips import ClipCutter
         from vision.perception.pipeline import AnalyzerPool
-        from vision.events import Event, new_event_id
         from vision.runtime.worker import CameraWorker
 
         cam = self.config.cameras[0]

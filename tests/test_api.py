@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import av
 import cv2
@@ -50,7 +50,7 @@ webhooks:
     allow_private: true
 """
 PASSWORD = "correct horse battery"
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc).timestamp()
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC).timestamp()
 
 
 class CameraStatus:
@@ -238,7 +238,7 @@ def test_filters(callers, events):
     assert _ids(call, phase=["started", "updated"]) == by(lambda e: e.phase != "ended")
     assert _ids(call, severity="high") == by(lambda e: e.severity == "high")
     assert _ids(call, review_status="resolved") == {events[0].id}
-    iso_10 = datetime.fromtimestamp(T0 + 10 * 60, tz=timezone.utc).isoformat()
+    iso_10 = datetime.fromtimestamp(T0 + 10 * 60, tz=UTC).isoformat()
     assert _ids(call, since=iso_10) == by(lambda e: e.started_at >= T0 + 600)
     assert _ids(call, since=str(T0 + 600), until=str(T0 + 1200)) == by(lambda e: T0 + 600 <= e.started_at < T0 + 1200)
     assert _ids(call, since="2026-11-02T17:10:00+08:00", window="w02", severity="medium") == \

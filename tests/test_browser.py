@@ -18,8 +18,8 @@ import av
 import pytest
 
 from dashboard.server import WebServer
-from vision.media.clips import write_clip, write_overlay, write_snapshot
 from vision.events import Event, new_event_id
+from vision.media.clips import write_clip, write_overlay, write_snapshot
 from vision.media.footage import prepare_stream_file
 from vision.media.ring import CodecInfo, PacketRecord
 
@@ -34,7 +34,8 @@ FPS, CLIP_S = 15, 8
 
 # No skip: a browser test that silently does not run proves nothing. scripts/setup.sh --test installs both.
 assert CHROMIUM.exists() and CHROMEDRIVER.exists(), \
-    "needs Debian's chromium and chromium-driver: run `bash scripts/setup.sh --test` (apt-get install chromium chromium-driver)"
+    ("needs Debian's chromium and chromium-driver: run `bash scripts/setup.sh --test` "
+     "(apt-get install chromium chromium-driver)")
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -161,7 +162,8 @@ def test_login_and_alert_arrives_live(hall, browser):
                 "the alert did not arrive over SSE")[0]
     assert "趴台打盹" in item.text and "2号窗口" in item.text and "高" in item.text
     assert browser.execute_script("return document.querySelector('#alerts li').dataset.id") == ev.id
-    wait(browser, lambda d: "state-unattended" in d.find_element(By.CSS_SELECTOR, '[data-window="w02"]').get_attribute("class"),
+    wait(browser,
+         lambda d: "state-unattended" in d.find_element(By.CSS_SELECTOR, '[data-window="w02"]').get_attribute("class"),
          8, "the w02 tile did not turn unattended")
     assert re.search(r"已持续 1分\d+秒", browser.find_element(By.CSS_SELECTOR, '[data-window="w02"]').text)
     wait(browser, lambda d: d.execute_script("return window.hmAlarm.played") >= 1, 5, "no alarm sound for a high alert")
@@ -202,7 +204,8 @@ def test_event_clip_plays_with_boxes(hall, browser):
     assert abs(duration - clip.duration_s) < 0.1, (duration, clip.duration_s)
     assert browser.execute_script("return [arguments[0].videoWidth, arguments[0].videoHeight]", video) == [640, 360]
     browser.execute_script("arguments[0].play()", video)
-    wait(browser, lambda d: d.execute_script("return arguments[0].currentTime", video) > 1.5, 10, "the clip does not play")
+    wait(browser, lambda d: d.execute_script("return arguments[0].currentTime", video) > 1.5, 10, "the clip does not "
+                                                                                                  "play")
     browser.execute_script("arguments[0].pause(); arguments[0].currentTime = 3.2", video)
     wait(browser, lambda d: d.execute_script("return window.hmPlayer.boxesDrawn", video) > 0, 5, "no boxes drawn")
     time.sleep(0.3)

@@ -13,12 +13,12 @@ from datetime import datetime
 import pytest
 
 from dashboard.server import WebServer
-from vision.media.clips import write_overlay, write_snapshot
 from vision.events import Event, new_event_id
-from vision.training.versions import HallHeads, head_name, model_name
+from vision.media.clips import write_overlay, write_snapshot
 from vision.models.manifest import load_manifest
-from vision.training.teaching import Teaching
 from vision.training.fit import hall_manifest
+from vision.training.teaching import Teaching
+from vision.training.versions import HallHeads, head_name, model_name
 
 from .teach_data import OCCUPIED, VACANT, TeachHall, vtest_frames
 from .test_browser import browser, cut_clip, log_in, shot, wait  # noqa: F401 - browser is a fixture
@@ -117,7 +117,8 @@ def test_label_staff_crops_on_a_real_event(hall, browser):
     # a reload shows what was given, and who gave it
     browser.refresh()
     panel = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#teach[data-ready="1"]'), 15)
-    on = panel.find_element(By.CSS_SELECTOR, 'figure.crop[data-person] .choice[data-behaviour="phone_in_use"] button.on')
+    on = panel.find_element(By.CSS_SELECTOR,
+                            'figure.crop[data-person] .choice[data-behaviour="phone_in_use"] button.on')
     assert on.get_attribute("data-value") == "no" and "manager" in on.get_attribute("title")
 
 
@@ -156,8 +157,8 @@ def test_confirm_and_correct_window_state_candidates(hall, browser):
     figs = browser.find_elements(By.CSS_SELECTOR, "#candidates figure[data-candidate]")
     assert len(figs) == 2
     assert "建议\n有人\n检测到工作人员 0." in figs[0].text and "建议\n无人\n非服务时间" in figs[1].text
-    wait(browser, lambda d: all(d.execute_script("return arguments[0].naturalWidth", f.find_element(By.TAG_NAME, "img")) > 0
-                                for f in figs), 10)
+    wait(browser, lambda d: all(d.execute_script("return arguments[0].naturalWidth",
+                                                 f.find_element(By.TAG_NAME, "img")) > 0 for f in figs), 10)
     shot(browser, "teach-candidates")
     before = Teaching(site.store).counts()["window_state"]["w01"]
     figs[0].find_element(By.CSS_SELECTOR, 'button[data-value="occupied"]').click()      # confirmed

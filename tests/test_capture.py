@@ -103,7 +103,8 @@ def test_frame_queue_drops_the_oldest_and_counts():
     assert queue.get(0.01) is None
 
 
-def test_reader_decodes_keyframes_only_when_the_gop_allows_and_every_frame_when_the_gop_is_too_long(rtsp_server, thread_errors):
+def test_reader_decodes_keyframes_only_when_the_gop_allows_and_every_frame_when_the_gop_is_too_long(
+        rtsp_server, thread_errors):
     slow = Recorder()
     fast = Recorder()
     # 0.5 fps with a 2 s GOP: keyframes only. 2 fps with a 2 s GOP: decode all, deliver one per 0.5 s.

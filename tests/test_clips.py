@@ -16,7 +16,14 @@ import numpy as np
 import pytest
 
 from tests.rtsp_fixtures import (  # noqa: F401
-    FPS, GOP_S, HEIGHT, WIDTH, camera_stream, own_rtsp_server, rtsp_server, vtest_path,
+    FPS,
+    GOP_S,
+    HEIGHT,
+    WIDTH,
+    camera_stream,
+    own_rtsp_server,
+    rtsp_server,
+    vtest_path,
 )
 from vision.media.capture import CameraReader
 from vision.media.clips import ClipCutter, overlay_path, prune_media, write_clip, write_overlay, write_snapshot

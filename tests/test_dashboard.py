@@ -19,9 +19,9 @@ from werkzeug.security import generate_password_hash
 
 from dashboard import create_app
 from dashboard.accounts import Accounts
-from vision.media.clips import write_snapshot
 from vision.config import load_config
 from vision.events import Event, new_event_id
+from vision.media.clips import write_snapshot
 from vision.store.database import Store
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -159,7 +159,8 @@ def test_every_answer_carries_the_security_headers(site):
     client = site.client("viewer")
     for path in ("/", "/events", "/report", "/live", "/login", "/api/health", "/static/app.css"):
         h = client.get(path).headers
-        assert "script-src 'self'" in h["Content-Security-Policy"] and "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        csp = h["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert h["X-Frame-Options"] == "DENY" and h["X-Content-Type-Options"] == "nosniff"
         assert h["Referrer-Policy"] == "same-origin" and "Strict-Transport-Security" not in h
     for template in Path("dashboard/templates").glob("*.html"):     # the CSP would block inline code
@@ -169,8 +170,8 @@ def test_every_answer_carries_the_security_headers(site):
 
 
 def test_secure_cookies_behind_tls(tmp_path):
-    (tmp_path / "cameras.yaml").write_text(HALL_YAML.replace("  secret_key_file: var/secret_key",
-                                                             "  secret_key_file: var/secret_key\n  secure_cookies: true"))
+    (tmp_path / "cameras.yaml").write_text(HALL_YAML.replace(
+        "  secret_key_file: var/secret_key", "  secret_key_file: var/secret_key\n  secure_cookies: true"))
     app = create_app(load_config(tmp_path / "cameras.yaml"), testing=True)
     resp = app.test_client().get("/login")
     assert "Secure" in resp.headers["Set-Cookie"] and "max-age" in resp.headers["Strict-Transport-Security"]
@@ -251,10 +252,12 @@ def test_review_needs_manager_and_csrf(site):
     assert resp.status_code == 200
     assert resp.json["review_status"] == "acknowledged" and resp.json["reviewed_by"] == "manager"
     stored = site.store.get_event(ev.id)
-    assert (stored["review_status"], stored["review_comment"], stored["reviewed_by"]) == ("acknowledged", "去看了", "manager")
+    assert (stored["review_status"], stored["review_comment"], stored["reviewed_by"]) == \
+        ("acknowledged", "去看了", "manager")
 
     # the event page's form: resolve, then false positive, each with its comment
-    resp = manager.post(f"/events/{ev.id}/review", data={"status": "resolved", "comment": "已提醒", "csrf_token": token})
+    resp = manager.post(f"/events/{ev.id}/review",
+                        data={"status": "resolved", "comment": "已提醒", "csrf_token": token})
     assert resp.status_code == 302
     assert site.store.get_event(ev.id)["review_status"] == "resolved"
     resp = manager.post(f"/events/{ev.id}/review", json={"status": "false_positive", "comment": "是访客"},

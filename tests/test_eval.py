@@ -139,7 +139,7 @@ def test_sheet_lists_exactly_the_misses_with_their_pictures(photos, evaluated):
     expected = sorted((m["verdict"], m["file"]) for m in report["misses"])
     assert expected, "the real models get some of these photos wrong (zidane's phone, bus's small phone)"
     assert sorted((v, f) for v, f, _ in parser.found) == expected
-    for _, file, src in parser.found:
+    for _, _file, src in parser.found:
         picture = cv2.imread(str(sheet.parent / src))
         assert picture is not None and picture.shape[1] <= 640, src
     # every miss is a judged verdict that differs from its label
@@ -187,7 +187,8 @@ def test_scoring_maps_labels_and_windows():
     ]
     r = score(results, [{"decode": 1, "detect": 10, "face": 0.002, "total": 12},
                         {"decode": 3, "detect": 20, "face": 4, "total": 30}])
-    sp, ph, hd, bd = (r["verdicts"][k] for k in ("staff_present", "phone_in_use", "head_down_sleeping", "badge_visible"))
+    sp, ph, hd, bd = (r["verdicts"][k]
+                      for k in ("staff_present", "phone_in_use", "head_down_sleeping", "badge_visible"))
     assert (sp["tp"], sp["fp"], sp["fn"], sp["tn"]) == (3, 1, 0, 0)
     assert (ph["n"], ph["tp"], ph["fp"]) == (2, 1, 1)        # c: in hand false, at ear unknown -> not scored
     assert (hd["n"], hd["fn"]) == (1, 1)

@@ -15,13 +15,13 @@ from tests.test_observe import STAFF_BOX, WINDOW, seated_pose  # the scripted se
 from vision.analysis.photo import analyze_image
 from vision.config import BadgeProfile, ModelChoice, Thresholds, single_window_config
 from vision.models.adapters import ADAPTERS, build
-from vision.perception.load import load_analyzer
 from vision.models.blazeface import ssd_anchor_centers
-from vision.perception.face import head_regions
-from vision.perception.detections import Detection, Face, FrameDetections
-from vision.perception.eyes import EyeReading, judge_eyes, read_eye
 from vision.models.manifest import get_model
 from vision.observe.frame import observe_camera, observe_window
+from vision.perception.detections import Detection, Face, FrameDetections
+from vision.perception.eyes import EyeReading, judge_eyes, read_eye
+from vision.perception.face import head_regions
+from vision.perception.load import load_analyzer
 
 TH = Thresholds()
 

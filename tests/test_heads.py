@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.perception.crops import person_crop, person_square, zone_crop
 from vision.errors import ModelError
+from vision.perception.crops import person_crop, person_square, zone_crop
 from vision.perception.heads import DEFAULT_HEADS, Head, fit_head, load_head, manifest_heads, read_head, register_head
 
 SHIPPED = sorted(manifest_heads())
@@ -206,8 +206,8 @@ def test_the_shipped_heads_load_and_read_the_shipped_backbone(backbone):
 @pytest.fixture(scope="module")
 def heads_analyzer(backbone, detector):
     from vision.models.adapters import build
-    from vision.perception.pipeline import Analyzer
     from vision.models.manifest import get_model
+    from vision.perception.pipeline import Analyzer
     pose = build(get_model("movenet-lightning", task="pose"), threads=1)
     return Analyzer(detector, pose, backbone=backbone, heads=[load_head(n) for n in SHIPPED])
 

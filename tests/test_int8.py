@@ -8,8 +8,8 @@ import pytest
 
 from vision.analysis.photo import analyze_image
 from vision.config import ModelChoice
-from vision.perception.detections import KP
 from vision.models.manifest import get_model
+from vision.perception.detections import KP
 
 from .test_models_real_photos import BUS_PEOPLE, ZIDANE_PEOPLE, iou, match
 

@@ -18,8 +18,8 @@ from tests.rtsp_fixtures import camera_stream, own_rtsp_server, rtsp_server  # n
 from tests.test_clips import assert_playable_clip, wait_until
 from vision.config import parse_config
 from vision.media.footage import RtspServerProcess, free_port
-from vision.store.database import Store
 from vision.runtime.supervisor import Supervisor
+from vision.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "event.schema.json").read_text())
@@ -80,7 +80,8 @@ def test_events_with_snapshot_and_clip_from_a_live_camera(rtsp_server, tmp_path,
         def clip_ready():
             events = sup.store.list_events(types=["unattended", "extra_person"])[0]
             # an event names its clip only once the file is there (checked at every look)
-            named_missing.extend(e["clip"] for e in events if e["clip"] and not (tmp_path / "media" / e["clip"]).is_file())
+            named_missing.extend(e["clip"] for e in events
+                                 if e["clip"] and not (tmp_path / "media" / e["clip"]).is_file())
             done = [e for e in events
                     if e["clip"] and (tmp_path / "media" / e["clip"]).is_file()
                     and (tmp_path / "media" / e["clip"]).with_suffix("").with_suffix(".boxes.json").is_file()]
@@ -238,7 +239,8 @@ def test_kill_9_mid_event_loses_nothing_and_duplicates_nothing(own_rtsp_server, 
     for a, b in zip(rows, rows[1:]):
         assert a["ended_at"] is not None and a["ended_at"] <= b["started_at"], f"overlapping events {a['id']} {b['id']}"
     with sqlite3.connect(db) as conn:
-        kinds = [r[0] for r in conn.execute("SELECT type FROM outbox WHERE event_id = ? ORDER BY seq", (reported["id"],))]
+        kinds = [r[0] for r in conn.execute("SELECT type FROM outbox WHERE event_id = ? ORDER BY seq",
+                                            (reported["id"],))]
     assert kinds[0] == "event.started" and kinds[-1] == "event.ended" and kinds.count("event.started") == 1
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from vision.config import BadgeProfile, Thresholds, Window
-from vision.perception.detections import KP, Detection, FrameDetections, Pose
 from vision.observe.frame import head_down, observe_window
+from vision.perception.detections import KP, Detection, FrameDetections, Pose
 
 W, H = 1000, 800
 TH = Thresholds()
@@ -76,16 +76,18 @@ def test_phone_positions(phone_box, wrist, on_counter, in_hand, at_ear):
 
 def test_low_score_phone_is_ignored():
     phone = Detection("cell phone", 0.1, (700.0, 520.0, 740.0, 560.0))
-    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose())], [phone]), WINDOW, TH, BadgeProfile())
+    seated = (Detection("person", 0.9, STAFF_BOX), seated_pose())
+    obs = observe_window(frame([seated], [phone]), WINDOW, TH, BadgeProfile())
     assert not obs.phone_on_counter and obs.objects == []
 
 
 def test_cup_at_mouth_is_eating_cup_on_counter_is_not():
     at_mouth = Detection("cup", 0.7, (480.0, 185.0, 530.0, 235.0))
-    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose())], [at_mouth]), WINDOW, TH, BadgeProfile())
+    seated = (Detection("person", 0.9, STAFF_BOX), seated_pose())
+    obs = observe_window(frame([seated], [at_mouth]), WINDOW, TH, BadgeProfile())
     assert obs.eating and obs.persons[0].evidence["food_at_mouth"]["label"] == "cup"
     on_counter = Detection("cup", 0.7, (700.0, 520.0, 740.0, 560.0))
-    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose())], [on_counter]), WINDOW, TH, BadgeProfile())
+    obs = observe_window(frame([seated], [on_counter]), WINDOW, TH, BadgeProfile())
     assert not obs.eating
 
 
@@ -132,7 +134,8 @@ def test_badge_by_colour_on_the_chest():
     obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), pose)]), WINDOW, TH, BadgeProfile(), image=image)
     assert obs.persons[0].badge is True and obs.badge_missing is False
     white_shirt = np.full((H, W, 3), 250, np.uint8)
-    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), pose)]), WINDOW, TH, BadgeProfile(), image=white_shirt)
+    obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), pose)]), WINDOW, TH, BadgeProfile(),
+                         image=white_shirt)
     assert obs.persons[0].badge is None                       # cannot tell a white card on a white shirt
 
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 
 from vision.config import BadgeProfile, Thresholds, Window
-from vision.perception.detections import FrameDetections
 from vision.observe.frame import observe_window
+from vision.perception.detections import FrameDetections
 from vision.perception.pause_sign import sign_score
 
 
@@ -35,7 +35,8 @@ def test_sign_found_on_the_counter_and_not_elsewhere(media, tmp_path):
     assert sign_score(frame, counter, template) < 0.5          # the same counter without the sign
 
     window = Window(id="w", staff_zone=[(0, 0), (1, 0), (1, 0.7)],
-                    counter=[(250 / 768, 420 / 576), (520 / 768, 420 / 576), (520 / 768, 520 / 576), (250 / 768, 520 / 576)],
+                    counter=[(250 / 768, 420 / 576), (520 / 768, 420 / 576),
+                             (520 / 768, 520 / 576), (250 / 768, 520 / 576)],
                     pause_sign={"template": template, "threshold": 0.7})
     empty = FrameDetections(768, 576)
     assert observe_window(empty, window, Thresholds(), BadgeProfile(), image=with_sign).pause_sign is True

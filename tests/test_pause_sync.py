@@ -3,9 +3,9 @@ timelines: the store's rows as the dashboard writes them, one poll a second, rea
 
 import pytest
 
+from tests.test_rules import T0, obs, window
 from vision.events import iso
 from vision.rules.pause_sync import PauseChange, apply, reconcile
-from tests.test_rules import T0, obs, window
 
 
 def row(until: float | None = None, reason: str = "lunch", source: str = "api", window_id: str = "w1") -> dict:

@@ -21,7 +21,8 @@ def analyzer():
 
 
 def _left_man(frame):
-    return [(d, c) for d, c in zip(frame.persons, frame.confirmed) if (d.box[0] + d.box[2]) / 2 < 200 and d.height > 200]
+    return [(d, c) for d, c in zip(frame.persons, frame.confirmed)
+            if (d.box[0] + d.box[2]) / 2 < 200 and d.height > 200]
 
 
 @pytest.mark.parametrize("name", ["basketball1.png", "basketball2.png"])

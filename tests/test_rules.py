@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from vision.config import BEHAVIOURS, RuleSettings, Rules, Schedule
-from vision.perception.detections import Detection
+from vision.config import BEHAVIOURS, Rules, RuleSettings, Schedule
 from vision.events import EVENT_TYPES, parse_iso
 from vision.observe.observations import ObjectObservation, PersonObservation, WindowObservation
+from vision.perception.detections import Detection
 from vision.rules import WindowRules, WindowState
 
 SH = ZoneInfo("Asia/Shanghai")

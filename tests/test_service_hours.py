@@ -1,6 +1,6 @@
 """Service hours: periods, breaks, closed dates, time zones (pure, Unix seconds in)."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -91,6 +91,6 @@ def test_the_schedule_time_zone_is_used():
 
 
 def test_datetimes_must_be_aware():
-    assert is_open(HALL, datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc))   # 10:00 in Shanghai
+    assert is_open(HALL, datetime(2026, 11, 2, 2, 0, tzinfo=UTC))   # 10:00 in Shanghai
     with pytest.raises(ValueError, match="naive"):
         is_open(HALL, datetime(2026, 11, 2, 10, 0))

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from dashboard.accounts import Accounts
-from vision.perception.crops import person_crop
 from vision.media.event_frame import frame_paths
-from vision.training.versions import HallHeads, head_name
 from vision.models.manifest import load_manifest
-from vision.training.teaching import Teaching
+from vision.perception.crops import person_crop
 from vision.training.fit import hall_manifest
+from vision.training.teaching import Teaching
+from vision.training.versions import HallHeads, head_name
 
 from .teach_data import OCCUPIED, VACANT, TeachHall, vtest_frames
 
@@ -91,7 +91,8 @@ def test_a_label_is_kept_with_the_frame_and_attributed(hall):
     teach = Teaching(site.store)
     jpg, _ = frame_paths(site.media / ev["snapshot"])
     assert teach.frame_jpeg(res["frame_id"]) == jpg.read_bytes()              # the clean frame, in the store
-    assert post(client, url, {"person": person, "behaviour": "phone_in_use", "value": "no"}).get_json()["label"]["value"] == "no"
+    said_no = post(client, url, {"person": person, "behaviour": "phone_in_use", "value": "no"}).get_json()
+    assert said_no["label"]["value"] == "no"
     assert post(client, url, {"person": person, "behaviour": "phone_in_use", "value": None}).get_json()["cleared"]
     win = post(client, url, {"window": "w01", "behaviour": "window_state", "value": "occupied"}).get_json()
     assert win["label"]["region"] == [[150.0, 330.0], [460.0, 330.0], [460.0, 576.0], [150.0, 576.0]]

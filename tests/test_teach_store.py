@@ -10,13 +10,20 @@ import cv2
 import pytest
 
 from vision.errors import InputError, NotFound
-from vision.media.event_frame import (FramePerson, decode_jpeg, encode_jpeg, frame_paths, frame_persons, load_event_frame,
-                                write_event_frame)
-from vision.training.versions import HallHeads, head_name
+from vision.media.event_frame import (
+    FramePerson,
+    decode_jpeg,
+    encode_jpeg,
+    frame_paths,
+    frame_persons,
+    load_event_frame,
+    write_event_frame,
+)
 from vision.observe.observations import PersonObservation, WindowObservation
 from vision.store.database import Store
 from vision.store.schema import MIGRATIONS
 from vision.training.teaching import BEHAVIOURS, Teaching
+from vision.training.versions import HallHeads, head_name
 
 
 @pytest.fixture()
@@ -37,9 +44,11 @@ def test_the_tables_come_with_the_store_whatever_is_imported_first(tmp_path: Pat
     db = tmp_path / "x.db"
     for first in ("vision.training.teaching", "vision.training.versions", "vision.store.database",
                   "vision.store.schema", "vision.store.accounts", "vision.webhooks.endpoints", "dashboard.accounts"):
-        code = (f"import {first}; from vision.store.database import Store; from vision.store.schema import schema_version; "
+        code = (f"import {first}; from vision.store.database import Store; "
+                f"from vision.store.schema import schema_version; "
                 f"s = Store({str(db)!r}); print(schema_version(s._conn()))")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=Path(__file__).parent.parent)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == str(len(MIGRATIONS))          # every migration, the teaching ones too
     assert len(MIGRATIONS) >= 7

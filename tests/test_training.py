@@ -15,15 +15,15 @@ from ruamel.yaml import YAML
 
 from hallmonitor.cli import main
 from vision.config import load_config
-from vision.perception.crops import zone_crop
-from vision.perception.load import load_analyzer
 from vision.media.event_frame import encode_jpeg
-from vision.training.versions import HallHeads, HeadSwitch, head_name, model_name
-from vision.perception.heads import load_head, register_head
 from vision.models.manifest import file_sha256, get_model, load_manifest
+from vision.perception.crops import zone_crop
+from vision.perception.heads import load_head, register_head
+from vision.perception.load import load_analyzer
 from vision.store.database import Store
-from vision.training.teaching import Label, Teaching
 from vision.training.fit import Trainer, hall_manifest, load_backbone, scores, split_labels
+from vision.training.teaching import Label, Teaching
+from vision.training.versions import HallHeads, HeadSwitch, head_name, model_name
 
 from .teach_data import HALL_YAML, OCCUPIED, VACANT, vtest_frames, zone_polygon
 
@@ -183,7 +183,8 @@ def test_a_window_state_head_keeps_a_window_staffed_where_the_detector_sees_nobo
     the occupied lawn is staffed only through the head, and the empty lawn is not."""
     from vision.runtime.watch import CameraWatch
     store, base = trained["store"], trained["config"].base_dir
-    (base / "blind.yaml").write_text(HALL_YAML + "defaults: {thresholds: {person_score: 0.99, person_confirm_score: 0.99}}\n",
+    (base / "blind.yaml").write_text(HALL_YAML + "defaults: {thresholds: {person_score: 0.99, person_confirm_score: "
+                                                 "0.99}}\n",
                                     encoding="utf-8")
     blind = load_config(base / "blind.yaml")
     HallHeads(store).activate(f"{OCC}@1", "admin")

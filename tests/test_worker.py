@@ -12,8 +12,8 @@ import cv2
 from tests.test_clips import wait_until
 from vision.config import parse_config
 from vision.events import parse_iso
-from vision.media.frames import Frame
 from vision.media.clips import ClipCutter
+from vision.media.frames import Frame
 from vision.perception.detections import Detection, FrameDetections
 from vision.perception.pipeline import AnalyzerPool
 from vision.runtime.worker import CameraWorker

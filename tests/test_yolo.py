@@ -23,12 +23,12 @@ import cv2
 import numpy as np
 import pytest
 
+from vision.errors import HallmonitorError, ModelError
 from vision.models import admin as model_admin
 from vision.models.adapters import build
-from vision.models.yolo import YoloDetector, YoloPose
-from vision.errors import HallmonitorError, ModelError
 from vision.models.admin import add_model
 from vision.models.manifest import DEFAULT_MANIFEST, get_model, load_manifest
+from vision.models.yolo import YoloDetector, YoloPose
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
@@ -225,7 +225,8 @@ def reference(yolo_python, registry, confs, photos, tmp_path_factory) -> dict:
     """ultralytics' predictions for the registered ONNX files: {(model, image, conf): result}."""
     tmp = tmp_path_factory.mktemp("yolo-ref")
     todo = [("fall", 0.25), ("fall", 0.05), ("pose", confs["pose"]), ("badge", confs["badge"])]
-    jobs = [{"key": f"{model}@{conf!r}", "onnx": str(registry["specs"][model].file), "task": registry["specs"][model].task,
+    jobs = [{"key": f"{model}@{conf!r}", "onnx": str(registry["specs"][model].file),
+             "task": registry["specs"][model].task,
              "imgsz": registry["specs"][model].input.width, "conf": conf,
              "images": [str(path) for path in photos.values()]} for model, conf in todo]
     (tmp / "jobs.json").write_text(json.dumps(jobs))
@@ -394,7 +395,8 @@ def test_add_model_errors(path, message, tmp_path):
 def test_pt_without_ultralytics_says_how(random_pts, tmp_path, monkeypatch):
     # the runtime env never has ultralytics (it lives in its own venv), so this is the real situation
     assert model_admin.importlib.util.find_spec("ultralytics") is None, \
-        "ultralytics must stay out of the runtime env (it pulls torch and non-headless opencv); see scripts/yolo-venv.sh"
+        ("ultralytics must stay out of the runtime env (it pulls torch and non-headless opencv); "
+         "see scripts/yolo-venv.sh")
     monkeypatch.delenv("HALLMONITOR_YOLO_PYTHON", raising=False)
     monkeypatch.setattr(model_admin, "YOLO_VENV_PYTHON", tmp_path / "no-venv" / "python")
     with pytest.raises(ModelError, match=r"pip install 'hallmonitor\[yolo\]'.*scripts/yolo-venv.sh"):

@@ -121,7 +121,8 @@ def test_only_admins_save_and_csrf_is_required(site):
     for role in ("viewer", "manager"):
         client = site.app.test_client()
         token = login(client, role)
-        assert client.post("/settings/cameras/cam-a/zones", json=body, headers={"X-CSRF-Token": token}).status_code == 403
+        resp = client.post("/settings/cameras/cam-a/zones", json=body, headers={"X-CSRF-Token": token})
+        assert resp.status_code == 403
     admin = site.app.test_client()
     login(admin, "admin")
     assert admin.post("/settings/cameras/cam-a/zones", json=body).status_code == 403

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import overload
 
 SCHEMA_VERSION = 1
 
@@ -41,9 +42,15 @@ def new_event_id(now: float | None = None) -> str:
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@overload
+def parse_iso(value: str) -> float: ...
+@overload
+def parse_iso(value: None) -> None: ...
+@overload
+def parse_iso(value: str | None) -> float | None: ...
 def parse_iso(value: str | None) -> float | None:
     if value is None:
         return None
@@ -80,7 +87,7 @@ class Event:
         end = self.ended_at if self.ended_at is not None else self.updated_at
         return max(0.0, end - self.started_at)
 
-    def advance(self, phase: str, now: float, **changes) -> "Event":
+    def advance(self, phase: str, now: float, **changes) -> Event:
         """The same event in a later phase (``ended`` also sets ``ended_at``)."""
         if phase == "ended":
             changes.setdefault("ended_at", now)
@@ -109,7 +116,7 @@ class Event:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Event":
+    def from_json(cls, data: dict) -> Event:
         return cls(
             id=data["id"], type=data["type"], camera_id=data["camera_id"],
             window_id=data.get("window_id"), phase=data["phase"], severity=data["severity"],

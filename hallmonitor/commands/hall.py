@@ -44,7 +44,8 @@ def demo(folder: Path, port: int, web_port: int, seconds: float | None) -> None:
                        f"{password or '(see ' + str(login_file) + ')'}")
             click.echo("  demo cameras:   " + ", ".join(server.urls.values()))
             click.echo(f"  config:         {config_path}")
-            click.echo(f"  events:         {sup.store.path}   (sqlite3 {sup.store.path} 'select type, phase, window_id from events')")
+            click.echo(f"  events:         {sup.store.path}   (sqlite3 {sup.store.path} 'select type, phase, "
+                       "window_id from events')")
             click.echo(f"  snapshots/clips {config.path(config.storage.media_dir)}")
             click.echo("  events print below as they happen; Ctrl-C stops")
             click.echo("")

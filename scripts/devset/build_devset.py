@@ -163,7 +163,7 @@ def staff_id_sources(repo: Repo, per_class: int) -> list[Item]:
         if not repo.has(lab):
             continue
         boxes = [b for c, b in yolo_boxes(repo.text(lab), 960, 720) if c == 0]
-        for seat, (crop, desk) in SEATS.items():
+        for seat, (crop, _desk) in SEATS.items():
             inside = [inter(b, crop) / area(b) for b in boxes if area(b) > 0]
             best = max(inside, default=0.0)
             touched = max((inter(b, crop) / area(crop) for b in boxes), default=0.0)
@@ -219,7 +219,7 @@ STATE_FARM_CLASSES = {
 
 def state_farm_source(repo: Repo, per_class: int) -> list[Item]:
     items = []
-    for name, (folders, given) in STATE_FARM_CLASSES.items():
+    for _name, (folders, given) in STATE_FARM_CLASSES.items():
         paths = [p for p in repo.files() if p.split("/")[:2] in (["train", f] for f in folders) and p.endswith(".jpg")]
         for p in sorted(by_hash(paths)[:per_class]):
             items.append(Item(f"images/statefarm-driver/{p.split('/')[1]}-{Path(p).name}", "statefarm-driver",

@@ -11,10 +11,10 @@ import numpy as np
 
 from vision.config import HallConfig, Window, single_window_config
 from vision.errors import InputError
-from vision.perception.geometry import bounding_rect, to_pixels
-from vision.perception.detections import FrameDetections
-from vision.observe.observations import WindowObservation, distinct
 from vision.observe.frame import observe_camera
+from vision.observe.observations import WindowObservation, distinct
+from vision.perception.detections import FrameDetections
+from vision.perception.geometry import bounding_rect, to_pixels
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 

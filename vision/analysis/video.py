@@ -21,7 +21,7 @@ import click
 from vision.config import HallConfig
 from vision.errors import InputError
 from vision.events import Event
-from vision.rules.service_hours import next_opening, openings_on, local_time
+from vision.rules.service_hours import local_time, next_opening, openings_on
 
 
 def default_start(config: HallConfig, camera_id: str) -> float:

@@ -3,6 +3,7 @@ errors are mapped back to the file, the line and the key."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def _line_of(tree: Any, loc: tuple) -> int | None:
     return line
 
 
-def _clean_pydantic_message(err: dict) -> str:
+def _clean_pydantic_message(err: Mapping[str, Any]) -> str:
     msg = err["msg"]
     msg = msg.removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
@@ -96,13 +97,14 @@ def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None 
             loc = tuple(err["loc"])
             # drop pydantic's union/function-wrapper hints from the path
             loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-            line = _line_of(tree, loc)
-            where = f"{source}:{line}" if line else source
+            line_no = _line_of(tree, loc)
+            where = f"{source}:{line_no}" if line_no else source
             lines.append(f"{where}: {_loc_text(loc)}: {_clean_pydantic_message(err)}")
         raise ConfigError("\n".join(lines)) from None
     problems = config.duplicate_ids() + config.notify_problems() + config.grace_problems() + config.missing_files()
     if problems:
-        raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}" for loc, msg in problems))
+        raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}"
+                                    for loc, msg in problems))
     return config
 
 

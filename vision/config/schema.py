@@ -57,7 +57,8 @@ class Thresholds(Strict):
     hand_phone_score: float = Field(0.30, ge=0, le=1, description="minimum score for a cell phone the hand zoom "
                                     "finds in a staff member's hand square (models.hand_zoom_every_s)")
     keypoint_score: float = Field(0.30, ge=0, le=1, description="minimum score for a keypoint to be used")
-    staff_zone_overlap: float = Field(0.5, gt=0, le=1, description="share of a person's box inside the staff zone to count as staff")
+    staff_zone_overlap: float = Field(0.5, gt=0, le=1, description="share of a person's box inside the staff zone to "
+                                                                   "count as staff")
     citizen_zone_overlap: float = Field(0.5, gt=0, le=1)
     counter_overlap: float = Field(0.5, gt=0, le=1, description="share of an object's box on the counter polygon")
     hand_distance: float = Field(0.45, gt=0, description="phone centre to wrist, in shoulder widths, to count as held")
@@ -71,14 +72,21 @@ class Thresholds(Strict):
                                      "not seen counts as head down; off: on public photos it fired on 6 of 60 people "
                                      "reading, writing or typing and on 1 of 70 sleepers (docs/models.md)")
     head_down_drop: float = Field(0.10, description="eyes below the shoulder line minus this many shoulder widths")
-    min_shoulder_px: float = Field(24.0, gt=0, description="shoulder width in pixels below which the chest is too small to judge")
-    still_motion: float = Field(0.02, ge=0, le=1, description="changed-pixel share in a head-down person's box below which they are still")
-    face_score: float = Field(0.5, ge=0, le=1, description="face-landmark score below which the eyes are not judged (unknown)")
-    eye_min_px: float = Field(8.0, gt=0, description="eye width (corner to corner) in frame pixels below which the eyes are unknown")
-    eye_turned_ratio: float = Field(0.7, gt=0, le=1, description="narrower eye over the wider one below which the head is turned: eyes unknown")
-    eye_closed_below: float = Field(0.20, ge=0, description="eyelid gap over eye width at or below which the eyes are closed "
-                                                             "(chosen on public eye photos: docs/models.md, Face and eyes)")
-    eye_open_above: float = Field(0.24, ge=0, description="eyelid gap over eye width at or above which the eyes are open (between: unknown)")
+    min_shoulder_px: float = Field(24.0, gt=0, description="shoulder width in pixels below which the chest is too "
+                                                           "small to judge")
+    still_motion: float = Field(0.02, ge=0, le=1, description="changed-pixel share in a head-down person's box below "
+                                                              "which they are still")
+    face_score: float = Field(0.5, ge=0, le=1, description="face-landmark score below which the eyes are not judged "
+                                                           "(unknown)")
+    eye_min_px: float = Field(8.0, gt=0, description="eye width (corner to corner) in frame pixels below which the "
+                                                     "eyes are unknown")
+    eye_turned_ratio: float = Field(0.7, gt=0, le=1, description="narrower eye over the wider one below which the "
+                                                                 "head is turned: eyes unknown")
+    eye_closed_below: float = Field(0.20, ge=0, description="eyelid gap over eye width at or below which the eyes are "
+                                                            "closed (chosen on public eye photos: docs/models.md, "
+                                                            "Face and eyes)")
+    eye_open_above: float = Field(0.24, ge=0, description="eyelid gap over eye width at or above which the eyes are "
+                                                          "open (between: unknown)")
 
 
 class BadgeProfile(Strict):
@@ -91,7 +99,8 @@ class BadgeProfile(Strict):
     min_value: int = Field(170, ge=0, le=255)
     min_area: float = Field(0.03, gt=0, le=1, description="badge area over chest region area, lower bound")
     max_area: float = Field(0.35, gt=0, le=1, description="upper bound: a bigger patch is a shirt, not a card")
-    detector_labels: list[str] = Field(default_factory=lambda: ["badge"], description="detector classes that are a badge when in the chest region")
+    detector_labels: list[str] = Field(default_factory=lambda: ["badge"], description="detector classes that are a "
+                                                                                      "badge when in the chest region")
 
     @field_validator("colors")
     @classmethod
@@ -105,15 +114,18 @@ class BadgeProfile(Strict):
 class RuleSettings(Strict):
     enabled: bool = True
     dwell_s: float = Field(ge=0, description="seconds the condition must hold before the event starts")
-    grace_s: float = Field(10.0, ge=0, description="a gap shorter than this neither resets the dwell nor ends the event")
+    grace_s: float = Field(10.0, ge=0,
+                           description="a gap shorter than this neither resets the dwell nor ends the event")
     cooldown_s: float = Field(120.0, ge=0, description="after an event ends, no new one of this kind for this long")
-    on_ratio: float = Field(0.6, gt=0, le=1, description="share of samples over the dwell that must be positive (hysteresis)")
-    off_ratio: float = Field(0.2, ge=0, lt=1, description="the event ends when the share over the grace falls below this")
+    on_ratio: float = Field(0.6, gt=0, le=1, description="share of samples over the dwell that must be positive "
+                                                         "(hysteresis)")
+    off_ratio: float = Field(0.2, ge=0, lt=1, description="the event ends when the share over the grace falls below "
+                                                          "this")
     update_every_s: float = Field(60.0, gt=0, description="an active event sends an `updated` this often")
     severity: Literal["low", "medium", "high"] = "medium"
 
 
-def _rule(dwell: float, severity: str = "medium", **kw: Any):
+def _rule(dwell: float, severity: Literal["low", "medium", "high"] = "medium", **kw: Any):
     return Field(default_factory=lambda: RuleSettings(dwell_s=dwell, severity=severity, **kw))
 
 
@@ -136,7 +148,7 @@ class Rules(Strict):
         for name, value in data.items():
             field = cls.model_fields.get(name)
             if field is not None and isinstance(value, dict) and field.default_factory is not None:
-                merged[name] = {**field.default_factory().model_dump(), **value}
+                merged[name] = {**field.default_factory().model_dump(), **value}  # type: ignore[call-arg]  # ours take no argument
         return merged
 
     unattended: RuleSettings = _rule(60, "medium", grace_s=10)
@@ -229,7 +241,9 @@ class PauseSign(Strict):
 
 def _patch_model(model: type[BaseModel]) -> type[BaseModel]:
     """The same fields as ``model``, all optional: a per-window override."""
-    fields = {name: (f.annotation | None, None) for name, f in model.model_fields.items()}
+    # every field of these models is annotated (f.annotation is never None)
+    fields: dict[str, Any] = {name: (f.annotation | None, None)  # type: ignore[operator]
+                              for name, f in model.model_fields.items()}
     return create_model(f"{model.__name__}Override", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
 
@@ -248,9 +262,8 @@ class RuleOverride(Strict):
     lead_s: float | None = Field(None, ge=0)
 
 
-RulesOverride = create_model(
-    "RulesOverride", __config__=ConfigDict(extra="forbid", frozen=True),
-    **{name: (RuleOverride | None, None) for name in Rules.model_fields})
+_RULE_OVERRIDES: dict[str, Any] = {name: (RuleOverride | None, None) for name in Rules.model_fields}
+RulesOverride = create_model("RulesOverride", __config__=ConfigDict(extra="forbid", frozen=True), **_RULE_OVERRIDES)
 
 
 class Window(Strict):
@@ -262,8 +275,9 @@ class Window(Strict):
     citizen_zone: list[Point] | None = None
     schedule: Schedule | None = None
     pause_sign: PauseSign | None = None
+    # ThresholdsOverride is made by create_model at import time: mypy cannot use a variable as a type
     thresholds: ThresholdsOverride | None = None  # type: ignore[valid-type]
-    rules: RulesOverride | None = None  # type: ignore[valid-type]
+    rules: RulesOverride | None = None
 
     _poly = field_validator("staff_zone", "counter", "citizen_zone")(
         classmethod(lambda cls, v: v if v is None else _polygon(v)))
@@ -299,7 +313,8 @@ class ModelChoice(Strict):
     manifest: Path = Path("models/models.yaml")
     detector: str = "nanodet"
     pose: str | None = "movenet-lightning"
-    threads: int = Field(0, ge=0, description="onnxruntime intra-op threads per session; 0 = 1 with several sessions, else all cores")
+    threads: int = Field(0, ge=0, description="onnxruntime intra-op threads per session; 0 = 1 with several sessions, "
+                                              "else all cores")
     sessions: int = Field(0, ge=0, le=16, description="model sessions shared by all cameras; 0 = one per core")
     crop_pass: bool = Field(True, description="a second detector pass on each staff member's crop: finds small "
                                               "phones and cups, costs about one more detection per staff member; "
@@ -321,7 +336,8 @@ class ModelChoice(Strict):
                                 "(when its staff zone changed; at least every 10 s); "
                                 "between reads each person keeps the last reading of the person at the same "
                                 "place (the sleeping rule's dwell is 90 s); 0 = every analysis")
-    face: str | None = Field("blazeface-short", description="face detector on each staff member's head; None: no face stage")
+    face: str | None = Field("blazeface-short", description="face detector on each staff member's head; None: no face "
+                                                            "stage")
     landmarks: str | None = Field("facemesh", description="face landmarks on each face found; None: eyes unknown")
     eyes: str | None = Field("iris", description="eyelid and iris model on each eye; None: eyes unknown")
     mouth: str | None = Field("lite0-mouth-objects", description="what is held at each face's mouth (a cup, a "
@@ -347,7 +363,8 @@ class WebhookEndpoint(Strict):
     types: list[str] = Field(default_factory=list, description="message types to send (empty: all), e.g. event.started")
     windows: list[str] = Field(default_factory=list, description="window ids to send (empty: all)")
     enabled: bool = True
-    allow_private: bool = Field(False, description="allow loopback/link-local/private addresses (tests, on-site receivers)")
+    allow_private: bool = Field(False, description="allow loopback/link-local/private addresses (tests, on-site "
+                                                   "receivers)")
     timeout_s: float = Field(15.0, gt=0, le=60)
 
     @field_validator("secrets")
@@ -409,7 +426,7 @@ class NotifyRobot(Strict):
         return value
 
     @model_validator(mode="after")
-    def _fits_kind(self) -> "NotifyRobot":
+    def _fits_kind(self) -> NotifyRobot:
         from urllib.parse import parse_qs, urlsplit
         query = parse_qs(urlsplit(self.url).query)
         need = "key" if self.kind == "wecom" else "access_token"
@@ -442,7 +459,7 @@ class MqttTls(Strict):
     key_file: Path | None = Field(None, description="the key of cert_file (PEM)")
 
     @model_validator(mode="after")
-    def _pair(self) -> "MqttTls":
+    def _pair(self) -> MqttTls:
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("give cert_file and key_file together (or neither)")
         return self
@@ -480,7 +497,7 @@ class Mqtt(Strict):
         return value
 
     @model_validator(mode="after")
-    def _login(self) -> "Mqtt":
+    def _login(self) -> Mqtt:
         if self.password is not None and self.username is None:
             raise ValueError("a password needs a username (MQTT sends no password alone)")
         return self
@@ -530,7 +547,8 @@ class HallConfig(Strict):
 
     def duplicate_ids(self) -> list[tuple[tuple, str]]:
         """(path in the YAML, message) for every camera or window id used twice."""
-        out, seen_cam, seen_win = [], set(), set()
+        out: list[tuple[tuple, str]] = []
+        seen_cam, seen_win = set(), set()
         for i, cam in enumerate(self.cameras):
             if cam.id in seen_cam:
                 out.append((("cameras", i, "id"), f"camera id {cam.id!r} is used twice"))
@@ -626,7 +644,7 @@ class HallConfig(Strict):
         return p if p.is_absolute() else (self.base_dir / p)
 
     def thresholds(self, window: Window) -> Thresholds:
-        over = window.thresholds.model_dump(exclude_none=True) if window.thresholds else {}
+        over: dict[str, Any] = window.thresholds.model_dump(exclude_none=True) if window.thresholds else {}
         return self.defaults.thresholds.model_copy(update=over)
 
     def rules(self, window: Window) -> Rules:

@@ -7,12 +7,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vision.evaluation import sheet as contact_sheet
 from vision.analysis.photo import analyze_image
-from vision.media.annotate import annotate
+from vision.errors import InputError
+from vision.evaluation import sheet as contact_sheet
 from vision.evaluation.labels import LabelRecord
 from vision.evaluation.scores import Scored, expected_verdicts, got_verdicts, score
-from vision.errors import InputError
+from vision.media.annotate import annotate
 
 
 @dataclass

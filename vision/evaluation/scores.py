@@ -126,8 +126,9 @@ class Tally:
     def add(self, s: Scored) -> None:
         self.images += 1
         for v in VERDICTS:
-            if s.expected.get(v) is not None:
-                self.counts[v].add(s.expected[v], s.got.get(v))
+            expected = s.expected.get(v)
+            if expected is not None:
+                self.counts[v].add(expected, s.got.get(v))
         if s.expected.get("badge_visible") is not None and s.expected.get("staff_present") is not False:
             self.badge_eligible += 1
 
@@ -199,7 +200,8 @@ def format_table(report: dict) -> str:
         m = report["verdicts"][v]
         flag = " *" if m["constant_scores_well"] else ""
         lines.append(f"| {v}{flag} | {m['n']} | {m['positives']} | {m['tp']} | {m['fp']} | {m['fn']} | {m['tn']} | "
-                     f"{_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | {_fmt(m['balanced_accuracy'])} |")
+                     f"{_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | "
+                     f"{_fmt(m['balanced_accuracy'])} |")
     b = report["badge"]
     lines += ["", f"\\* a constant answer would get >= {CONSTANT_SCORES_WELL:.0%} plain accuracy there: read BA "
               "(balanced accuracy), not accuracy.",
@@ -217,7 +219,8 @@ def format_table(report: dict) -> str:
                 lines.append(f"| {name or '(none)'} | {v} | {m['n']} | {m['positives']} | {m['tp']} | {m['fp']} | "
                              f"{m['fn']} | {m['tn']} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | "
                              f"{_fmt(m['f1'])} | {_fmt(m['balanced_accuracy'])} |")
-        covered = [f"{name or '(none)'} {_fmt(t['badge']['coverage'])} ({t['badge']['judged']}/{t['badge']['labelled']})"
+        covered = [f"{name or '(none)'} {_fmt(t['badge']['coverage'])} "
+                   f"({t['badge']['judged']}/{t['badge']['labelled']})"
                    for name, t in report["sources"].items() if t["badge"]["labelled"]]
         if covered:
             lines += ["", "badge coverage per source: " + ", ".join(covered)]

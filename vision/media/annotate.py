@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 
 from vision.config import Window
-from vision.perception.detections import SKELETON, Face
-from vision.perception.geometry import to_pixels
 from vision.media.palette import AMBER, BLUE, GREEN, GREY, RED, WHITE, ZONES
 from vision.observe.observations import WindowObservation, distinct
+from vision.perception.detections import SKELETON, Face
+from vision.perception.geometry import to_pixels
 
 
 def _label(img: np.ndarray, text: str, org: tuple[int, int], color, scale: float) -> None:
@@ -30,7 +30,7 @@ def _poly(img: np.ndarray, poly: np.ndarray, color, name: str, scale: float, fil
 
 def draw_face(img: np.ndarray, face: Face, eyes: str | None, scale: float = 1.0) -> None:
     """The face box, each eye's lid contour, and the eye state ("open", "closed", None: unknown), in place."""
-    color = {"open": GREEN, "closed": RED}.get(eyes, GREY)
+    color = {"open": GREEN, "closed": RED}.get(eyes or "", GREY)
     lw = max(1, int(round(scale)))
     x1, y1, x2, y2 = (int(v) for v in face.box)
     cv2.rectangle(img, (x1, y1), (x2, y2), color, lw)
@@ -39,7 +39,7 @@ def draw_face(img: np.ndarray, face: Face, eyes: str | None, scale: float = 1.0)
         # lid order: corner, lower lid, other corner, upper lid (both from the first corner)
         ring = np.concatenate([pts[0:9], pts[9:16][::-1]]).round().astype(np.int32).reshape(-1, 1, 2)
         cv2.polylines(img, [ring], True, color, 1, cv2.LINE_AA)
-    text = {"open": "eyes open", "closed": "EYES CLOSED"}.get(eyes, "eyes ?")
+    text = {"open": "eyes open", "closed": "EYES CLOSED"}.get(eyes or "", "eyes ?")
     if face.eye_openness is not None:
         text += f" {face.eye_openness:.2f}"
     _label(img, text, (x1, y2 + int(14 * scale)), color, 0.4 * scale)
@@ -114,7 +114,8 @@ def annotate(image: np.ndarray, windows: list[Window], observations: list[Window
         x1, y1, x2, y2 = (int(v) for v in d.box)
         cv2.rectangle(out, (x1, y1), (x2, y2), color, lw)
         flags = [f for f, on in (("on counter", o.on_counter), ("held", o.held), ("at face", o.at_face)) if on]
-        _label(out, f"{d.label} {d.score:.2f} {' '.join(flags)}".strip(), (x1, y2 + int(14 * scale)), color, 0.45 * scale)
+        _label(out, f"{d.label} {d.score:.2f} {' '.join(flags)}".strip(), (x1, y2 + int(14 * scale)), color,
+               0.45 * scale)
     y = int(22 * scale)
     for obs in observations:
         verdicts = [f"{obs.window_id}: staff {obs.staff_count}"]
@@ -123,6 +124,7 @@ def annotate(image: np.ndarray, windows: list[Window], observations: list[Window
                          ("badge missing", obs.badge_missing is True), ("citizen waiting", obs.citizen_waiting)):
             if on:
                 verdicts.append(name)
-        _label(out, " | ".join(verdicts), (int(6 * scale), y), RED if len(verdicts) > 1 or not obs.staff_count else GREEN, 0.55 * scale)
+        worry = len(verdicts) > 1 or not obs.staff_count
+        _label(out, " | ".join(verdicts), (int(6 * scale), y), RED if worry else GREEN, 0.55 * scale)
         y += int(24 * scale)
     return out

@@ -198,7 +198,7 @@ class CameraReader:
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> "CameraReader":
+    def start(self) -> CameraReader:
         """Start the reader thread (and the delivery thread when ``on_frame`` is set)."""
         if self._thread is not None and self._thread.is_alive():
             return self
@@ -453,7 +453,7 @@ class CameraReader:
             return "sampled"  # first GOP: the keyframe interval is not known yet
         return "keyframes" if self._key_interval_s <= 1.0 / self.analysis_fps + self.keyframe_slack_s else "sampled"
 
-    def _decode(self, ctx: av.codec.context.CodecContext, packet: av.Packet,
+    def _decode(self, ctx: av.video.codeccontext.VideoCodecContext, packet: av.Packet,
                 convert: bool) -> tuple[np.ndarray, bool] | None:
         """Decode ``packet``; if ``convert`` and a frame came out, return (BGR image, is keyframe).
 

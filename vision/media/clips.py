@@ -22,9 +22,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, TypeGuard
 
 import av
 import cv2
@@ -65,8 +67,9 @@ def _nal_types(data: bytes, codec: str) -> set[int]:
     return types
 
 
-def _is_annexb(data: bytes | None) -> bool:
-    return bool(data) and (data.startswith(b"\x00\x00\x01") or data.startswith(b"\x00\x00\x00\x01"))
+def _is_annexb(data: bytes | None) -> TypeGuard[bytes]:
+    return bool(data) and data is not None and (data.startswith(b"\x00\x00\x01")
+                                                or data.startswith(b"\x00\x00\x00\x01"))
 
 
 def select_packets(packets: Sequence[PacketRecord], start_wall: float, end_wall: float) -> list[PacketRecord]:
@@ -217,7 +220,7 @@ def write_overlay(path: Path, frames: Iterable[dict], width: int | None = None, 
     (``{"box": [x1, y1, x2, y2], "label": ..., "color": [b, g, r]}``) or a ``(box, label, color)``
     tuple as ``write_snapshot`` takes. ``width``/``height`` give the pixel space of the boxes.
     """
-    out_frames = []
+    out_frames: list[dict[str, Any]] = []
     for frame in frames:
         boxes = []
         for b in frame.get("boxes", []):
@@ -258,7 +261,7 @@ class ClipJob:
     pre_s: float = 10.0
     post_s: float = 20.0
     is_live: Callable[[], bool] = lambda: True
-    on_done: Callable[["ClipJob"], None] | None = None
+    on_done: Callable[[ClipJob], None] | None = None
     result: ClipInfo | None = None
     error: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -345,7 +348,7 @@ class ClipCutter:
                 except Exception:
                     log.exception("clip %s: on_done callback failed", job.event_id)
 
-    def start(self) -> "ClipCutter":
+    def start(self) -> ClipCutter:
         """Start the worker thread."""
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
@@ -384,7 +387,7 @@ def media_event_id(path: Path) -> str:
     return path.name.split(".", 1)[0]
 
 
-def prune_media(media_dir: Path, max_age_days: float, max_bytes: int, keep: set[str] = frozenset(),
+def prune_media(media_dir: Path, max_age_days: float, max_bytes: int, keep: AbstractSet[str] = frozenset(),
                 now: float | None = None) -> PruneResult:
     """Delete event media older than ``max_age_days``, then the oldest until under ``max_bytes``.
 

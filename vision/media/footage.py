@@ -100,7 +100,7 @@ def prepare_stream_file(src: Path, dst: Path, width: int = 1280, height: int = 7
     return dst
 
 
-def _pump_lines(stream: IO[str], lines: "queue.Queue[str | None]") -> None:
+def _pump_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
     """Copy ``stream``'s lines into ``lines`` until EOF, then put None."""
     try:
         for line in stream:
@@ -151,7 +151,7 @@ class RtspServerProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def start(self) -> "RtspServerProcess":
+    def start(self) -> RtspServerProcess:
         """Start the server and wait until every mount is announced as ready."""
         if self.running:
             return self
@@ -232,7 +232,7 @@ class RtspServerProcess:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
 
-    def __enter__(self) -> "RtspServerProcess":
+    def __enter__(self) -> RtspServerProcess:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -16,7 +16,6 @@ from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 
-
 MAX_RING_S = 600.0      # the most video a camera's ring keeps: about 60 MB of a 720p sub-stream at 800 kbit/s
 
 

@@ -55,7 +55,8 @@ class Transform:
         return out
 
 
-def preprocess(image: np.ndarray, spec: InputSpec, origin: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, Transform]:
+def preprocess(image: np.ndarray, spec: InputSpec,
+               origin: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, Transform]:
     """Resize a BGR image as the model expects and lay it out as a batch of one.
 
     ``origin`` is where ``image`` sits in a larger frame (for crops), so the
@@ -92,7 +93,7 @@ def preprocess(image: np.ndarray, spec: InputSpec, origin: tuple[float, float] =
     return np.ascontiguousarray(x[None]), tf
 
 
-_BLOB_PARAMS: dict[InputSpec, "cv2.dnn.Image2BlobParams"] = {}
+_BLOB_PARAMS: dict[InputSpec, cv2.dnn.Image2BlobParams] = {}
 
 
 def _blob_params(spec: InputSpec):

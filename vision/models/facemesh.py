@@ -64,7 +64,8 @@ class FaceMesh:
         side = max(x2 - x1, y2 - y1) * self.crop_scale
         size = self.spec.input.width
         # the detector's "right eye" is on the image's left of an upright face: level that line
-        crop = aligned_crop(frame, ((x1 + x2) / 2, (y1 + y2) / 2), side, line_angle(face.right_eye, face.left_eye), size)
+        angle = line_angle(face.right_eye, face.left_eye)
+        crop = aligned_crop(frame, ((x1 + x2) / 2, (y1 + y2) / 2), side, angle, size)
         lm, score = self.session.run([self.landmarks_output, self.score_output],
                                      {self.spec.input.name: model_input(crop.image, self.spec.input)})
         pts = np.asarray(lm, np.float32).reshape(-1, 3)[: self.n_points]

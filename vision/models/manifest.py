@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -106,8 +106,9 @@ def _input_spec(name: str, raw: dict) -> InputSpec:
             name=str(raw["name"]), width=int(w), height=int(h),
             layout=raw.get("layout", "NCHW"), dtype=raw.get("dtype", "float32"),
             color=raw.get("color", "RGB"), resize=raw.get("resize", "stretch"),
-            mean=tuple(float(v) for v in raw.get("mean", (0, 0, 0))),
-            std=tuple(float(v) for v in raw.get("std", (1, 1, 1))),
+            # one value per colour channel (the manifest's three numbers, as written)
+            mean=cast(tuple[float, float, float], tuple(float(v) for v in raw.get("mean", (0, 0, 0)))),
+            std=cast(tuple[float, float, float], tuple(float(v) for v in raw.get("std", (1, 1, 1)))),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"models.yaml: model {name!r}: bad `input` spec ({exc}); it needs name, size [w, h], "

@@ -169,7 +169,7 @@ class Publisher:
 
     # ---- lifecycle ----
 
-    def start(self) -> "Publisher":
+    def start(self) -> Publisher:
         self._queued_seq = self.cursor.read()
         self.client.connect_async(self.settings.host, self.settings.broker_port, keepalive=self.settings.keepalive_s)
         self.client.loop_start()

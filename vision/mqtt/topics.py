@@ -92,7 +92,7 @@ class Topics:
 REVIEWED = "event.reviewed"      # vision/store/reviews.py: a manager's review, not a transition
 
 
-def outbox_message(topics: "Topics", kind: str, outbox_body: str) -> tuple[str, str]:
+def outbox_message(topics: Topics, kind: str, outbox_body: str) -> tuple[str, str]:
     """Topic and payload of one outbox message. A transition goes to ``<p>/events`` as its ``data``, the
     event's own JSON; a review to ``<p>/reviews`` as ``{"review": ..., "event": ...}``, so a review
     never looks like a second copy of a transition."""

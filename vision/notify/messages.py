@@ -52,7 +52,7 @@ class Alert:
     snapshot: str | None = None
 
     @classmethod
-    def from_event_json(cls, data: dict) -> "Alert":
+    def from_event_json(cls, data: dict) -> Alert:
         return cls(event_id=data["id"], type=data["type"], camera_id=data["camera_id"],
                    window_id=data.get("window_id"), severity=data.get("severity", "medium"),
                    started_at=parse_iso(data["started_at"]), snapshot=data.get("snapshot"))
@@ -74,7 +74,7 @@ class HallFacts:
     camera_names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, config) -> "HallFacts":
+    def from_config(cls, config) -> HallFacts:
         return cls(language=config.hall.language, timezone=config.schedule.timezone,
                    link_base=config.dashboard.link_base(),
                    window_names={w.id: (w.name or w.id) for c in config.cameras for w in c.windows},

@@ -71,7 +71,7 @@ class Robot:
         return f"Robot(id={self.id!r}, kind={self.kind!r})"
 
     @classmethod
-    def from_config(cls, item) -> "Robot":
+    def from_config(cls, item) -> Robot:
         return cls(id=item.id, kind=item.kind, url=item.url,
                    secret=item.secret.get_secret_value() if item.secret is not None else None,
                    format=item.format, types=frozenset(item.types), windows=frozenset(item.windows),
@@ -146,7 +146,7 @@ class Notifier:
         self._share_key = links.share_key(store)
 
     @classmethod
-    def from_config(cls, store, config, **kw) -> "Notifier":
+    def from_config(cls, store, config, **kw) -> Notifier:
         robots = []
         for i, item in enumerate(config.notify):
             if not item.enabled:
@@ -164,7 +164,7 @@ class Notifier:
 
     # -- lifecycle --
 
-    def start(self) -> "Notifier":
+    def start(self) -> Notifier:
         for robot in self.robots:
             thread = threading.Thread(target=self._run, args=(robot,), name=f"notify-{robot.id}", daemon=True)
             thread.start()

@@ -15,13 +15,21 @@ from __future__ import annotations
 import numpy as np
 
 from vision.config import BadgeProfile, HallConfig, Thresholds, Window
+from vision.observe.observations import ObjectObservation, PersonObservation, WindowObservation
+from vision.observe.person_facts import (  # noqa: F401 - re-exported
+    FrameFacts,
+    check_aligned,
+    eye_state,
+    frame_facts,
+    head_down,
+    head_down_by_eyes,
+    heads_say,
+    shoulder_width,
+)
+from vision.perception.classes import PHONE_LABELS
 from vision.perception.detections import FrameDetections
 from vision.perception.geometry import bounding_rect, box_overlap, to_pixels
-from vision.perception.classes import PHONE_LABELS
-from vision.observe.observations import ObjectObservation, PersonObservation, WindowObservation
 from vision.perception.pause_sign import sign_score
-from vision.observe.person_facts import (FrameFacts, check_aligned, eye_state, frame_facts,  # noqa: F401 - re-exported
-                                         head_down, head_down_by_eyes, heads_say, shoulder_width)
 
 
 def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge: BadgeProfile,

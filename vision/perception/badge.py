@@ -56,7 +56,7 @@ def chest_region(pose: Pose, th: Thresholds) -> tuple[tuple[float, float, float,
 
 
 def _hex_to_hsv(color: str) -> np.ndarray:
-    bgr = np.uint8([[[int(color[5:7], 16), int(color[3:5], 16), int(color[1:3], 16)]]])
+    bgr = np.array([[[int(color[5:7], 16), int(color[3:5], 16), int(color[1:3], 16)]]], dtype=np.uint8)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[0, 0].astype(int)
 
 
@@ -75,7 +75,7 @@ def colour_mask(crop: np.ndarray, profile: BadgeProfile) -> np.ndarray:
         for a, b in ranges:
             lo = np.array([a, sat_lo, profile.min_value], dtype=np.uint8)
             hi = np.array([b, sat_hi, 255], dtype=np.uint8)
-            mask |= cv2.inRange(hsv, lo, hi)
+            mask |= cv2.inRange(hsv, lo, hi)  # type: ignore[arg-type]  # cv2's stubs: inRange gives a uint8 mask
     return mask
 
 

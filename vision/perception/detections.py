@@ -34,6 +34,12 @@ SKELETON = (
 Box = tuple[float, float, float, float]
 
 
+def as_box(values) -> Box:
+    """Four numbers (a list, an array row, JSON) as a Box of floats."""
+    x1, y1, x2, y2 = (float(v) for v in values)
+    return (x1, y1, x2, y2)
+
+
 @dataclass(frozen=True)
 class Detection:
     """One object found by a detector."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from vision.config import Thresholds
-from vision.perception.detections import KP, Box, Face, Pose
-from vision.perception.geometry import box_iou, inside_share
-from vision.perception.eyes import EyeReading, judge_eyes, read_eye
 from vision.models.blazeface import BlazeFaceDetector, FaceCandidate
+from vision.perception.detections import KP, Box, Face, Pose
+from vision.perception.eyes import EyeReading, judge_eyes, read_eye
+from vision.perception.geometry import box_iou, inside_share
 
 HEAD_POINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 Region = tuple[int, int, int, int]
@@ -53,14 +53,15 @@ def head_regions(box: Box, pose: Pose | None, width: int, height: int, kp_score:
         else:
             groups.append([p])
     regions = []
-    for g in sorted(groups, key=len, reverse=True):
-        g = np.asarray(g)
-        if len(g) == 1:
+    for group in sorted(groups, key=len, reverse=True):
+        points = np.asarray(group)
+        if len(points) == 1:
             side = longer / 3
         else:
-            spread = float(np.max(np.linalg.norm(g[:, None] - g[None], axis=-1)))
+            spread = float(np.max(np.linalg.norm(points[:, None] - points[None], axis=-1)))
             side = max(3.2 * spread, bw / 3)
-        r = _square(*g.mean(axis=0), min(side, 1.2 * longer), width, height)
+        cx, cy = points.mean(axis=0)
+        r = _square(cx, cy, min(side, 1.2 * longer), width, height)
         if r:
             regions.append(r)
     return regions
@@ -94,7 +95,7 @@ class FaceReader:
         """One face (or None) per person: each face found goes to the person it fits best, once."""
         found = [(fit, i, f) for i, (b, p) in enumerate(zip(boxes, poses)) for fit, f in self.candidates(image, b, p)]
         chosen: dict[int, FaceCandidate] = {}
-        for fit, i, f in sorted(found, key=lambda t: t[0], reverse=True):
+        for _fit, i, f in sorted(found, key=lambda t: t[0], reverse=True):
             if i not in chosen and all(box_iou(f.box, g.box) < 0.5 for g in chosen.values()):
                 chosen[i] = f
         return [self.read_eyes(image, chosen[i]) if i in chosen else None for i in range(len(boxes))]

@@ -12,9 +12,9 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
     from pathlib import Path
 
     from vision.config import ModelChoice
-    from vision.perception.heads import load_head
     from vision.models.manifest import DEFAULT_MANIFEST, get_model
     from vision.perception.face import FaceReader
+    from vision.perception.heads import load_head
     from vision.perception.pipeline import Analyzer
 
     choice = choice or ModelChoice()

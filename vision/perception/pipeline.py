@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from vision.models.base import Timer, batched_nms
+from vision.perception.classes import HALL_OBJECTS
 from vision.perception.crops import person_crop
 from vision.perception.detections import KP, Detection, FrameDetections, Pose
 from vision.perception.geometry import box_iou, inside_share
-from vision.perception.classes import HALL_OBJECTS
-from vision.models.base import Timer, batched_nms
 from vision.perception.hand_zoom import hand_regions, look_at_hands
 from vision.perception.zoom import counter_tiles
 
@@ -308,7 +308,7 @@ class AnalyzerPool:
         if not analyzers:
             raise ValueError("AnalyzerPool needs at least one Analyzer")
         self.analyzers = analyzers
-        self._free: "queue.Queue[Analyzer]" = queue.Queue()
+        self._free: queue.Queue[Analyzer] = queue.Queue()
         for a in analyzers:
             self._free.put(a)
 

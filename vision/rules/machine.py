@@ -150,7 +150,8 @@ class Machine:
 
     def _start(self, now: float, raise_to: tuple[str, dict] | None) -> Event:
         self.phase, self._last_emit = Phase.ACTIVE, now
-        severity, details = self.settings.severity, {"fired_at": iso(now), "dwell_s": self.settings.dwell_s}
+        severity: str = self.settings.severity
+        details = {"fired_at": iso(now), "dwell_s": self.settings.dwell_s}
         if raise_to is not None and higher(raise_to[0], severity):
             severity, details = raise_to[0], {**details, **raise_to[1]}
         self.event = Event(

@@ -33,9 +33,9 @@ from datetime import date, datetime, timedelta
 from vision.config import BEHAVIOURS, Rules, Schedule
 from vision.events import Event, iso, new_event_id, parse_iso
 from vision.observe.observations import WindowObservation
-from vision.rules.service_hours import is_open, last_closing, local_time, period_at, periods_on
 from vision.rules.machine import Machine
 from vision.rules.pause import PauseKeeper
+from vision.rules.service_hours import is_open, last_closing, local_time, period_at, periods_on
 
 # an outage shorter than this keeps a window's open events open (one absence across it stays one event)
 OUTAGE_HOLD_S = 15 * 60
@@ -84,7 +84,7 @@ class WindowRules:
             return value if staffed else False
 
         sleeping = (None if obs.head_down and obs.staff_motion is None
-                    else bool(obs.head_down and obs.staff_motion < self.still_motion))
+                    else bool(obs.head_down and obs.staff_motion is not None and obs.staff_motion < self.still_motion))
         return {
             "unattended": not staffed,
             "phone_on_counter": obs.phone_on_counter,
@@ -167,7 +167,7 @@ class WindowRules:
     def state(self, now: float) -> WindowState:
         """The window on the dashboard board."""
         active = [e.type for e in self.open_events]
-        if self.pause_keeper.active:
+        if self.pause_keeper.event is not None:          # paused
             return WindowState("paused", self.pause_keeper.event.started_at, active)
         if self.late is not None:
             return WindowState("late", self.late.started_at, active)
@@ -206,7 +206,8 @@ class WindowRules:
             self._last_staff_at = now
         elif self._presence is None:
             self._presence, self._presence_since = "unattended", now
-        elif self._presence == "staffed" and now - self._last_staff_at > self.rules.unattended.grace_s:
+        elif (self._presence == "staffed" and self._last_staff_at is not None
+              and now - self._last_staff_at > self.rules.unattended.grace_s):
             self._presence, self._presence_since = "unattended", self._last_staff_at
 
     def _late_step(self, now: float, obs: WindowObservation | None) -> list[Event]:
@@ -242,6 +243,7 @@ class WindowRules:
 
     def _judge_openings(self, now: float, obs: WindowObservation) -> list[Event]:
         s, grace, prev = self.rules.late_opening, self.rules.unattended.grace_s, self._last_obs_at
+        assert prev is not None, "judged only while watching (after an observation)"
         first = local_time(self.schedule, prev).date()
         for day in (first, first + timedelta(days=1)):
             for deadline, due, start, end in self._deadlines(day):

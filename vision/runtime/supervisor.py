@@ -7,12 +7,12 @@ import logging
 import threading
 import time
 
-from vision.media.clips import ClipCutter, prune_media
 from vision.config import HallConfig
 from vision.errors import ConfigError
-from vision.training.versions import HeadSwitch
-from vision.store.database import Store
+from vision.media.clips import ClipCutter, prune_media
 from vision.runtime.worker import CameraWorker
+from vision.store.database import Store
+from vision.training.versions import HeadSwitch
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Supervisor:
         return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish,
                             head_switch=self.head_switch)
 
-    def start(self) -> "Supervisor":
+    def start(self) -> Supervisor:
         for warning in self.config.clip_warnings():
             log.warning("%s", warning)
         self.cutter.start()

@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vision.config import HallConfig
-from vision.perception.crops import zone_crop
-from vision.perception.pipeline import merge_detections
-from vision.perception.detections import Detection, FrameDetections
 from vision.events import Event
+from vision.observe.frame import observe_camera
+from vision.observe.observations import WindowObservation
+from vision.perception.crops import zone_crop
+from vision.perception.detections import Detection, FrameDetections
 from vision.perception.geometry import bounding_rect, box_center, box_iou, box_overlap, to_pixels
 from vision.perception.motion import box_motion, to_gray
-from vision.observe.observations import WindowObservation
-from vision.observe.frame import observe_camera
+from vision.perception.pipeline import merge_detections
 from vision.rules import WindowRules
 from vision.runtime.schedule import STAGES, Plan, StageClock
 

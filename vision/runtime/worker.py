@@ -16,27 +16,27 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
-from vision.media.annotate import draw_window
-from vision.media.palette import ALERT, OBJECT, PERSON, STAFF
-from vision.media.capture import CameraReader
-from vision.perception.pipeline import AnalyzerPool
-from vision.media.clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
 from vision.config import BEHAVIOURS, Camera, HallConfig
-from vision.media.event_frame import encode_jpeg, frame_persons, write_event_frame
 from vision.errors import ConfigError
 from vision.events import Event, new_event_id
-from vision.observe.observations import WindowObservation, distinct
+from vision.media.annotate import draw_window
+from vision.media.capture import CameraReader
+from vision.media.clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
+from vision.media.event_frame import encode_jpeg, frame_persons, write_event_frame
+from vision.media.palette import ALERT, OBJECT, PERSON, STAFF
 from vision.media.ring import MAX_RING_S, PacketRing, seconds_for_clip
+from vision.observe.observations import WindowObservation, distinct
 from vision.perception.geometry import to_pixels
-from vision.store.database import Store
-from vision.training.teaching import Teaching, state_candidates
+from vision.perception.pipeline import AnalyzerPool
 from vision.rules import pause_sync
 from vision.runtime.watch import CameraWatch, Step
+from vision.store.database import Store
+from vision.training.teaching import Teaching, state_candidates
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class CameraWorker:
 
     # ---- lifecycle ----
 
-    def start(self) -> "CameraWorker":
+    def start(self) -> CameraWorker:
         self._stop.clear()
         self.reader.start()
         self._thread = threading.Thread(target=self._run, name=f"worker-{self.camera.id}", daemon=True)
@@ -210,7 +210,7 @@ class CameraWorker:
                 self.publish(ev)
 
     def _media_paths(self, ev: Event) -> tuple[Path, Path]:
-        day = datetime.fromtimestamp(ev.started_at, tz=timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(ev.started_at, tz=UTC).strftime("%Y-%m-%d")
         folder = self.media_dir / self.camera.id / day
         return folder / f"{ev.id}.jpg", folder / f"{ev.id}.mp4"
 

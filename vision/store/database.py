@@ -60,7 +60,7 @@ class Store(EventRecords, ReviewRecords, EventQueries, LiveFeed, WindowRecords):
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

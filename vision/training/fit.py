@@ -32,9 +32,9 @@ import numpy as np
 from vision.config import HallConfig
 from vision.errors import HallmonitorError, InputError
 from vision.media.event_frame import decode_jpeg
-from vision.training.versions import HallHeads, head_name
 from vision.store.database import Store
 from vision.training.teaching import BEHAVIOURS, Label, Teaching
+from vision.training.versions import HallHeads, head_name
 
 log = logging.getLogger(__name__)
 
@@ -284,8 +284,8 @@ class Trainer:
     def current_head(self, p: HeadPlan):
         """(name, head) judging this behaviour now: the hall's version switched on, else the bundled
         head the config runs, else (None, None)."""
-        from vision.perception.heads import load_head
         from vision.models.manifest import get_model
+        from vision.perception.heads import load_head
 
         on = self.heads.active_of(p.head)
         if on is not None:
@@ -299,8 +299,8 @@ class Trainer:
 
     def run(self, behaviours: list[str] | None, by: str, *, activate: bool = False, run_id: int | None = None,
             progress: Progress = lambda f, s: None) -> TrainResult:
-        from vision.training.versions import model_name
         from vision.perception.heads import fit_head, register_head
+        from vision.training.versions import model_name
 
         result = TrainResult()
         plans = plan(self.teaching, behaviours)
@@ -322,10 +322,14 @@ class Trainer:
             ordered = split.train + split.held_back
             n, base = len(ordered), done
             # crops are cheap, features are most of the work: 20 % / 70 % of each head's share, fit 10 %
-            crops = _crops(self.teaching, ordered,
-                           lambda k: progress((base + 0.2 * k) / total, f"{p.head}: crops {k}/{n}"))
-            feats = self.features(crops, lambda k: progress((base + 0.2 * n + 0.7 * k) / total,
-                                                            f"{p.head}: features {k}/{n}"))
+            def on_crop(k: int, base: float = base, n: int = n, head: str = p.head, total: float = total) -> None:
+                progress((base + 0.2 * k) / total, f"{head}: crops {k}/{n}")
+
+            def on_feature(k: int, base: float = base, n: int = n, head: str = p.head, total: float = total) -> None:
+                progress((base + 0.2 * n + 0.7 * k) / total, f"{head}: features {k}/{n}")
+
+            crops = _crops(self.teaching, ordered, on_crop)
+            feats = self.features(crops, on_feature)
             progress((base + 0.9 * n) / total, f"{p.head}: fitting")
             n_train = len(split.train)
             x_train, x_back = feats[:n_train], feats[n_train:]

@@ -198,7 +198,7 @@ def state_candidates(observations, statuses: dict[str, str],
 class Teaching:
     """The hall's labels and their frames, in the hall's store."""
 
-    def __init__(self, store: "Store"):
+    def __init__(self, store: Store):
         self.store = store
 
     # ---- frames ----
@@ -298,7 +298,8 @@ class Teaching:
                      " by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (label_id, frame_id, key, behaviour, old, new, by, at))
 
     def labels(self, behaviour: str | None = None, frame_id: int | None = None) -> list[Label]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str | int] = []
         if behaviour is not None:
             if behaviour not in BEHAVIOURS:
                 raise InputError(f"behaviour {behaviour!r}: use one of {', '.join(BEHAVIOURS)}")

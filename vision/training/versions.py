@@ -22,7 +22,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from vision.errors import InputError, NotFound
 from vision.events import iso
@@ -144,7 +144,7 @@ def _pid_alive(pid: int | None) -> bool:
 class HallHeads:
     """Versions of the hall's heads and which are on, in the hall's store."""
 
-    def __init__(self, store: "Store"):
+    def __init__(self, store: Store):
         self.store = store
 
     # ---- versions ----
@@ -160,8 +160,9 @@ class HallHeads:
         with self.store.write() as conn:
             try:
                 vid = conn.execute(
-                    """INSERT INTO head_versions (head, behaviour, window_id, version, model_name, file, sha256, metrics,
-                                                  trained_by, trained_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    """INSERT INTO head_versions (head, behaviour, window_id, version, model_name, file, sha256,
+                                                  metrics, trained_by, trained_at, run_id)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (head, behaviour, window_id, version, model_name(head, version), file, sha256,
                      json.dumps(metrics, allow_nan=False), by, now, run_id)).lastrowid
             except sqlite3.IntegrityError:
@@ -172,7 +173,7 @@ class HallHeads:
         return _version_of(row)
 
     def versions(self, head: str | None = None) -> list[HeadVersion]:
-        sql, params = "SELECT * FROM head_versions", ()
+        sql, params = "SELECT * FROM head_versions", cast(tuple[str, ...], ())
         if head is not None:
             sql, params = sql + " WHERE head = ?", (head,)
         return [_version_of(r) for r in self.store._conn().execute(sql + " ORDER BY head, version DESC", params)]
@@ -329,7 +330,7 @@ class HeadSwitch:
     camera's ``CameraWatch`` with ``zone_backbone``). ``sync()`` is cheap when nothing changed
     (one indexed query), so the supervisor calls it every second."""
 
-    def __init__(self, config, store: "Store", analyzers: list):
+    def __init__(self, config, store: Store, analyzers: list):
         self.config, self.heads = config, HallHeads(store)
         self.analyzers = analyzers
         self.bundled = {id(a): list(a.heads) for a in analyzers}
@@ -345,8 +346,8 @@ class HeadSwitch:
         if generation == self.generation:
             return False
         self.generation = generation   # a switch that fails to load is reported once, not every second
-        from vision.perception.heads import load_head
         from vision.models.manifest import get_model
+        from vision.perception.heads import load_head
         from vision.training.fit import hall_manifest, load_backbone
 
         active = self.heads.active()

@@ -54,7 +54,7 @@ Resolver = Callable[[str, int], list[str]]
 
 def system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def check_url(url: str, *, allow_private: bool = False, resolver: Resolver | None = None) -> list[str]:
@@ -85,7 +85,7 @@ def check_url(url: str, *, allow_private: bool = False, resolver: Resolver | Non
         except (OSError, UnicodeError) as exc:
             raise Unresolvable(f"url {url!r}: the host {host} does not resolve ({exc}); check the name") from None
         if not addresses:
-            raise Unresolvable(f"url {url!r}: the host {host} resolves to no address")
+            raise Unresolvable(f"url {url!r}: the host {host} resolves to no address") from None
     if allow_private:
         return addresses
     for address in addresses:
@@ -100,8 +100,8 @@ def check_url(url: str, *, allow_private: bool = False, resolver: Resolver | Non
 class _PeerCheck:
     """Mixin for urllib3 connections: refuse the socket if the address it connected to is not public."""
 
-    def _new_conn(self):  # type: ignore[override]
-        sock = super()._new_conn()  # type: ignore[misc]
+    def _new_conn(self):
+        sock = super()._new_conn()
         peer = sock.getpeername()[0]
         problem = address_problem(ipaddress.ip_address(peer.split("%", 1)[0]))
         if problem:

@@ -124,7 +124,7 @@ class Dispatcher:
 
     # -- lifecycle --
 
-    def start(self) -> "Dispatcher":
+    def start(self) -> Dispatcher:
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
         self._thread.start()
         log.info("webhook dispatcher started")

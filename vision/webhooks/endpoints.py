@@ -4,6 +4,7 @@ queries the dashboard's webhook pages read. The tables are declared in vision/we
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import secrets as _secrets
@@ -52,7 +53,7 @@ class Endpoint:
     updated_at: float
 
     @classmethod
-    def from_row(cls, row) -> "Endpoint":
+    def from_row(cls, row) -> Endpoint:
         return cls(id=row["id"], url=row["url"], secrets=tuple(json.loads(row["secrets"])),
                    types=tuple(json.loads(row["types"])), windows=tuple(json.loads(row["windows"])),
                    enabled=bool(row["enabled"]), allow_private=bool(row["allow_private"]),
@@ -69,7 +70,7 @@ class Endpoint:
             return True
         if window_id is not None:
             return window_id in self.windows
-        if camera_windows is None or camera_id not in camera_windows:
+        if camera_windows is None or camera_id is None or camera_id not in camera_windows:
             return True
         return any(w in self.windows for w in camera_windows[camera_id])
 
@@ -125,7 +126,8 @@ class Endpoints:
             raise NotFound(f"no webhook endpoint {endpoint_id!r}")
         return Endpoint.from_row(row)
 
-    def _validate(self, url, types, windows, allow_private, timeout_s) -> tuple[str, list[str], list[str], bool, float]:
+    def _validate(self, url, types, windows, allow_private,
+                  timeout_s) -> tuple[str, builtins.list[str], builtins.list[str], bool, float]:
         if not isinstance(allow_private, bool):
             raise InputError("allow_private: expected true or false")
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s <= 60:
@@ -189,7 +191,7 @@ class Endpoints:
         log.info("webhook endpoint %s enabled", endpoint_id)
         return self.get(endpoint_id)
 
-    def deliveries(self, endpoint_id: str, status: str | None = None, limit: int = 100) -> list[dict]:
+    def deliveries(self, endpoint_id: str, status: str | None = None, limit: int = 100) -> builtins.list[dict]:
         """The endpoint's deliveries, newest first."""
         self.get(endpoint_id)
         if status is not None and status not in DELIVERY_STATUSES:
@@ -248,7 +250,7 @@ class Endpoints:
                 counts["failed_attempts"] += max(0, row["bad"] or 0)
         return out
 
-    def sync_config(self, webhooks: Sequence) -> list[Endpoint]:
+    def sync_config(self, webhooks: Sequence) -> builtins.list[Endpoint]:
         """Make the endpoints of cameras.yaml (``source = 'config'``) match it; returns them.
 
         An endpoint removed from the file is deleted (its pending deliveries fail). An endpoint the
