@@ -68,7 +68,7 @@ def main() -> None:
                     store.record(transition("phone_use", "w2"))
                     if wake:
                         pub.wake()
-                    sub.wait(lambda: len(sub.on(TOPIC)) > before, 5)
+                    sub.wait(lambda before=before: len(sub.on(TOPIC)) > before, 5)
                     delays.append((time.perf_counter() - t) * 1000)
                     time.sleep(0.07)
                 delays.sort()

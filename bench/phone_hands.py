@@ -123,7 +123,8 @@ def report(rows, sizes) -> None:
                       + f" | {fires}/{len(unlabelled)}")
         ms = sorted(r["ms"][size] for r in rows)
         nreg = sum(len(r["regions"][size]) for r in rows)
-        print(f"hands {size}: median {ms[len(ms) // 2]:.0f} ms CPU a photo, {nreg / max(1, len(rows)):.2f} squares a photo")
+        print(f"hands {size}: median {ms[len(ms) // 2]:.0f} ms CPU a photo, "
+              f"{nreg / max(1, len(rows)):.2f} squares a photo")
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ sends ``Last-Event-ID`` and gets exactly what it missed. An ``alert`` message is
 JSON at that transition (``Event.to_json()``, as /api and the webhook ``data`` carry it) plus its
 review state now and its event_log id (``log_id``); a ``review`` message is the event as
 ``GET /api/events/<id>`` has it now plus ``review`` (the history row: who, when, status, comment).
-Both carry ``seq`` and the text the board shows under ``display`` (present.alert_json). The board's tiles are sent as a ``board`` message whenever they change. A comment line
+Both carry ``seq`` and the text the board shows under ``display`` (present.alert_json). The board's
+tiles are sent as a ``board`` message whenever they change. A comment line
 is sent as a heartbeat when nothing else was, so proxies keep the connection open.
 A stream ends after ``HM_SSE_MAX_S`` and the browser reconnects (freeing a server thread now
 and then); ``retry:`` tells it to do so within two seconds.

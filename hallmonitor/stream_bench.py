@@ -173,17 +173,20 @@ def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: P
 
 
 def format_runs(results: list[RunResult], fps: float) -> str:
-    lines = ["| cameras | windows | analysed fps | missed ticks | CPU % of a core per camera | CPU ms per window per s | "
-             + " | ".join(f"{s} %" for s in STAGES) + " | latency median ms | latency p95 ms | events | RSS MB | goal |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in STAGES) + " | ---: | ---: | ---: | ---: | --- |"]
+    head = (["cameras", "windows", "analysed fps", "missed ticks", "CPU % of a core per camera",
+             "CPU ms per window per s"] + [f"{s} %" for s in STAGES]
+            + ["latency median ms", "latency p95 ms", "events", "RSS MB", "goal"])
+    lines = ["| " + " | ".join(head) + " |", "|" + " ---: |" * (len(head) - 1) + " --- |"]
     for r in results:
         per_cam = 100 * r.cpu_s / r.seconds / r.cameras
-        stages = " | ".join(f"{100 * r.stage_cpu_s.get(s, 0.0) / r.seconds / r.cameras:.1f}" for s in STAGES)
         med, p95 = r.latency()
-        lines.append(f"| {r.cameras} | {r.windows} | {r.fps:.2f} | {r.missed} ({100 * r.missed / max(1, r.expected):.0f} %) | "
-                     f"{per_cam:.1f} | {1000 * r.cpu_s / r.seconds / r.windows:.0f} | {stages} | {'-' if med is None else f'{med:.0f}'} | "
-                     f"{'-' if p95 is None else f'{p95:.0f}'} | {len(r.latencies_ms)} | {r.rss_mb:.0f} | "
-                     f"{'holds' if r.holds(fps) else 'misses'} |")
+        missed = f"{r.missed} ({100 * r.missed / max(1, r.expected):.0f} %)"
+        per_window = 1000 * r.cpu_s / r.seconds / r.windows
+        cells = [str(r.cameras), str(r.windows), f"{r.fps:.2f}", missed, f"{per_cam:.1f}", f"{per_window:.0f}"]
+        cells += [f"{100 * r.stage_cpu_s.get(s, 0.0) / r.seconds / r.cameras:.1f}" for s in STAGES]
+        cells += ["-" if med is None else f"{med:.0f}", "-" if p95 is None else f"{p95:.0f}", str(len(r.latencies_ms)),
+                  f"{r.rss_mb:.0f}", "holds" if r.holds(fps) else "misses"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -225,8 +228,9 @@ def stream_bench(cameras: list[int], windows_per_camera: int, seconds: float, fp
     folder = root / "var" / "bench"
     limit = physical_limit(stream, windows_per_camera)
     click.echo(limit, err=True)
-    out = [limit, "", f"machine: {os.cpu_count()} cores; crop pass={'on' if crop_pass else 'off'}; {fps:g} analysis/s per "
-           f"camera, {windows_per_camera} windows per camera; 720p15 H.264, keyframe every 1 s; {seconds:g} s per run"]
+    out = [limit, "", f"machine: {os.cpu_count()} cores; crop pass={'on' if crop_pass else 'off'}; "
+           f"{fps:g} analysis/s per camera, {windows_per_camera} windows per camera; "
+           f"720p15 H.264, keyframe every 1 s; {seconds:g} s per run"]
     for mode in modes:
         pool = make_pool(mode, crop_pass)
         results: list[RunResult] = []

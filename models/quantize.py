@@ -139,7 +139,8 @@ def skimage_photos() -> list[Path]:
     try:
         import skimage
     except ImportError:
-        sys.exit("scikit-image is needed for its astronaut/coffee photos (pip install -r models/requirements-convert.txt)")
+        sys.exit("scikit-image is needed for its astronaut/coffee photos "
+                 "(pip install -r models/requirements-convert.txt)")
     data = Path(skimage.__file__).parent / "data"
     return [data / name for name in SKIMAGE_PHOTOS]
 
@@ -282,7 +283,8 @@ def quantize(src: Path, dst: Path, tensors: list[np.ndarray], input_name: str, a
         else:
             exclude = head_nodes(pre_model) if args.keep_head_float else []
         if exclude:
-            log(f"kept in float: {len(exclude)} nodes ({', '.join(exclude[:12])}{', ...' if len(exclude) > 12 else ''})")
+            more = ", ..." if len(exclude) > 12 else ""
+            log(f"kept in float: {len(exclude)} nodes ({', '.join(exclude[:12])}{more})")
         settings = {
             "quant_format": {"qdq": QuantFormat.QDQ, "qoperator": QuantFormat.QOperator}[args.format],
             "activation_type": {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}[args.activations],
@@ -485,7 +487,8 @@ def pose_input(pose: MoveNetPose, img: np.ndarray, box) -> np.ndarray | None:
     return np.ascontiguousarray(x)
 
 
-def pose_crops(det: NanoDetDetector, pose: MoveNetPose, items, min_score: float) -> list[tuple[str, object, np.ndarray]]:
+def pose_crops(det: NanoDetDetector, pose: MoveNetPose, items,
+               min_score: float) -> list[tuple[str, object, np.ndarray]]:
     """(image name, person box, MoveNet input) for every person the float detector finds, in a fixed order."""
     out = []
     for name, img in items:
@@ -783,7 +786,8 @@ def main() -> None:
     log(f"  class-score outputs: max |diff| {raw['max']:.4f}, mean |diff| {raw['mean']:.5f}")
     if args.verbose:
         for name, ref, test in ag["images"]:
-            fmt = lambda ds: ", ".join(f"{d.label} {d.score:.2f}" for d in sorted(ds, key=lambda d: -d.score))
+            def fmt(ds):
+                return ", ".join(f"{d.label} {d.score:.2f}" for d in sorted(ds, key=lambda d: -d.score))
             log(f"  {name}: float [{fmt(ref)}]  int8 [{fmt(test)}]")
 
     recall = ag["scopes"]["person"]["recall"]

@@ -20,7 +20,8 @@ import click
 @click.option("--seconds", default=30.0, show_default=True, help="measured seconds per run (after a warm-up)")
 @click.option("--fps", default=1.0, show_default=True, help="analyses per second per camera")
 @click.option("--sweep", is_flag=True, help="find the highest camera count that holds the goal (double, then bisect)")
-@click.option("--mode", "modes", type=click.Choice(["baseline", "optimized", "lean", "optimized-int8", "lean-int8"]), multiple=True,
+@click.option("--mode", "modes", multiple=True,
+              type=click.Choice(["baseline", "optimized", "lean", "optimized-int8", "lean-int8"]),
               help="with --cameras: the pipeline settings to measure (default: optimized; repeat for both)")
 @click.option("--head", "heads", multiple=True,
               help="photos: run this behaviour head too (a head name in the manifest; repeat for several)")

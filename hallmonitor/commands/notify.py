@@ -14,7 +14,8 @@ def notify() -> None:
 
 @notify.command("test")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default="cameras.yaml", show_default=True)
-@click.option("--robot", "robot_ids", multiple=True, help="only this robot id (repeatable); default: every enabled robot")
+@click.option("--robot", "robot_ids", multiple=True,
+              help="only this robot id (repeatable); default: every enabled robot")
 def notify_test(config_path: Path, robot_ids: tuple[str, ...]) -> None:
     """Post a test message through each robot and print what the robot answered."""
     from vision.config import load_config
@@ -45,4 +46,5 @@ def notify_test(config_path: Path, robot_ids: tuple[str, ...]) -> None:
                 failed += 1
                 click.echo(f"robot {robot.id} ({robot.kind}): failed: {outcome.error}", err=True)
     if failed:
-        raise click.ClickException(f"{failed} of {len(robots)} robots failed; check their url and secret in {config_path}")
+        raise click.ClickException(f"{failed} of {len(robots)} robots failed; "
+                                   f"check their url and secret in {config_path}")

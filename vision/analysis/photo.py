@@ -33,7 +33,8 @@ def read_image(path: Path) -> np.ndarray:
         raise InputError(f"{path}: the file is empty")
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
-        raise InputError(f"{path}: not an image OpenCV can decode (corrupt, truncated, or not a JPEG/PNG/BMP/WebP/TIFF)")
+        raise InputError(f"{path}: not an image OpenCV can decode "
+                         "(corrupt, truncated, or not a JPEG/PNG/BMP/WebP/TIFF)")
     if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
         raise InputError(f"{path}: the JPEG is truncated (no end-of-image marker); copy the file again")
     return image

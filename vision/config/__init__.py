@@ -36,4 +36,10 @@ from vision.config.schema import (
     single_window_config,
 )
 
-__all__ = ["load_config", "parse_config", "BEHAVIOURS", "BadgeProfile", "Camera", "ClipSettings", "Dashboard", "Defaults", "Hall", "HallConfig", "LateOpeningSettings", "ModelChoice", "Mqtt", "MqttTls", "NotifyRobot", "PauseSign", "Point", "RuleOverride", "RuleSettings", "Rules", "RulesOverride", "SLUG", "SLUG_HELP", "Schedule", "Storage", "Strict", "Thresholds", "ThresholdsOverride", "WEEKDAYS", "WebhookEndpoint", "Window", "expand_days", "parse_period", "single_window_config"]
+__all__ = [
+    "load_config", "parse_config", "BEHAVIOURS", "BadgeProfile", "Camera", "ClipSettings", "Dashboard", "Defaults",
+    "Hall", "HallConfig", "LateOpeningSettings", "ModelChoice", "Mqtt", "MqttTls", "NotifyRobot", "PauseSign",
+    "Point", "RuleOverride", "RuleSettings", "Rules", "RulesOverride", "SLUG", "SLUG_HELP", "Schedule", "Storage",
+    "Strict", "Thresholds", "ThresholdsOverride", "WEEKDAYS", "WebhookEndpoint", "Window", "expand_days",
+    "parse_period", "single_window_config",
+]

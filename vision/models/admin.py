@@ -95,7 +95,8 @@ def yolo_python() -> str:
         "ultralytics. Or export it yourself (`yolo export model=X.pt format=onnx opset=17`) and add the .onnx.")
 
 
-def export_onnx(pt: Path, out_dir: Path, imgsz: int = 640, progress: Callable[[str], object] = print) -> tuple[Path, str]:
+def export_onnx(pt: Path, out_dir: Path, imgsz: int = 640,
+                progress: Callable[[str], object] = print) -> tuple[Path, str]:
     """Export ``pt`` to ONNX in ``out_dir`` with ultralytics, offline; returns (onnx path, ultralytics version)."""
     python = yolo_python()
     work = out_dir / "export"

@@ -16,7 +16,8 @@ from vision.perception.detections import Box, Detection, Pose
 
 
 def decode_yolo(raw: np.ndarray, n_classes: int, min_score: float, iou: float,
-                max_det: int = 300, agnostic: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+                max_det: int = 300, agnostic: bool = False,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Raw YOLO output (one image) -> boxes xyxy, scores, classes, keypoints (or None), in input pixels."""
     pred = raw[0].T if raw.ndim == 3 else raw.T            # [N, 4 + nc + extra]
     scores_all = pred[:, 4:4 + n_classes]

@@ -223,7 +223,8 @@ class Publisher:
             resync, self._resync = self._resync, False
         if resync:
             if self.settings.discovery:
-                for topic, payload in discovery_messages(self.config, self.topics, self.settings.discovery_prefix).items():
+                found = discovery_messages(self.config, self.topics, self.settings.discovery_prefix)
+                for topic, payload in found.items():
                     self.client.publish(topic, payload, qos=QOS, retain=True)
             self.client.publish(self.topics.available, "online", qos=QOS, retain=True)
             self._last_state.clear()

@@ -33,7 +33,8 @@ from vision.perception.pause_sign import sign_score
 
 
 def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge: BadgeProfile,
-                   image: np.ndarray | None = None, base_dir=None, facts: FrameFacts | None = None) -> WindowObservation:
+                   image: np.ndarray | None = None, base_dir=None,
+                   facts: FrameFacts | None = None) -> WindowObservation:
     """One window's view of the frame: who of the frame's persons is in its staff zone or citizen zone,
     what lies on its counter. The persons' own facts (``facts``, judged once per frame by
     ``person_facts.frame_facts`` with the same thresholds) are computed here when not given."""

@@ -98,8 +98,8 @@ class FrameFacts:
                 person.badge_evidence = {"badge": person.badge, "reason": "badge head",
                                          "p": person.heads["badge_worn"]}
             else:
-                verdict = judge_badge(self.image, person.pose, [o.detection for o in self.objects if o.index is not None],
-                                      self.held, self.badge_profile, self.thresholds)
+                found = [o.detection for o in self.objects if o.index is not None]
+                verdict = judge_badge(self.image, person.pose, found, self.held, self.badge_profile, self.thresholds)
                 person.badge, person.badge_evidence = verdict.badge, verdict.to_json()
         return person.badge, person.badge_evidence or {}
 
@@ -157,7 +157,8 @@ def head_down(pose: Pose | None, box, sw: float, th: Thresholds) -> tuple[bool, 
             pitch = (eye_y - ear_y) / sw
             if pitch >= th.head_down_tilt:
                 # looking down at a form or a keyboard looks the same in one frame: only where the hall asks
-                return th.pitch_is_head_down, {"reason": "head pitched down (ears above eyes)", "pitch": round(pitch, 3)}
+                why = {"reason": "head pitched down (ears above eyes)", "pitch": round(pitch, 3)}
+                return th.pitch_is_head_down, why
             return False, {"reason": "head up", "pitch": round(pitch, 3)}
         return False, {"reason": "head up"}
     if nose is None and not ears and box[1] > shoulder_y - 0.5 * sw:

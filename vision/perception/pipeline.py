@@ -278,7 +278,8 @@ class Analyzer:
         persons that have a pose."""
         h, w = image.shape[:2]
         chosen = [i for i, p in enumerate(persons) if poses[i] is not None and (focus is None or focus(p))]
-        chosen = sorted(chosen, key=lambda i: persons[i].width * persons[i].height, reverse=True)[: self.max_crop_persons]
+        chosen = sorted(chosen, key=lambda i: persons[i].width * persons[i].height,
+                        reverse=True)[: self.max_crop_persons]
         regions = [r for i in chosen for r in hand_regions(poses[i], persons[i].box, i, w, h)]
         return look_at_hands(self.detector, image, regions, min_score=self.min_score)
 

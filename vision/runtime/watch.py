@@ -257,7 +257,7 @@ class CameraWatch:
                 self._zone_last[win.id] = state
         by_id = {obs.window_id: obs for obs in observations}
         still: dict[str, list] = {}
-        for (win, heads), poly in zip(todo, polygons):
+        for (win, _heads), poly in zip(todo, polygons):
             obs = by_id.get(win.id)
             if obs is None:
                 continue
