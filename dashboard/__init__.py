@@ -58,7 +58,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
                testing: bool = False, secret_key: bytes | None = None) -> Flask:
     from . import api, auth, errors, live, pages, report, settings, shared, sse, teach
     from .accounts import Accounts
-    from .i18n import language, t
+    from .i18n import language, plural_forms, t, tn
     from .throttle import LoginThrottle
 
     app = Flask(__name__)
@@ -91,7 +91,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     def _language():
         g.lang = language()
 
-    app.jinja_env.globals.update(t=t, csrf_token=auth.csrf_token)
+    app.jinja_env.globals.update(t=t, tn=tn, plural_forms=plural_forms, csrf_token=auth.csrf_token)
 
     @app.context_processor
     def _hall():

@@ -84,7 +84,7 @@ TEXT: dict[str, dict[str, str]] = {
     "only_open": {"zh-CN": "仅进行中", "en": "Open only"},
     "filter": {"zh-CN": "筛选", "en": "Filter"},
     "clear": {"zh-CN": "清除", "en": "Clear"},
-    "events_found": {"zh-CN": "共 {n} 条事件", "en": "{n} events"},
+    "events_found": {"zh-CN": "共 {n} 条事件", "en": "{n} events", "en_one": "{n} event"},
     "time": {"zh-CN": "时间", "en": "Time"},
     "duration": {"zh-CN": "时长", "en": "Duration"},
     "kept": {"zh-CN": "已保留", "en": "kept"},
@@ -114,8 +114,10 @@ TEXT: dict[str, dict[str, str]] = {
     "bulk_selected": {"zh-CN": "已选 {n} 条", "en": "{n} selected"},
     "bulk_none_selected": {"zh-CN": "请先勾选事件", "en": "Select events first"},
     "bulk_mark_all": {"zh-CN": "本页 {n} 条全部标为已处理", "en": "Mark all {n} shown as resolved"},
-    "bulk_confirm_all": {"zh-CN": "确定将本页显示的 {n} 条事件全部标为已处理？", "en": "Mark all {n} events shown as resolved?"},
-    "bulk_done": {"zh-CN": "已将 {n} 条事件标为{status}", "en": "{n} events marked {status}"},
+    "bulk_confirm_all": {"zh-CN": "确定将本页显示的 {n} 条事件全部标为已处理？", "en": "Mark all {n} events shown as resolved?",
+                         "en_one": "Mark the {n} event shown as resolved?"},
+    "bulk_done": {"zh-CN": "已将 {n} 条事件标为{status}", "en": "{n} events marked {status}",
+                  "en_one": "{n} event marked {status}"},
     "comment": {"zh-CN": "备注", "en": "Comment"},
     "keep": {"zh-CN": "★ 永久保留", "en": "★ Keep"},
     "unkeep": {"zh-CN": "取消保留", "en": "Stop keeping"},
@@ -136,7 +138,7 @@ TEXT: dict[str, dict[str, str]] = {
     "weekly_report": {"zh-CN": "周报", "en": "Weekly report"},
     "week": {"zh-CN": "周", "en": "Week"},
     "print": {"zh-CN": "打印", "en": "Print"},
-    "events_total": {"zh-CN": "事件总数", "en": "events"},
+    "events_total": {"zh-CN": "事件总数", "en": "events", "en_one": "event"},
     "vs_previous": {"zh-CN": "上周", "en": "previous week"},
     "unattended_minutes": {"zh-CN": "离岗分钟数", "en": "unattended minutes"},
     "false_positives_excluded": {"zh-CN": "误报（未计入）", "en": "false positives (left out)"},
@@ -146,6 +148,7 @@ TEXT: dict[str, dict[str, str]] = {
     "per_window": {"zh-CN": "各窗口 × 事件类型", "en": "Per window × event type"},
     "total": {"zh-CN": "合计", "en": "Total"},
     "trend": {"zh-CN": "环比", "en": "Trend"},
+    "trend_new": {"zh-CN": "新增", "en": "new"},
     "longest_events": {"zh-CN": "持续最久的事件", "en": "Longest events"},
     "this_week": {"zh-CN": "本周", "en": "This week"},
     "previous_week": {"zh-CN": "上周", "en": "Previous week"},
@@ -181,7 +184,7 @@ TEXT: dict[str, dict[str, str]] = {
     "saving": {"zh-CN": "保存中…", "en": "Saving…"},
     "today_events": {"zh-CN": "今日事件", "en": "Today's events"},
     "minutes_unit": {"zh-CN": "分钟", "en": " min"},
-    "boxes_at": {"zh-CN": "{n} 个检测框 · {t} 秒", "en": "{n} boxes at {t} s"},
+    "boxes_at": {"zh-CN": "{n} 个检测框 · {t} 秒", "en": "{n} boxes at {t} s", "en_one": "{n} box at {t} s"},
     "save": {"zh-CN": "保存", "en": "Save"},
     "role": {"zh-CN": "角色", "en": "Role"},
     "status": {"zh-CN": "状态", "en": "Status"},
@@ -218,7 +221,7 @@ TEXT: dict[str, dict[str, str]] = {
     "head_window_head_down": {"zh-CN": "趴台", "en": "Head down"},
     "label_counts": {"zh-CN": "已有标注", "en": "Labels so far"},
     "behaviour": {"zh-CN": "行为", "en": "Behaviour"},
-    "labels_n": {"zh-CN": "共 {n} 条标注", "en": "{n} labels"},
+    "labels_n": {"zh-CN": "共 {n} 条标注", "en": "{n} labels", "en_one": "{n} label"},
     "no_labels_yet": {"zh-CN": "还没有标注：在事件页面为工作人员画面标注后再训练。", "en": "No labels yet: label the staff crops on an event's page, then train."},
     "train": {"zh-CN": "开始训练", "en": "Train"},
     "train_hint": {"zh-CN": "在本机 CPU 上训练约需几分钟；新版本训练后默认不启用。", "en": "Takes a few minutes on this CPU; new versions stay off until switched on."},
@@ -278,3 +281,19 @@ def t(key: str) -> str:
     if entry is None:
         return key
     return entry.get(lang) or entry.get("en") or key
+
+
+def tn(key: str, n: int) -> str:
+    """``t(key)`` for a count, with ``{n}`` filled in: English takes the entry's ``en_one`` for exactly
+    one ("1 event"); Chinese has no plural, so zh-CN always takes its one form."""
+    lang = g.get("lang") or language()
+    entry = TEXT.get(key, {})
+    one = entry.get(f"{lang}_one") if n == 1 else None
+    return (one or t(key)).replace("{n}", str(n))
+
+
+def plural_forms(key: str) -> dict[str, str]:
+    """Both forms of a count text for a script: ``{"other": ..., "one": ...}`` (``{n}`` left in)."""
+    lang = g.get("lang") or language()
+    entry = TEXT.get(key, {})
+    return {"other": t(key), "one": entry.get(f"{lang}_one") or t(key)}

@@ -149,7 +149,7 @@ THIS_COLOUR, PREV_COLOUR = "#2f5fb3", "#b8c2d6"
 
 def _trend(now_n: float, before_n: float) -> str:
     if before_n == 0:
-        return "—" if now_n == 0 else "+∞"
+        return "—" if now_n == 0 else t("trend_new")     # a percentage of nothing is no number
     pct = (now_n - before_n) / before_n * 100
     return f"{pct:+.0f}%"
 

@@ -43,7 +43,7 @@
         span.textContent = T.review[ev.review_status] || ev.review_status;
         row.querySelector('input.pick').checked = false;
       });
-      result.textContent = T.done.replace('{n}', body.reviewed).replace('{status}', T.review[status]);
+      result.textContent = T.done[body.reviewed === 1 ? 'one' : 'other'].replace('{n}', body.reviewed).replace('{status}', T.review[status]);
     } catch (err) {
       result.className = 'error';
       result.textContent = T.failed + ': ' + err.message;
@@ -54,7 +54,7 @@
   }
   acts.forEach(function (b) { b.onclick = function () { send(chosen(), b.dataset.status); }; });
   document.getElementById('bulk-all').onclick = function () {
-    if (window.confirm(T.confirm_all.replace('{n}', picks.length))) send(picks.map(p => p.value), 'resolved');
+    if (window.confirm(T.confirm_all[picks.length === 1 ? 'one' : 'other'].replace('{n}', picks.length))) send(picks.map(p => p.value), 'resolved');
   };
   refresh();
 })();

@@ -55,7 +55,7 @@
     if (!doc || (toggle && !toggle.checked)) return;
     const frame = frameAt(video.currentTime);
     window.hmPlayer.draws += 1;
-    if (state) state.textContent = frame ? state.dataset.text.replace('{n}', frame.boxes.length).replace('{t}', frame.t.toFixed(1)) : '';
+    if (state) state.textContent = frame ? (frame.boxes.length === 1 ? state.dataset.textOne : state.dataset.text).replace('{n}', frame.boxes.length).replace('{t}', frame.t.toFixed(1)) : '';
     if (!frame) return;
     const r = contentRect();
     const sx = r.w / (doc.width || video.videoWidth || r.w), sy = r.h / (doc.height || video.videoHeight || r.h);

