@@ -89,6 +89,8 @@ TEXT: dict[str, dict[str, str]] = {
     "duration": {"zh-CN": "时长", "en": "Duration"},
     "kept": {"zh-CN": "已保留", "en": "kept"},
     "no_events": {"zh-CN": "没有事件", "en": "No events"},
+    "bad_cursor": {"zh-CN": "翻页链接无效（不是本系统生成的），请从第一页重新开始",
+                   "en": "This page link is not valid (its cursor was not made here); start again from the first page"},
     "first_page": {"zh-CN": "第一页", "en": "First page"},
     "next_page": {"zh-CN": "下一页", "en": "Next page"},
     "show_boxes": {"zh-CN": "显示检测框", "en": "Show detections"},

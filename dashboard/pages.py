@@ -11,11 +11,14 @@ from flask import Blueprint, abort, jsonify, make_response, redirect, render_tem
 
 from vision.errors import InputError
 from vision.events import EVENT_TYPES, SEVERITIES
+from vision.store.checks import BAD_CURSOR
 from vision.store.events import REVIEW_STATUSES
 
 from .auth import actor, local_path, require
 from .board import board_tiles
+from .errors import error_response, wants_json
 from .evidence import send_evidence
+from .i18n import t
 from .present import (
     alert_json,
     camera_names,
@@ -92,10 +95,10 @@ def events():
     cursor_error = None
     try:
         rows, next_cursor = store().list_events(**filters, limit=PAGE_SIZE, cursor=cursor)
-    except InputError as exc:
+    except InputError:
         if cursor is None:
             raise
-        rows, next_cursor, cursor_error = [], None, exc.message
+        rows, next_cursor, cursor_error = [], None, t("bad_cursor")
     total = store().count_events(**filters)
     keep_args = [(k, v) for k in ("from", "to", "window", "camera", "type", "status", "severity", "open")
                  for v in request.args.getlist(k) if v]
@@ -103,10 +106,13 @@ def events():
     if next_cursor:
         next_url = url_for("pages.events") + "?" + urlencode([*keep_args, ("cursor", next_cursor)])
     first_url = url_for("pages.events") + ("?" + urlencode(keep_args) if keep_args else "")
-    return render_template("events.html", rows=rows, total=total, next_url=next_url, first_url=first_url,
+    page = render_template("events.html", rows=rows, total=total, next_url=next_url, first_url=first_url,
                            paged=cursor is not None, cursor_error=cursor_error, cameras=camera_names(),
                            args=request.args, windows=window_names(), types=EVENT_TYPES,
                            statuses=REVIEW_STATUSES, severities=SEVERITIES, **_helpers())
+    if cursor_error and wants_json():
+        return error_response(400, BAD_CURSOR)
+    return page, 400 if cursor_error else 200
 
 
 # ---- one event ----

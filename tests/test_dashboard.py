@@ -313,7 +313,7 @@ def test_events_list_filters_and_pages(site):
     assert "共 0 条事件" in client.get("/events?from=2026-11-11").text
     assert "共 120 条事件" in client.get("/events?status=new&lang=en").text.replace("120 events", "共 120 条事件")
     # a broken cursor is explained, not a 500
-    assert client.get("/events?cursor=nonsense").status_code == 200
+    assert client.get("/events?cursor=nonsense").status_code == 400      # the page says so, with the first page link
 
 
 def test_event_page_and_media(site):

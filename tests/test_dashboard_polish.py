@@ -39,3 +39,24 @@ def test_counts_take_the_english_plural_and_chinese_has_none(site, n, en, zh):
     report = client.get("/report?week=2026-W46&lang=en").text
     card = re.search(r'id="total-events">\d+</span><span>([^<]*)<', report).group(1)
     assert card == ("event" if n == 1 else "events")
+
+
+# base64 of garbage, of [1, 2, 3], of [1e500, "a"] (infinity), and a cursor cut short
+BAD_CURSORS = ["garbage!", "WzEsMiwzXQ", "WzFlNTAwLCJhIl0", "WzE3NjMxN"]
+
+
+@pytest.mark.parametrize("cursor", BAD_CURSORS)
+def test_a_malformed_cursor_is_a_400_that_says_what_a_cursor_is(site, cursor):
+    record(site.store, "eating", "w01", local_ts(2026, 11, 11, 10, 0), 1)
+    client = site.client("viewer")
+    for path, headers in (("/api/events", {}), ("/events", {"Accept": "application/json"})):
+        resp = client.get(f"{path}?cursor={cursor}", headers=headers)
+        assert resp.status_code == 400 and resp.is_json, (path, resp.status_code)
+        message = resp.get_json()["error"]["message"]
+        assert message.startswith("cursor: ") and "next_cursor" in message and "first page" in message
+        assert "list_events" not in message and "Traceback" not in message
+    page = client.get(f"/events?cursor={cursor}&lang=zh-CN")
+    assert page.status_code == 400 and "翻页链接无效" in page.text and "cursor:" not in page.text
+    assert 'href="/events"' in page.text                                   # the way back to the first page
+    good = client.get("/api/events?limit=1").get_json()
+    assert client.get(f"/api/events?cursor={good['next_cursor'] or ''}").status_code == 200

@@ -451,8 +451,8 @@ def test_open_events_by_camera(store: Store):
     ({"since": T0 + 10, "until": T0}, "since (2026-11-02T01:00:10.000Z) is after until"),
     ({"limit": 0}, "limit: expected a whole number from 1 to 500, got 0"),
     ({"limit": "50"}, "limit: expected a whole number from 1 to 500, got '50'"),
-    ({"cursor": "garbage!"}, "cursor: not a cursor returned by list_events"),
-    ({"cursor": "WzEsMiwzXQ"}, "cursor: not a cursor returned by list_events"),  # base64 of [1,2,3]
+    ({"cursor": "garbage!"}, "cursor: not a paging cursor from this server"),
+    ({"cursor": "WzEsMiwzXQ"}, "cursor: not a paging cursor from this server"),  # base64 of [1,2,3]
 ])
 def test_bad_filters_are_input_errors(store: Store, kwargs, message):
     with pytest.raises(InputError) as err:

@@ -88,13 +88,18 @@ def page_limit(limit: Any) -> int:
     return limit
 
 
+# what the API answers for a cursor it did not hand out (a user's words: no function names)
+BAD_CURSOR = ("cursor: not a paging cursor from this server. A cursor marks where the next page starts: pass the "
+              "next_cursor of the previous answer unchanged, or leave cursor out to get the first page")
+
+
 def encode_cursor(started_at: float, event_id: str) -> str:
     raw = dumps([started_at, event_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: Any) -> tuple[float, str]:
-    bad = InputError("cursor: not a cursor returned by list_events; start again from the first page")
+    bad = InputError(BAD_CURSOR)
     if not isinstance(cursor, str) or not cursor or len(cursor) > 400:
         raise bad
     try:
@@ -102,5 +107,7 @@ def decode_cursor(cursor: Any) -> tuple[float, str]:
     except (ValueError, TypeError, binascii.Error):
         raise bad from None
     if isinstance(started_at, bool) or not isinstance(started_at, (int, float)) or not isinstance(event_id, str):
+        raise bad
+    if not math.isfinite(started_at):       # JSON allows Infinity and NaN; no event starts then
         raise bad
     return float(started_at), event_id
