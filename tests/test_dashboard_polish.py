@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from vision.events import Event, new_event_id
+
 from .test_dashboard import Site, local_ts, record
 
 
@@ -60,3 +62,19 @@ def test_a_malformed_cursor_is_a_400_that_says_what_a_cursor_is(site, cursor):
     assert 'href="/events"' in page.text                                   # the way back to the first page
     good = client.get("/api/events?limit=1").get_json()
     assert client.get(f"/api/events?cursor={good['next_cursor'] or ''}").status_code == 200
+
+
+def test_an_unattended_window_has_no_score_in_the_api_or_the_page(site):
+    start = local_ts(2026, 11, 11, 10, 0)
+    empty = record(site.store, "unattended", "w01", start, 5)
+    phone = Event(id=new_event_id(start), type="phone_use", camera_id="cam-a", window_id="w02", phase="started",
+                  severity="medium", started_at=start, updated_at=start, score=0.87)
+    site.store.record(phone)
+    client = site.client("viewer")
+    assert client.get(f"/api/events/{empty.id}").get_json()["score"] is None
+    assert [e["score"] for e in client.get("/api/events").get_json()["events"] if e["id"] == empty.id] == [None]
+    assert client.get(f"/api/events/{empty.id}/timeline").get_json()["timeline"][0]["event"]["score"] is None
+    assert client.get(f"/api/events/{phone.id}").get_json()["score"] == 0.87
+    score = re.compile(r'id="event-score">([^<]*)<')
+    assert score.search(client.get(f"/events/{empty.id}").text).group(1) == "—"
+    assert score.search(client.get(f"/events/{phone.id}").text).group(1) == "0.87"

@@ -29,6 +29,9 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
     "camera_offline": ("Camera offline", "摄像头离线"),
     "window_paused": ("Window paused", "暂停服务"),
 }
+# judgements of an absence or an outage: no detection stands behind them, so they carry no score
+# (JSON null, "—" on the pages), not a confidence of 0
+UNSCORED_TYPES = frozenset({"unattended", "late_opening", "camera_offline"})
 SEVERITIES = ("low", "medium", "high")
 PHASES = ("started", "updated", "ended")
 
@@ -108,7 +111,7 @@ class Event:
             "updated_at": iso(self.updated_at),
             "ended_at": iso(self.ended_at),
             "duration_s": round(self.duration_s, 3),
-            "score": round(float(self.score), 4),
+            "score": None if self.type in UNSCORED_TYPES else round(float(self.score), 4),
             "evidence": self.evidence,
             "details": self.details,
             "snapshot": self.snapshot,
@@ -121,7 +124,7 @@ class Event:
             id=data["id"], type=data["type"], camera_id=data["camera_id"],
             window_id=data.get("window_id"), phase=data["phase"], severity=data["severity"],
             started_at=parse_iso(data["started_at"]), updated_at=parse_iso(data["updated_at"]),
-            ended_at=parse_iso(data.get("ended_at")), score=data.get("score", 0.0),
+            ended_at=parse_iso(data.get("ended_at")), score=data.get("score") or 0.0,
             evidence=data.get("evidence") or {}, details=data.get("details") or {},
             snapshot=data.get("snapshot"), clip=data.get("clip"),
         )
