@@ -124,6 +124,7 @@ TEXT: dict[str, dict[str, str]] = {
     "keep": {"zh-CN": "★ 永久保留", "en": "★ Keep"},
     "unkeep": {"zh-CN": "取消保留", "en": "Stop keeping"},
     "keep_hint": {"zh-CN": "保留的事件不会被自动清理", "en": "Kept events are never deleted by retention"},
+    "reported_at": {"zh-CN": "上报于 {t}", "en": "reported {t}"},
     "timeline": {"zh-CN": "时间线", "en": "Timeline"},
     "live_needs_run": {"zh-CN": "此进程中没有运行摄像头分析，显示的是最近一次事件抓拍。实时画面需要用 hallmonitor run 启动。", "en": "No camera analysis runs in this process: the latest event snapshot is shown. The live view needs hallmonitor run."},
     "no_frame_yet": {"zh-CN": "暂无画面", "en": "No picture yet"},

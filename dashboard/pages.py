@@ -30,6 +30,7 @@ from .present import (
     media_file,
     parse_day,
     store,
+    timeline_steps,
     type_title,
     where,
     window_names,
@@ -128,7 +129,7 @@ def _event_or_404(event_id: str) -> dict:
 @require("viewer", token=False)
 def event(event_id: str):
     ev = _event_or_404(event_id)
-    timeline = store().timeline(event_id)
+    timeline = timeline_steps(ev, store().timeline(event_id))
     return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline,
                            reviews=store().reviews(event_id), near=store().neighbours(event_id),
                            camera_name=camera_names().get(ev["camera_id"], ev["camera_id"]),

@@ -126,6 +126,20 @@ def media_file(relative: str | None) -> Path:
     return path
 
 
+def timeline_steps(event: dict, timeline: list[dict]) -> list[dict]:
+    """The event's transitions as its page shows them, on the header's clock: ``started`` at the event's
+    ``started_at`` and ``ended`` at its ``ended_at`` (a rule dates an event from when the condition began,
+    and ends it when it last held, so both differ from the moment the transition was reported); an
+    ``update`` at when it was reported. ``reported`` is that moment when it differs by a second or more."""
+    steps = []
+    for step in timeline:
+        at = to_ts(step["at"])
+        when = {"started": event.get("started_at"), "ended": event.get("ended_at")}.get(step["phase"])
+        when = at if when is None else to_ts(when)
+        steps.append({**step, "when": when, "reported": at if abs(at - when) >= 1 else None})
+    return steps
+
+
 REVIEW_KEYS = ("review_status", "review_comment", "reviewed_by")
 
 

@@ -78,3 +78,21 @@ def test_an_unattended_window_has_no_score_in_the_api_or_the_page(site):
     score = re.compile(r'id="event-score">([^<]*)<')
     assert score.search(client.get(f"/events/{empty.id}").text).group(1) == "—"
     assert score.search(client.get(f"/events/{phone.id}").text).group(1) == "0.87"
+
+
+def test_the_event_pages_timeline_and_header_give_the_same_start_and_end(site):
+    # as the rules write it: dated from when the window emptied (09:58:00), reported after the grace
+    # (10:00:30), ended when staff came back (10:04:10), reported once the return held (10:04:40)
+    began, fired = local_ts(2026, 11, 11, 9, 58, 0), local_ts(2026, 11, 11, 10, 0, 30)
+    ev = Event(id=new_event_id(began), type="unattended", camera_id="cam-a", window_id="w01", phase="started",
+               severity="medium", started_at=began, updated_at=fired)
+    site.store.record(ev)
+    site.store.record(ev.advance("updated", local_ts(2026, 11, 11, 10, 2, 30)))
+    site.store.record(ev.advance("ended", local_ts(2026, 11, 11, 10, 4, 40), ended_at=local_ts(2026, 11, 11, 10, 4, 10)))
+    html = site.client("viewer").get(f"/events/{ev.id}?lang=en").text
+    header = (re.search(r'id="event-started">([^<]*)<', html).group(1), re.search(r'id="event-ended">([^<]*)<', html).group(1))
+    assert header == ("2026-11-11 09:58:00", "2026-11-11 10:04:10")          # the hall's zone, Asia/Shanghai
+    steps = re.findall(r'<li class="phase-(\w+)"><time>([^<]*)</time>(.*?)</li>', html.split('class="timeline"')[1], re.S)
+    assert [(phase, at) for phase, at, _ in steps] == [
+        ("started", header[0]), ("updated", "2026-11-11 10:02:30"), ("ended", header[1])]
+    assert "reported 10:00:30" in steps[0][2] and "reported 10:04:40" in steps[2][2] and "reported" not in steps[1][2]
