@@ -108,4 +108,10 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.register_blueprint(api.metrics_bp)
     app.register_blueprint(api.webhooks_pages_bp)
     app.register_blueprint(shared.bp)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        # what a browser asks for by itself (on a JSON or image answer, where no page links the icon)
+        return app.send_static_file("favicon.svg")
+
     return app

@@ -19,7 +19,7 @@ from .i18n import t
 
 bp = Blueprint("auth", __name__)
 
-OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static", "shared.snapshot"}  # shared: signed links
+OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static", "favicon", "shared.snapshot"}  # shared: signed links
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 

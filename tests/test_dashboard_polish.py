@@ -96,3 +96,14 @@ def test_the_event_pages_timeline_and_header_give_the_same_start_and_end(site):
     assert [(phase, at) for phase, at, _ in steps] == [
         ("started", header[0]), ("updated", "2026-11-11 10:02:30"), ("ended", header[1])]
     assert "reported 10:00:30" in steps[0][2] and "reported 10:04:40" in steps[2][2] and "reported" not in steps[1][2]
+
+
+def test_the_pages_link_a_favicon_that_is_served_without_a_login(site):
+    anonymous = site.client()
+    link = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', anonymous.get("/login").text).group(1)
+    for path in (link, "/favicon.ico"):
+        resp = anonymous.get(path)
+        assert resp.status_code == 200 and resp.mimetype == "image/svg+xml", path
+        assert resp.data.lstrip().startswith(b"<svg") and b"http" not in resp.data.replace(
+            b'xmlns="http://www.w3.org/2000/svg"', b"")                   # nothing to fetch: it works offline
+    assert link in site.client("viewer").get("/").text
