@@ -111,6 +111,39 @@ def _text_width(text: str, size: int = 12) -> float:
     return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
 
 
+def fit_label(text: str, width: float, lines: int = 2) -> list[str]:
+    """The label in at most ``lines`` lines of at most ``width``: broken at spaces (anywhere in a CJK
+    run), the last line cut with an ellipsis when the rest does not fit."""
+    out: list[str] = []
+    line = ""
+    for ch in text:
+        if _text_width(line + ch) <= width or not line:
+            line += ch
+            continue
+        cut = line.rfind(" ")
+        if ch != " " and cut > 0:               # carry the word in progress to the next line
+            out.append(line[:cut])
+            line = line[cut + 1:] + ch
+        else:
+            out.append(line.rstrip())
+            line = ch.lstrip()
+    out.append(line)
+    if len(out) > lines:
+        last = out[lines - 1]
+        while last and _text_width(last.rstrip() + "…") > width:
+            last = last[:-1]
+        out = out[:lines - 1] + [last.rstrip() + "…"]
+    return out
+
+
+def _label_svg(label: str, x: float, y_mid: float, width: float) -> str:
+    """A row label right-aligned at ``x``, wrapped to fit ``width``; its full text is the tooltip."""
+    lines = fit_label(label, width)
+    first = y_mid - (len(lines) - 1) * 6
+    spans = "".join(f'<tspan x="{x}" y="{first + k * 12:.0f}">{escape(line)}</tspan>' for k, line in enumerate(lines))
+    return f'<text text-anchor="end"><title>{escape(label)}</title>{spans}</text>'
+
+
 def bar_chart(labels: list[str], series: list[tuple[str, list[float], str]], unit: str = "",
               width: int = 440, row_h: int = 30) -> str:
     """Horizontal grouped bars: one group per label, one bar per series ``(name, values, colour)``."""
@@ -130,7 +163,7 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[float], str]], uni
         x += 16 + _text_width(name) + 18
     for i, label in enumerate(labels):
         y = legend_h + i * row_h
-        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 2:.0f}" text-anchor="end">{escape(label)}</text>')
+        parts.append(_label_svg(label, label_w - 6, y + row_h / 2 + 4, label_w - 10))
         for j, (name, values, colour) in enumerate(series):
             v = values[i]
             w = plot_w * v / top
