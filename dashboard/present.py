@@ -133,9 +133,9 @@ def timeline_steps(event: dict, timeline: list[dict]) -> list[dict]:
     ``update`` at when it was reported. ``reported`` is that moment when it differs by a second or more."""
     steps = []
     for step in timeline:
-        at = to_ts(step["at"])
-        when = {"started": event.get("started_at"), "ended": event.get("ended_at")}.get(step["phase"])
-        when = at if when is None else to_ts(when)
+        at = float(parse_iso(step["at"]) or 0.0)
+        own = to_ts({"started": event.get("started_at"), "ended": event.get("ended_at")}.get(step["phase"]))
+        when = at if own is None else own
         steps.append({**step, "when": when, "reported": at if abs(at - when) >= 1 else None})
     return steps
 

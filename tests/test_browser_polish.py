@@ -77,6 +77,6 @@ def test_english_report_chart_labels_are_whole_or_carry_their_full_title(hall, b
     labels = browser.execute_script(LABELS)
     titles = [title for _, title, *_ in labels]
     assert "Extra person behind the counter" in titles and "Call longer than 3 minutes" in titles
-    for text, title, left, right, view_w in labels:
+    for _text, title, left, right, view_w in labels:
         assert left >= 0 and right <= view_w, f"label {title!r} drawn from x={left:.0f} to {right:.0f}"
     shot(browser, "report-en-labels")
