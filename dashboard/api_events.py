@@ -28,7 +28,11 @@ class EventIdConverter(BaseConverter):
     regex = r"(?!review$)[^/]+"
 
 
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("event_id", EventIdConverter))
+def _add_converter(state) -> None:
+    state.app.url_map.converters.setdefault("event_id", EventIdConverter)
+
+
+bp.record_once(_add_converter)
 
 LIST_PARAMS = {"since", "until", "window", "camera", "type", "phase", "severity", "review_status", "limit", "cursor"}
 REVIEW_VERDICTS = ("acknowledged", "resolved", "false_positive")

@@ -164,7 +164,9 @@ def frame_response(camera_id: str, clean: bool, width: int = TILE_WIDTH):
     if event is None:
         abort(404, description=f"camera {camera_id}: no live frame in this process and no event snapshot yet")
     resp = send_file(media_file(event["snapshot"]), mimetype="image/jpeg", max_age=0)
-    return _frame_headers(resp, to_ts(event["started_at"]), "snapshot", camera_id)
+    started = to_ts(event["started_at"])
+    assert started is not None   # the store gives every event a started_at
+    return _frame_headers(resp, started, "snapshot", camera_id)
 
 
 @bp.route("/live/<camera_id>.jpg")

@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import click
 import numpy as np
@@ -190,7 +191,17 @@ def format_runs(results: list[RunResult], fps: float) -> str:
     return "\n".join(lines)
 
 
-MODES = {
+class BenchMode(TypedDict):
+    """How one bench mode loads and runs the analyzers."""
+    sessions: int
+    threads: int
+    detect_on: str
+    everyone: bool
+    crop_pass: bool
+    detector: NotRequired[str]
+
+
+MODES: dict[str, BenchMode] = {
     # the first version: one session on all cores, the whole frame, crop pass and pose for everyone
     "baseline": {"sessions": 1, "threads": 0, "detect_on": "frame", "everyone": True, "crop_pass": True},
     # now: a single-threaded session per core, the windows' zones, crop pass for staff, pose for staff and counter

@@ -562,7 +562,8 @@ class HallConfig(Strict):
 
     def notify_problems(self) -> list[tuple[tuple, str]]:
         """Robots with a duplicate id or a window filter naming no window of this hall."""
-        out, seen = [], set()
+        out: list[tuple[tuple, str]] = []
+        seen = set()
         known = [w.id for cam in self.cameras for w in cam.windows]
         for i, robot in enumerate(self.notify):
             if robot.id in seen:
@@ -613,7 +614,7 @@ class HallConfig(Strict):
         """Files the config names that cannot be read (checked at load, not on every frame)."""
         import cv2
 
-        out = []
+        out: list[tuple[tuple, str]] = []
         tls = self.mqtt.tls if self.mqtt is not None else None
         for key in ("ca_file", "cert_file", "key_file"):
             name = getattr(tls, key, None)

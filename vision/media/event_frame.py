@@ -23,6 +23,7 @@ import numpy as np
 
 from vision.media.clips import overlay_path
 from vision.observe.observations import WindowObservation, person_key
+from vision.perception.detections import as_box
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def frame_persons(observations: list[WindowObservation]) -> list[FramePerson]:
             if p.staff:
                 windows = windows + [obs.window_id]
             found[key] = (box, score, staff or p.staff, windows)
-    return [FramePerson(tuple(float(v) for v in box), float(score), staff, tuple(windows))
+    return [FramePerson(as_box(box), float(score), staff, tuple(windows))
             for box, score, staff, windows in found.values()]
 
 
@@ -99,7 +100,7 @@ def write_event_frame(snapshot_path: Path, image: np.ndarray, persons: list[Fram
 
 
 def _persons_of(doc: dict) -> list[FramePerson]:
-    return [FramePerson(tuple(float(v) for v in p["box"]), float(p.get("score", 0.0)), bool(p.get("staff")),
+    return [FramePerson(as_box(p["box"]), float(p.get("score", 0.0)), bool(p.get("staff")),
                         tuple(p.get("windows") or ())) for p in doc.get("persons", [])]
 
 
@@ -146,9 +147,9 @@ def _frame_from_clip(clip: Path, pre_s: float) -> EventFrame | None:
     if not frames:
         return None
     chosen = min(frames, key=lambda f: abs(f["t"] - pre_s))
-    persons = [FramePerson(tuple(float(v) for v in b["box"]), 0.0, str(b.get("label", "")).startswith("staff"))
+    persons = [FramePerson(as_box(b["box"]), 0.0, str(b.get("label", "")).startswith("staff"))
                for b in chosen["boxes"] if str(b.get("label", "")).split(":")[0] in ("staff", "person")]
-    image = None
+    image: np.ndarray | None = None
     with av.open(str(clip)) as container:
         stream = container.streams.video[0]
         best = None

@@ -16,7 +16,7 @@ import numpy as np
 from vision.errors import ModelError
 from vision.models.base import Timer, nms, open_session, preprocess
 from vision.models.manifest import ModelSpec
-from vision.perception.detections import Box
+from vision.perception.detections import Box, as_box
 
 
 @dataclass(frozen=True)
@@ -159,5 +159,5 @@ class BlazeFaceDetector:
         w_in, h_in = self.spec.input.width, self.spec.input.height
         boxes = tf.boxes(boxes * [w_in, h_in, w_in, h_in])
         points = tf.points(points * [w_in, h_in])
-        return [FaceCandidate(tuple(float(v) for v in b), float(sc), p.astype(np.float32))
+        return [FaceCandidate(as_box(b), float(sc), p.astype(np.float32))
                 for b, p, sc in zip(boxes, points, scores)]

@@ -104,7 +104,7 @@ def _splice(text: str, doc, name: str, entry_text: str, after: str | None = None
         start, end = block(name)
         lines[start:end] = new
     else:
-        _, end = block(after if after in models else keys[-1])
+        _, end = block(after if after is not None and after in models else keys[-1])
         if end and not lines[end - 1].endswith("\n"):
             lines[end - 1] += "\n"
         lines[end:end] = new

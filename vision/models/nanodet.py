@@ -7,7 +7,7 @@ import numpy as np
 from vision.errors import ModelError
 from vision.models.base import Timer, batched_nms, open_session, preprocess
 from vision.models.manifest import ModelSpec
-from vision.perception.detections import Detection
+from vision.perception.detections import Detection, as_box
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -80,5 +80,5 @@ class NanoDetDetector:
         ox, oy = origin
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(ox, ox + w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(oy, oy + h)
-        return [Detection(self.labels[int(c)], float(s), tuple(float(v) for v in b))
+        return [Detection(self.labels[int(c)], float(s), as_box(b))
                 for b, s, c in zip(boxes, scores[keep], classes[keep])]

@@ -12,7 +12,7 @@ from vision.errors import ModelError
 from vision.models.base import Timer, batched_nms, open_session, preprocess
 from vision.models.manifest import ModelSpec
 from vision.models.movenet import crop_box
-from vision.perception.detections import Box, Detection, Pose
+from vision.perception.detections import Box, Detection, Pose, as_box
 
 
 def decode_yolo(raw: np.ndarray, n_classes: int, min_score: float, iou: float,
@@ -84,7 +84,7 @@ class YoloDetector:
     def detect(self, image: np.ndarray, min_score: float = 0.25,
                origin: tuple[float, float] = (0.0, 0.0)) -> list[Detection]:
         boxes, scores, classes, _ = self.predict(image, min_score, origin)
-        return [Detection(self.labels[int(c)], float(s), tuple(float(v) for v in b))
+        return [Detection(self.labels[int(c)], float(s), as_box(b))
                 for b, s, c in zip(boxes, scores, classes)]
 
 

@@ -92,7 +92,10 @@ class Robot:
             window = data.get("window_id")
             if window is not None:
                 return window in self.windows
-            return bool(self.windows & set((camera_windows or {}).get(data.get("camera_id"), ())))
+            camera = data.get("camera_id")
+            if camera is None:
+                return False
+            return bool(self.windows & set((camera_windows or {}).get(camera, ())))
         return True
 
     def scrub(self, text: str) -> str:

@@ -68,8 +68,8 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
                                              and box_overlap(of.detection.box, counter) >= th.counter_overlap))
                for of in facts.objects]
 
-    staff = [p for p in persons if p.staff]
-    judged = [p.badge for p in staff if p.badge is not None]
+    window_staff = [p for p in persons if p.staff]
+    judged = [p.badge for p in window_staff if p.badge is not None]
     pause = None
     if window.pause_sign is not None and image is not None:
         tmpl = window.pause_sign.template
@@ -79,16 +79,16 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         pause = score >= window.pause_sign.threshold
     return WindowObservation(
         window_id=window.id,
-        staff_count=len(staff),
+        staff_count=len(window_staff),
         phone_on_counter=any(o.on_counter and o.detection.label in PHONE_LABELS for o in objects),
-        phone_in_use=any(p.phone_in_hand or p.phone_at_ear for p in staff),
-        phone_at_ear=any(p.phone_at_ear for p in staff),
+        phone_in_use=any(p.phone_in_hand or p.phone_at_ear for p in window_staff),
+        phone_at_ear=any(p.phone_at_ear for p in window_staff),
         badge_missing=None if not judged else not all(judged),
-        eating=any(p.eating for p in staff),
-        head_down=any(p.head_down for p in staff),
+        eating=any(p.eating for p in window_staff),
+        head_down=any(p.head_down for p in window_staff),
         citizen_waiting=any(p.citizen for p in persons),
         pause_sign=pause,
-        score=max([p.score for p in staff] + [o.detection.score for o in objects], default=0.0),
+        score=max([p.score for p in window_staff] + [o.detection.score for o in objects], default=0.0),
         persons=persons,
         objects=objects,
     )

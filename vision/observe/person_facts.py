@@ -93,7 +93,7 @@ class FrameFacts:
         if person.index not in self._badge_done:
             self._badge_done.add(person.index)
             said = heads_say(person.heads, self.head_thresholds)
-            if "badge_worn" in said:
+            if "badge_worn" in said and person.heads is not None:   # said is empty without heads
                 person.badge = said["badge_worn"]
                 person.badge_evidence = {"badge": person.badge, "reason": "badge head",
                                          "p": person.heads["badge_worn"]}
@@ -107,7 +107,7 @@ class FrameFacts:
         """A staff member's face found and not eating by the pose: food or drink at the mouth
         (``perception.eating.judge_at_face``), judged once."""
         if person.index not in self._at_face:
-            verdict = (False, None)
+            verdict: tuple[bool, dict | None] = (False, None)
             if person.face is not None and not person.eating and self.frame is not None:
                 at_face = judge_at_face(person.face, self.frame.objects, self.thresholds)
                 verdict = (bool(at_face.eating), at_face.evidence)
@@ -270,9 +270,10 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
         down, why = head_down_by_eyes(p.eyes, head_down(pose, p.box, sw, th))
         p.head_down = down
         p.evidence["head"] = why
-        said = heads_say(p.heads, frame.head_thresholds)
+        scores = p.heads or {}
+        said = heads_say(scores, frame.head_thresholds)
         if said:
-            p.evidence["heads"] = {b: {"p": p.heads[b], "threshold": frame.head_thresholds.get(b, 0.5),
+            p.evidence["heads"] = {b: {"p": scores[b], "threshold": frame.head_thresholds.get(b, 0.5),
                                        "seen": seen} for b, seen in said.items()}
         if said.get("phone_in_use") and not p.phone_in_hand and not p.phone_at_ear:
             p.phone_in_hand = True
@@ -282,7 +283,7 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
             p.evidence["eating_from"] = "head"
         if said.get("asleep") and not p.head_down:
             p.head_down = True
-            p.evidence["head"] = {"reason": "asleep head", "p": p.heads["asleep"]}
+            p.evidence["head"] = {"reason": "asleep head", "p": scores["asleep"]}
     return FrameFacts(persons, objects, th, badge, image, dict(frame.head_thresholds), held, frame)
 
 

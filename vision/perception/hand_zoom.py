@@ -78,7 +78,7 @@ def hand_regions(pose: Pose | None, box, person: int, width: int, height: int, *
         near = min(head, key=lambda p: np.hypot(p[0] - wrist[0], p[1] - wrist[1]), default=None)
         at_head = near is not None and float(np.hypot(near[0] - wrist[0], near[1] - wrist[1])) <= sw
         s = side
-        if at_head:           # the phone is between the hand and the ear
+        if at_head and near is not None:   # the phone is between the hand and the ear
             s = max(side, 1.2 * float(np.hypot(near[0] - cx, near[1] - cy)) + 0.5 * side)
             cx, cy = (cx + near[0]) / 2, (cy + near[1]) / 2
         rect = _square(cx, cy, s, width, height)

@@ -29,13 +29,15 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
     backbone = build(get_model(choice.backbone, manifest, task="features"), choice.threads) if heads else None
     face = None
     if choice.face:
-        stages = [build(get_model(name, manifest, task=task), choice.threads) if name else None
-                  for name, task in ((choice.face, "face"), (choice.landmarks, "landmarks"), (choice.eyes, "eyes"))]
-        face = FaceReader(*stages)
+        face_detector = build(get_model(choice.face, manifest, task="face"), choice.threads)
+        mesh, iris = [build(get_model(name, manifest, task=task), choice.threads) if name else None
+                      for name, task in ((choice.landmarks, "landmarks"), (choice.eyes, "eyes"))]
+        face = FaceReader(face_detector, mesh, iris)
     mouth = None
     if choice.mouth and face is not None:
         from .mouth import MouthReader
         spec = get_model(choice.mouth, manifest, task="classify")
+        assert spec.backbone is not None   # the manifest loader refuses a classifier without `backbone`
         if backbone is None or backbone.name != spec.backbone:
             backbone_for_mouth = build(get_model(spec.backbone, manifest, task="features"), choice.threads)
         else:

@@ -21,7 +21,7 @@ import numpy as np
 
 from vision.errors import ModelError
 from vision.models.manifest import ModelSpec, verify
-from vision.perception.detections import KP, Box, Face, Pose
+from vision.perception.detections import KP, Box, Face, Pose, as_box
 
 Rect = tuple[int, int, int, int]
 # the squares read around each face, in face widths: 2 sees a cup at the lips large, 4 the bottle
@@ -34,7 +34,7 @@ def head_box(box: Box, pose: Pose | None, face: Face | None, kp_score: float = 0
     """Where the head is: the face box when a face was found, else a box around the pose's head points
     (1.6 times their spread, at least a quarter of the person's width), else the top of the person's box."""
     if face is not None:
-        return tuple(float(v) for v in face.box)
+        return as_box(face.box)
     x1, y1, x2, y2 = box
     bw = x2 - x1
     if pose is not None:

@@ -123,7 +123,8 @@ class Analyzer:
         timing: dict[str, float] = {"preprocess": 0.0, "detect": 0.0, "crop_detect": 0.0, "pose": 0.0, "heads": 0.0}
         t = Timer()
         confirming = self.max_confirm and confirm_min_score is not None and confirm_min_score < person_min_score
-        floor = min(self.min_score, confirm_min_score) if confirming else self.min_score
+        confirm_floor = confirm_min_score if confirming and confirm_min_score is not None else self.min_score
+        floor = min(self.min_score, confirm_floor)
         if region is not None:
             x1, y1, x2, y2 = region
             found = self.detector.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
@@ -188,8 +189,9 @@ class Analyzer:
                 crop_found = self.detector.detect(image[cy1:cy2, cx1:cx2], min_score=self.min_score,
                                                   origin=(cx1, cy1))
                 crop_pre += self.detector.timing.get("preprocess", 0.0)
-                crop_objects[i] = [d for d in crop_found if d.label in self.crop_labels]
-                extra.extend(crop_objects[i])
+                kept = [d for d in crop_found if d.label in self.crop_labels]
+                crop_objects[i] = kept
+                extra.extend(kept)
             objects = merge_detections(objects + extra)
             timing["preprocess"] += crop_pre
             timing["crop_detect"] = t.ms() - crop_pre
@@ -262,7 +264,7 @@ class Analyzer:
     def _head_scores(self, image: np.ndarray, persons: list[Detection], focus) -> list[dict[str, float] | None]:
         """Each head's probability for the focus persons' crops; None for everyone else."""
         scores: list[dict[str, float] | None] = [None] * len(persons)
-        if not self.heads or not persons:
+        if not self.heads or self.backbone is None or not persons:   # no heads means no backbone
             return scores
         chosen = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_head_persons]
         if not chosen:

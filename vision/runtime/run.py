@@ -65,7 +65,7 @@ def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = N
     consumers.append(dispatcher)
     if mqtt is not None:
         consumers.append(mqtt.start())
-        say(f"hallmonitor: MQTT to {mqtt.broker}, topics under {config.mqtt.topic_prefix}/")
+        say(f"hallmonitor: MQTT to {mqtt.broker}, topics under {mqtt.settings.topic_prefix}/")
     if web is not None:
         web.start()
         say(f"hallmonitor: dashboard {web.url}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from vision.perception.motion import box_motion, to_gray
 from vision.perception.pipeline import merge_detections
 from vision.rules import WindowRules
 from vision.runtime.schedule import STAGES, Plan, StageClock
+
+if TYPE_CHECKING:
+    from vision.training.versions import HeadSwitch
 
 # the per-person stages and the FrameDetections list (aligned with persons) each one fills
 PERSON_STAGES = {s.name: s.holds for s in STAGES if s.holds}
@@ -74,7 +78,7 @@ class CameraWatch:
         self._confirm_held: list[tuple] = []              # the last verdicts on weak persons (box, pose, ok)
         # the hall's window-state heads (vision.training.versions.HeadSwitch: ``zone`` window id -> heads,
         # ``zone_backbone``); None: only the detector says whether a window is staffed
-        self.zone_heads = None
+        self.zone_heads: HeadSwitch | None = None
 
     def _frame_geometry(self, width: int, height: int):
         """Per frame size: whose staff a person is (window ids), whether a person stands at a counter,
@@ -240,7 +244,7 @@ class CameraWatch:
         """
         switch = self.zone_heads
         zone = getattr(switch, "zone", None)
-        if not zone:
+        if switch is None or not zone:
             return {}
         h, w = image.shape[:2]
         todo = [(win, zone[win.id]) for win in self.camera.windows if zone.get(win.id)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from vision.errors import InputError, NotFound
@@ -49,7 +50,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
     )
 
 
-def review_json(row: sqlite3.Row) -> dict:
+def review_json(row: sqlite3.Row | Mapping[str, Any]) -> dict:
     return {"id": row["id"], "event_id": row["event_id"], "status": row["status"], "comment": row["comment"],
             "user": row["user_name"], "at": iso(row["at"])}
 

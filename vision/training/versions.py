@@ -338,7 +338,7 @@ class HeadSwitch:
         self.generation: int | None = None
         self.applied: list[str] = []
         self.zone: dict[str, list] = {}
-        self.zone_backbone = None
+        self.zone_backbone: Any = None   # a features adapter (vision.models.adapters.build), loaded on need
 
     def sync(self) -> bool:
         """Apply the switches if they changed since the last call; True when the heads were swapped."""
