@@ -3,6 +3,9 @@
 Written by hand next to the routes it describes; tests keep it true (every /api rule is in it, and
 schemathesis checks the live app against it). The event and webhook payload schemas are the files in
 ``docs/`` (the same ones the store's tests check), embedded so there is one definition of each.
+
+Over 400 lines because it is one declarative document, a route per entry beside the shared schemas
+it refers to; it holds data, not logic.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ keyframe; if a camera sends it only out of band, ``CodecInfo.extradata`` is put 
 
 ``ClipCutter`` waits (in its own thread, or via ``poll``) until the ring holds packets up to
 ``start + post_s`` or the camera went away, then writes the clip; capture never waits for it.
+
+A little over 400 lines: cutting, snapshots, overlays and retention share the clip's file layout
+(media/<camera>/...) and its naming, which this module owns.
 """
 
 from __future__ import annotations
