@@ -64,6 +64,9 @@ class Thresholds(Strict):
     hand_distance: float = Field(0.45, gt=0, description="phone centre to wrist, in shoulder widths, to count as held")
     ear_distance: float = Field(0.55, gt=0, description="phone centre to ear/eye, in shoulder widths, for phone at ear")
     mouth_distance: float = Field(0.5, gt=0, description="food/drink or wrist to mouth, in shoulder widths")
+    eating_cue_score: float = Field(0.30, ge=0, le=1, description="minimum score for the pose's eating cues: the "
+                                    "food/drink detection at the mouth, and the wrist and nose keypoints of a wrist "
+                                    "at the mouth (the mouth stage, mouth_object, is judged apart)")
     mouth_object: float = Field(0.3, ge=0, le=1, description="probability of a mouth-held thing (cup, bottle, food) "
                                 "around the face at or above which the staff member is eating or drinking")
     food_at_face: float = Field(0.6, ge=0, description="food/drink box to the mouth of the face found, in face widths")

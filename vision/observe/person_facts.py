@@ -244,7 +244,7 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
                     obj.at_face = True
                     p.phone_at_ear = True
                     p.evidence["phone_at_ear"] = det.to_json()
-            elif det.label in FOOD_LABELS:
+            elif det.label in FOOD_LABELS and det.score >= th.eating_cue_score:
                 m = mouth(pose, sw, th)
                 if m and min(distance(c, m), point_box_distance(m, det.box)) <= th.mouth_distance * sw:
                     obj.at_face = True
@@ -263,8 +263,9 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
     for p in persons:
         pose, sw = p.pose, p.scale
         if pose is not None and not p.eating and not p.phone_in_hand:
-            m = mouth(pose, sw, th)
-            if m and any(distance(wr, m) <= 0.6 * th.mouth_distance * sw for wr in wrists(pose, th)):
+            cue = th.model_copy(update={"keypoint_score": max(th.keypoint_score, th.eating_cue_score)})
+            m = mouth(pose, sw, cue)
+            if m and any(distance(wr, m) <= 0.6 * th.mouth_distance * sw for wr in wrists(pose, cue)):
                 p.eating = True
                 p.evidence["wrist_at_mouth"] = True
         down, why = head_down_by_eyes(p.eyes, head_down(pose, p.box, sw, th))
