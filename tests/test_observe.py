@@ -91,6 +91,18 @@ def test_cup_at_mouth_is_eating_cup_on_counter_is_not():
     assert not obs.eating
 
 
+def test_eating_cues_below_their_score_cut_are_not_eating():
+    seated = (Detection("person", 0.9, STAFF_BOX), seated_pose())
+    cup = Detection("cup", 0.7, (480.0, 185.0, 530.0, 235.0))
+    strict = TH.model_copy(update={"eating_cue_score": 0.8})
+    obs = observe_window(frame([seated], [cup]), WINDOW, strict, BadgeProfile())
+    assert not obs.eating and len(obs.objects) == 1          # still seen, not at the mouth for eating
+    sipping = (Detection("person", 0.9, STAFF_BOX), seated_pose(wrist=((500, 205), (440, 450))))
+    assert observe_window(frame([sipping]), WINDOW, TH, BadgeProfile()).persons[0].evidence["wrist_at_mouth"]
+    stricter = TH.model_copy(update={"eating_cue_score": 0.95})   # the keypoints score 0.9
+    assert not observe_window(frame([sipping]), WINDOW, stricter, BadgeProfile()).eating
+
+
 @pytest.mark.parametrize("eye_dy, ear_dy, face, expected", [
     (-90, -85, True, False),     # upright: eyes and ears level
     (-60, -95, True, False),     # pitched down, ears well above the eyes: reading looks the same
