@@ -289,19 +289,15 @@ class CameraWatch:
 
     def tick(self, ts: float) -> list[Event]:
         """Time passes without a frame (the video is over): let grace periods and pauses run out."""
-        self._forget()
-        events: list[Event] = []
-        for rules in self.rules.values():
-            events.extend(rules.tick(ts))
-        return events
+        return self._without_frame(ts, "tick")
 
     def offline(self, ts: float) -> list[Event]:
         """The camera is offline: its windows are unknown; open events are held, not ended by grace."""
+        return self._without_frame(ts, "offline")
+
+    def _without_frame(self, ts: float, what: str) -> list[Event]:
         self._forget()
-        events: list[Event] = []
-        for rules in self.rules.values():
-            events.extend(rules.offline(ts))
-        return events
+        return [event for rules in self.rules.values() for event in getattr(rules, what)(ts)]
 
     def adopt(self, events: list[Event]) -> int:
         """Continue events a previous run left open (after a crash), instead of starting duplicates."""
