@@ -14,7 +14,16 @@ import pytest
 
 from vision.analysis.photo import analyze_image
 from vision.evaluation.labels import LabelsError, parse_records
-from vision.evaluation.scores import VERDICTS, Counts, Scored, expected_verdicts, got_verdicts, median_timing, score
+from vision.evaluation.scores import (
+    VERDICTS,
+    Counts,
+    Scored,
+    badge_unjudged_reason,
+    expected_verdicts,
+    got_verdicts,
+    median_timing,
+    score,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,8 +115,10 @@ def test_counts_are_the_real_verdicts_against_the_labels(photos, evaluated, anal
     assert report["verdicts"]["phone_in_use"]["n"] == 6
     assert report["verdicts"]["phone_on_desk"]["n"] == 1
     # badge: three staff photos carry a badge label; coverage is the share the product judged
-    judged = sum(got[f]["badge_visible"] is not None for f in ("zidane.jpg", "basketball1.png", "astronaut.png"))
-    assert report["badge"] == {"labelled": 3, "judged": judged, "coverage": judged / 3}
+    badge_photos = ("zidane.jpg", "basketball1.png", "astronaut.png")
+    judged = sum(got[f]["badge_visible"] is not None for f in badge_photos)
+    why = {k: v for k, v in report["badge"].items() if k != "not_judged_why"}
+    assert why == {"labelled": 3, "judged": judged, "coverage": judged / 3}
     assert set(report["sources"]) == {"street", "sport", "studio"}
     assert report["sources"]["studio"]["images"] == 2
     assert sum(s["verdicts"]["staff_present"]["n"] for s in report["sources"].values()) == 6
@@ -116,6 +127,29 @@ def test_counts_are_the_real_verdicts_against_the_labels(photos, evaluated, anal
     assert stages[-1] == "total" and {"decode", "detect", "pose", "observe"} <= set(stages)
     assert all(v >= 0 for v in report["timing_ms"].values())
     assert report["timing_ms"]["total"] >= report["timing_ms"]["detect"]
+
+
+def test_badge_not_judged_says_why_from_the_evidence(photos, evaluated, analyzer):
+    """Each badge-labelled staff photo left without a badge verdict is counted under the reason its
+    staff member's badge evidence gives (the real judge on the real pose), so coverage can be read."""
+    report, _ = evaluated
+    reasons: dict[str, int] = {}
+    for f in ("zidane.jpg", "basketball1.png", "astronaut.png"):
+        data = analyze_image(photos / f, analyzer).to_json()
+        if got_verdicts(data["windows"])["badge_visible"] is None:
+            staff = [p for p in data["persons"] if p.get("staff")]
+            why = badge_unjudged_reason(data["persons"])
+            if staff:   # the reason is the judge's own, without the numbers in brackets
+                said = staff[0]["evidence"]["badge"]["reason"]
+                assert said.startswith(why) and "(" not in why
+            reasons[why] = reasons.get(why, 0) + 1
+    b = report["badge"]
+    assert b["not_judged_why"] == reasons
+    assert sum(reasons.values()) == b["labelled"] - b["judged"]
+    assert badge_unjudged_reason([]) == "no staff found"
+    p = run("eval", str(photos), "--labels", str(photos / "labels.json"), "--sheet", str(photos / "o2" / "s.html"))
+    assert p.returncode == 0, p.stderr
+    assert ("badge not judged: " in p.stdout) == bool(reasons)
 
 
 class _Misses(HTMLParser):
@@ -193,7 +227,8 @@ def test_scoring_maps_labels_and_windows():
     assert (ph["n"], ph["tp"], ph["fp"]) == (2, 1, 1)        # c: in hand false, at ear unknown -> not scored
     assert (hd["n"], hd["fn"]) == (1, 1)
     assert (bd["n"], bd["tp"], bd["tn"]) == (2, 1, 1)        # a: badge not judged -> coverage, not a miss
-    assert r["badge"] == {"labelled": 3, "judged": 2, "coverage": pytest.approx(2 / 3)}
+    assert r["badge"] == {"labelled": 3, "judged": 2, "coverage": pytest.approx(2 / 3),
+                          "not_judged_why": {"not recorded": 1}}   # a: no reason handed in
     assert r["sources"]["x"]["images"] == 2 and r["sources"]["y"]["verdicts"]["staff_present"]["fp"] == 1
     assert sorted((m["file"], m["verdict"]) for m in r["misses"]) == [
         ("b", "phone_in_use"), ("c", "head_down_sleeping"), ("c", "staff_present")]

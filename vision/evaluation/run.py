@@ -11,7 +11,7 @@ from vision.analysis.photo import analyze_image
 from vision.errors import InputError
 from vision.evaluation import sheet as contact_sheet
 from vision.evaluation.labels import LabelRecord
-from vision.evaluation.scores import Scored, expected_verdicts, got_verdicts, score
+from vision.evaluation.scores import Scored, badge_unjudged_reason, expected_verdicts, got_verdicts, score
 from vision.media.annotate import annotate
 
 
@@ -54,6 +54,8 @@ def run_eval(folder: Path, records: list[LabelRecord], analyzer, sheet: Path, co
             continue
         data = result.to_json()
         s = Scored(rec.file, rec.source or "", expected_verdicts(rec.labels), got_verdicts(data["windows"]))
+        if s.expected["badge_visible"] is not None and s.got["badge_visible"] is None:
+            s.badge_why = badge_unjudged_reason(data["persons"])
         scored.append(s)
         timings.append(result.timing_ms)
         if s.misses:

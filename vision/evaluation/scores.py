@@ -7,7 +7,9 @@ observation onto the label names (``got_verdicts``) and the labels onto verdicts
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 # Verdicts in the order the table prints them, named as the labels are.
@@ -46,6 +48,20 @@ def got_verdicts(windows: list[dict]) -> dict[str, bool | None]:
         "head_down_sleeping": any(w.get("head_down") for w in windows),
         "badge_visible": None if not badges else not any(badges),
     }
+
+
+def badge_unjudged_reason(persons: list[dict]) -> str:
+    """Why no badge verdict came out of an image, from the persons of ``ImageResult.to_json()``: "no
+    staff found" when no window counted anyone as staff, else the first staff member's badge reason
+    (e.g. "shoulders not visible", "chest too small"), without its numbers."""
+    staff = [p for p in persons if p.get("staff")]
+    if not staff:
+        return "no staff found"
+    for p in staff:
+        reason = ((p.get("evidence") or {}).get("badge") or {}).get("reason")
+        if reason:
+            return re.sub(r"\s*\(.*\)$", "", str(reason))
+    return "staff not looked at"
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -109,6 +125,7 @@ class Scored:
     source: str
     expected: dict[str, bool | None]
     got: dict[str, bool | None]
+    badge_why: str | None = None    # why no badge verdict came out (``badge_unjudged_reason``), if none did
 
     @property
     def misses(self) -> list[str]:
@@ -122,6 +139,7 @@ class Tally:
     images: int = 0
     counts: dict[str, Counts] = field(default_factory=lambda: {v: Counts() for v in VERDICTS})
     badge_eligible: int = 0      # staff labelled present (or not labelled absent) with a badge label
+    badge_why: Counter = field(default_factory=Counter)   # reason -> eligible images left without a badge verdict
 
     def add(self, s: Scored) -> None:
         self.images += 1
@@ -131,6 +149,8 @@ class Tally:
                 self.counts[v].add(expected, s.got.get(v))
         if s.expected.get("badge_visible") is not None and s.expected.get("staff_present") is not False:
             self.badge_eligible += 1
+            if s.got.get("badge_visible") is None:
+                self.badge_why[s.badge_why or "not recorded"] += 1
 
     def to_json(self) -> dict:
         judged = self.counts["badge_visible"].n
@@ -138,7 +158,8 @@ class Tally:
             "images": self.images,
             "verdicts": {v: self.counts[v].metrics() for v in VERDICTS},
             "badge": {"labelled": self.badge_eligible, "judged": judged,
-                      "coverage": _ratio(judged, self.badge_eligible)},
+                      "coverage": _ratio(judged, self.badge_eligible),
+                      "not_judged_why": dict(self.badge_why.most_common())},
         }
 
 
@@ -207,6 +228,8 @@ def format_table(report: dict) -> str:
               "(balanced accuracy), not accuracy.",
               f"badge coverage: {b['judged']} of {b['labelled']} staff images with a badge label were judged "
               f"({_fmt(b['coverage'])}); BA on the judged ones."]
+    if b.get("not_judged_why"):
+        lines.append("badge not judged: " + ", ".join(f"{why} {n}" for why, n in b["not_judged_why"].items()))
     if len(report["sources"]) > 1 or (report["sources"] and next(iter(report["sources"])) != ""):
         lines += ["", "Per source (verdicts with labels only):", "",
                   "| source | verdict | n | positives | TP | FP | FN | TN | P | R | F1 | BA |",
