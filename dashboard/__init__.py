@@ -81,6 +81,8 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.extensions["hallmonitor.store"] = store
     app.extensions["hallmonitor.accounts"] = Accounts(store)
     app.extensions["hallmonitor.supervisor"] = supervisor
+    if supervisor is not None and hasattr(supervisor, "config_listeners"):   # a reloaded cameras.yaml: the pages too
+        supervisor.config_listeners.append(lambda new: app.config.__setitem__("HALL", new))
     app.extensions["hallmonitor.throttle"] = LoginThrottle()
 
     errors.register(app)

@@ -97,4 +97,4 @@ def run_until_signal(config, on_started=None, publish=None, seconds: float | Non
                          config.dashboard.host, config.dashboard.port)
 
     run_hall(config, serve=serve, on_started=on_started, publish=publish, seconds=seconds,
-             say=lambda line: click.echo(line, err=True))
+             say=lambda line: click.echo(line, err=True), config_path=config_path)

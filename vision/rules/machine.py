@@ -70,6 +70,11 @@ class Machine:
         self._adopted = False
         self._held_since: float | None = None
 
+    def reconfigure(self, settings: RuleSettings) -> None:
+        """New settings (a reloaded config); the phase, the dwell so far and an open event are kept."""
+        self.settings = settings
+        self.off_window_s = max(settings.dwell_s, 2 * settings.grace_s)
+
     @property
     def active(self) -> bool:
         return self.phase is Phase.ACTIVE

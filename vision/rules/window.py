@@ -136,6 +136,27 @@ class WindowRules:
             out += machine.tick(now)
         return out
 
+    def reconfigure(self, rules: Rules, schedule: Schedule, staff: int = 1, still_motion: float = 0.02) -> None:
+        """New settings from a reloaded config, keeping the window's state: a pending dwell goes on
+        against the new dwell, an active event stays open (a rule switched off ends it at its next
+        sample), a pause or late opening continues."""
+        for kind, machine in self.machines.items():
+            machine.reconfigure(getattr(rules, kind))
+        if schedule != self.schedule:
+            self._deadline_cache.clear()
+        self.rules, self.schedule, self.staff, self.still_motion = rules, schedule, staff, still_motion
+        self.pause_keeper.sign_grace_s = rules.unattended.grace_s
+
+    def retire(self, now: float, reason: str = "window_removed") -> list[Event]:
+        """The window left the config: end what is open, now."""
+        out: list[Event] = []
+        for machine in self.machines.values():
+            out += machine.stop(now, reason)
+        out += self._end_late(now, now, reason, False)
+        if self.pause_keeper.active:
+            out += self.pause_keeper.end(now, reason)
+        return out
+
     def pause(self, now: float, until: float | None, reason: str, source: str = "api") -> list[Event]:
         """Pause the window (暂停服务) until ``until`` (None: until resumed)."""
         return self.pause_keeper.start(now, until, reason, source) + self._exempt(now)

@@ -36,10 +36,11 @@ class Service(Protocol):
 
 def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = None,
         on_started: Callable[[Supervisor], None] | None = None, publish=None,
-        seconds: float | None = None, say: Callable[[str], None] | None = None) -> None:
+        seconds: float | None = None, say: Callable[[str], None] | None = None, config_path=None) -> None:
     """Run every camera, the webhook dispatcher, the group robots, the MQTT publisher (with ``mqtt:``
     in the config) and ``serve``'s front end until SIGINT/SIGTERM (or ``seconds``). Bad webhook
-    endpoints, unusable MQTT TLS files and a port in use stop it before any camera starts."""
+    endpoints, unusable MQTT TLS files and a port in use stop it before any camera starts. With
+    ``config_path`` the file is watched: edits apply to the running cameras (vision.runtime.reload)."""
     say = say or log.info
     consumers: list = []   # of the outbox: woken by each new transition instead of waiting for their poll
 
@@ -49,7 +50,7 @@ def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = N
         if publish is not None:
             publish(event)
 
-    sup = Supervisor(config, publish=recorded)
+    sup = Supervisor(config, publish=recorded, config_path=config_path)
     try:
         sync_from_config(sup.store, config)  # a refused webhook endpoint stops here, before any camera starts
         notifier = Notifier.from_config(sup.store, config)  # a new robot's cursor starts before the first event

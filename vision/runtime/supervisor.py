@@ -1,5 +1,6 @@
 """Runs every camera's worker with one shared detector; restarts what crashes; keeps media in budget;
-puts the hall's head switches into effect."""
+puts the hall's head switches into effect; applies an edited cameras.yaml while running
+(vision.runtime.reload: the file is checked every second)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from vision.config import HallConfig
 from vision.errors import ConfigError
 from vision.media.clips import ClipCutter, prune_media
+from vision.runtime.reload import ConfigFile, plan_changes
 from vision.runtime.worker import CameraWorker
 from vision.store.database import Store
 from vision.training.versions import HeadSwitch
@@ -21,7 +23,7 @@ class Supervisor:
     web_url: str | None = None  # the dashboard's address, once a front end serves it
 
     def __init__(self, config: HallConfig, analyzer=None, publish=None, status_every_s: float = 30.0,
-                 prune_every_s: float = 3600.0):
+                 prune_every_s: float = 3600.0, config_path=None):
         if not any(c.enabled for c in config.cameras):
             raise ConfigError("the config has no enabled camera: add one under `cameras:`")
         from vision.perception.load import load_pool
@@ -47,6 +49,10 @@ class Supervisor:
         self.prune_every_s = prune_every_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # the file the config came from, watched for edits; listeners hear of every config applied
+        self.config_file = ConfigFile(config_path, config) if config_path is not None else None
+        self.config_listeners: list = []
+        self._reload_lock = threading.Lock()
 
     def _new_worker(self, camera) -> CameraWorker:
         return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish,
@@ -89,6 +95,7 @@ class Supervisor:
                     worker.stop()          # its reader too, so no thread of the old worker is left behind
                     self.workers[cid] = self._new_worker(worker.camera).start()
             self._sync_heads()
+            self.reload()
             now = time.time()
             if now - last_status >= self.status_every_s:
                 last_status = now
@@ -99,6 +106,50 @@ class Supervisor:
             if now - last_prune >= self.prune_every_s:
                 last_prune = now
                 self.prune()
+
+    def reload(self) -> bool:
+        """Apply cameras.yaml if it changed and validates (see vision.runtime.reload); True if applied.
+        Called every second by the supervisor's thread (the only one that starts and stops workers)."""
+        if self.config_file is None:
+            return False
+        with self._reload_lock:
+            config = self.config_file.poll()
+            if config is None:
+                return False
+            self.apply(config)
+            return True
+
+    def apply(self, config: HallConfig) -> None:
+        """Put a new, valid config into effect: start, stop or restart cameras, hand changed windows to
+        their running workers (rule state kept), and tell the listeners (the dashboard's pages)."""
+        changes = plan_changes(self.config, config)
+        self.config = config
+        for cid in changes.stop:
+            worker = self.workers.pop(cid, None)
+            if worker is not None:
+                worker.stop()
+            log.info("config: camera %s stopped (removed or disabled)", cid)
+        for cid in changes.restart:
+            worker = self.workers.pop(cid, None)
+            if worker is not None:
+                worker.stop()
+            self.workers[cid] = self._new_worker(config.camera(cid)).start()
+            log.info("config: camera %s restarted (its stream settings changed)", cid)
+        for cid in changes.windows:
+            if cid in self.workers:
+                self.workers[cid].reconfigure(config)
+                log.info("config: camera %s: windows, rules or hours changed; applying", cid)
+        for cid in changes.start:
+            self.workers[cid] = self._new_worker(config.camera(cid)).start()
+            log.info("config: camera %s started", cid)
+        if changes.needs_restart:
+            log.warning("config: %s changed; these take effect at the next restart",
+                        ", ".join(changes.needs_restart))
+        for listener in list(self.config_listeners):
+            try:
+                listener(config)
+            except Exception as exc:  # noqa: BLE001 - a listener's bug must not stop the reload
+                log.warning("config listener failed: %s", exc)
 
     def _sync_heads(self) -> None:
         """The hall's head switches (dashboard or `hallmonitor heads`) reach the cameras within a second."""

@@ -51,22 +51,10 @@ def held_value(box, held: list[tuple], min_iou: float = 0.5):
 
 class CameraWatch:
     def __init__(self, config: HallConfig, camera_id: str, analyzer):
-        self.config = config
-        self.camera = config.camera(camera_id)
         self.analyzer = analyzer
         self.rules: dict[str, WindowRules] = {}
-        for win in self.camera.windows:
-            self.rules[win.id] = WindowRules(
-                camera_id, win.id, config.rules(win), config.schedule_for(win), staff=win.staff,
-                still_motion=config.thresholds(win).still_motion)
-        self.person_score = min(config.thresholds(w).person_score for w in self.camera.windows)
-        self.confirm_score = min(config.thresholds(w).person_confirm_score for w in self.camera.windows)
-        # each window's staff and one person at its counter: more poses than that cost and add nothing
-        self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
+        self._configure(config, camera_id)
         self._prev_gray: np.ndarray | None = None
-        self._geometry: tuple | None = None
-        # which stage is due for which window (vision.runtime.schedule), and the picture each stage last looked at
-        self.clock = StageClock.for_camera(config, self.camera)
         self._look_gray: dict[tuple[str, str], np.ndarray] = {}
         # what the last look of each per-person stage found: (person box, value, window ids), held until
         # the next look of that stage at those windows
@@ -79,6 +67,37 @@ class CameraWatch:
         # the hall's window-state heads (vision.training.versions.HeadSwitch: ``zone`` window id -> heads,
         # ``zone_backbone``); None: only the detector says whether a window is staffed
         self.zone_heads: HeadSwitch | None = None
+
+    def _configure(self, config: HallConfig, camera_id: str) -> None:
+        """What the config decides: each window's rules (kept, with their state, for the windows
+        already watched), the score cuts, the pose budget, the stage clock, the zones' geometry."""
+        self.config = config
+        self.camera = config.camera(camera_id)
+        for win in self.camera.windows:
+            args = (config.rules(win), config.schedule_for(win))
+            kw = {"staff": win.staff, "still_motion": config.thresholds(win).still_motion}
+            if win.id in self.rules:
+                self.rules[win.id].reconfigure(*args, **kw)
+            else:
+                self.rules[win.id] = WindowRules(camera_id, win.id, *args, **kw)
+        self.person_score = min(config.thresholds(w).person_score for w in self.camera.windows)
+        self.confirm_score = min(config.thresholds(w).person_confirm_score for w in self.camera.windows)
+        # each window's staff and one person at its counter: more poses than that cost and add nothing
+        self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
+        self._geometry: tuple | None = None
+        # which stage is due for which window (vision.runtime.schedule), and the picture each stage last looked at
+        self.clock = StageClock.for_camera(config, self.camera)
+
+    def reconfigure(self, config: HallConfig, now: float) -> list[Event]:
+        """A reloaded config for this camera: changed zones, rules, hours and thresholds apply from the
+        next frame; every window still in the config keeps its rule state (pending dwells, open events,
+        pauses); a window taken out of the config ends its open events (returned)."""
+        ids = {w.id for w in config.camera(self.camera.id).windows}
+        gone = [wid for wid in self.rules if wid not in ids]
+        out = [ev for wid in gone for ev in self.rules.pop(wid).retire(now)]
+        self._configure(config, self.camera.id)
+        self._forget()            # the next frame looks again everywhere, with the new zones
+        return out
 
     def _frame_geometry(self, width: int, height: int):
         """Per frame size: whose staff a person is (window ids), whether a person stands at a counter,

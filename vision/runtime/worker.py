@@ -100,6 +100,8 @@ class CameraWorker:
         self._frame_size: tuple[int | None, int | None] = (None, None)
         self.step_ms = 0.0
         self.last_error: str | None = None
+        self._pending_config: HallConfig | None = None   # a reloaded config, applied by the camera's own thread
+        self.config_applied_at: float | None = None
         self._resume_open_events()
 
     # ---- lifecycle ----
@@ -120,6 +122,22 @@ class CameraWorker:
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def reconfigure(self, config: HallConfig) -> None:
+        """A reloaded config whose changes for this camera are in its windows (zones, rules, hours,
+        thresholds): the camera's loop applies it before its next frame (within about a second)."""
+        self._pending_config = config
+
+    def _apply_config(self, now: float) -> None:
+        config, self._pending_config = self._pending_config, None
+        if config is None:
+            return
+        self.config, self.camera = config, config.camera(self.camera.id)
+        self._emit(self.watch.reconfigure(config, now), None, None)
+        self.keep_s = self.ring.keep_s = ring_seconds(config, self.camera)
+        self._window_state = {k: v for k, v in self._window_state.items() if k in self.watch.rules}
+        self.config_applied_at = time.time()
+        log.info("camera %s: new config applied (%d windows)", self.camera.id, len(self.camera.windows))
 
     def status(self) -> dict:
         s = self.reader.stats()
@@ -149,6 +167,8 @@ class CameraWorker:
         while not self._stop.is_set():
             frame = self.reader.get_frame(timeout=1.0)
             now = time.time()
+            if self._pending_config is not None:
+                self._apply_config(now)
             if now - last_sync >= 1.0:
                 self._sync_pauses(now)
                 last_sync = now
