@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify
 
 from vision.errors import NotFound
 
+from . import changes
 from .api_common import find_window, hall, json_body, number, query, store, supervisor, text, windows
 from .auth import require
 
@@ -53,6 +54,7 @@ def pause(window_id: str):
     reason = text(data, "reason", max_len=200)
     now = time.time()
     created = store().add_pause(window_id, "api", reason, now, now + minutes * 60)
+    changes.record("window paused", f"{window_id} · {minutes:g} min" + (f" · {reason}" if reason else ""))
     return jsonify({"pause": created}), 201
 
 
@@ -67,6 +69,8 @@ def resume(window_id: str):
         ended = store().end_pause(window_id, time.time(), source="api")
     except NotFound:
         ended = []
+    if ended:
+        changes.record("window resumed", window_id)
     return jsonify({"window_id": window_id, "ended": ended})
 
 

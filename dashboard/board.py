@@ -4,6 +4,8 @@ in the process that runs the cameras and in a separate `hallmonitor dashboard`."
 
 from __future__ import annotations
 
+import time
+
 from vision.config import HallConfig
 from vision.events import iso
 from vision.store.database import Store
@@ -13,8 +15,12 @@ STATES = ("offline", "unattended", "late", "paused", "staffed", "closed", "unkno
 
 
 def board_tiles(config: HallConfig, store: Store) -> list[dict]:
-    """``[{window_id, name, camera_id, camera_name, state, since, active_types, open_events}]`` in config order."""
+    """``[{window_id, name, camera_id, camera_name, state, since, active_types, open_events, paused, pause_until,
+    pause_source}]`` in config order; a window with an active pause (API or board) is paused at once."""
     rows = {r["window_id"]: r for r in store.window_states()}
+    pauses: dict[str, dict] = {}
+    for p in store.active_pauses(time.time()):     # a pause shows at once, before a worker applies it
+        pauses.setdefault(p["window_id"], p)
     opened = store.open_events()
     offline_since: dict[str, float] = {}
     open_by_window: dict[str, list[str]] = {}
@@ -35,6 +41,9 @@ def board_tiles(config: HallConfig, store: Store) -> list[dict]:
                     state = "unknown"
             else:
                 state, since = "unknown", None
+            pause = pauses.get(win.id)
+            if pause is not None and state not in ("offline", "paused"):
+                state, since = "paused", pause["started_at"]
             if not cam.enabled:
                 state, since = "closed", None
             active = sorted(set((row or {}).get("active_types", [])) | set(open_by_window.get(win.id, [])))
@@ -42,5 +51,7 @@ def board_tiles(config: HallConfig, store: Store) -> list[dict]:
                 "window_id": win.id, "name": win.name or win.id, "camera_id": cam.id,
                 "camera_name": cam.name or cam.id, "state": state, "since": since,
                 "active_types": active, "open_events": len(open_by_window.get(win.id, [])),
+                "paused": pause is not None, "pause_until": pause["until"] if pause else None,
+                "pause_source": pause["source"] if pause else None,
             })
     return tiles

@@ -167,7 +167,7 @@ TEXT: dict[str, dict[str, str]] = {
     "config_file": {"zh-CN": "配置文件", "en": "Config file"},
     "no_config_file": {"zh-CN": "此进程没有配置文件路径，无法保存（用 hallmonitor run --config cameras.yaml 启动）", "en": "This process has no config file to save to (start it with hallmonitor run --config cameras.yaml)"},
     "config_changed": {"zh-CN": "配置文件在打开编辑器后被修改过，请刷新页面后重试", "en": "The config file changed since this editor was opened; reload the page and try again"},
-    "zones_saved": {"zh-CN": "已保存并通过校验。重启 hallmonitor run 后摄像头使用新区域。", "en": "Saved and validated. Restart hallmonitor run for the cameras to use the new zones."},
+    "zones_saved": {"zh-CN": "已保存并通过校验；运行中的摄像头将在 5 秒内使用新区域。", "en": "Saved and validated; the running cameras use the new zones within 5 s."},
     "disabled": {"zh-CN": "已停用", "en": "disabled"},
     "enabled": {"zh-CN": "正常", "en": "active"},
     "analysis_fps": {"zh-CN": "分析帧率", "en": "Analysis fps"},
@@ -268,6 +268,11 @@ TEXT: dict[str, dict[str, str]] = {
     "drop": {"zh-CN": "丢弃", "en": "Drop"},
     "labelled_by": {"zh-CN": "标注人", "en": "by"},
 }
+
+
+from .i18n_settings import SETTINGS_TEXT  # noqa: E402 - the settings forms' text, kept apart
+
+TEXT.update(SETTINGS_TEXT)
 
 
 def language() -> str:

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, g, jsonify, redirect, render_template,
 
 from vision.errors import ConfigError, HallmonitorError, InputError
 
+from . import changes
 from .accounts import ROLES
 from .auth import accounts, require
 from .i18n import t
@@ -75,9 +76,10 @@ def save_zones(camera_id: str):
     except ConfigError as exc:
         return jsonify({"error": {"status": 400, "message": exc.message}}), 400
     write_config(path, new_text, old_text)
-    current_app.config["HALL"] = config    # this process's pages show the new zones at once
+    changes.record("zones", camera_id, changes.text_diff(old_text, new_text, path.name))
+    current_app.config["HALL"] = config    # this process's pages at once; the cameras within seconds (live reload)
     return jsonify({"ok": True, "file_hash": text_hash(new_text), "message": t("zones_saved"),
-                    "restart_needed": True})
+                    "restart_needed": False})
 
 
 # ---- users ----

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
@@ -91,7 +91,28 @@ def set_zones(text: str, camera_id: str, windows: object, source: str = "cameras
     """
     if not isinstance(windows, dict) or not windows:
         raise InputError("windows: expected {window_id: {zone: [[x, y], ...]}}")
+    return edit_config(text, lambda tree: _edit_zones(tree, camera_id, windows, source), source, base_dir)
+
+
+def edit_config(text: str, edit, source: str = "cameras.yaml", base_dir: Path | None = None) -> tuple[str, HallConfig]:
+    """The config text after ``edit(tree)`` changed its round-trip tree in place, and the config it parses
+    to: the one writer of cameras.yaml (the zone editor and the settings pages). Comments, flow style
+    and the spacing people put in stay; ``ConfigError`` (file:line: key, with ``problems``) when the
+    result is not a valid config, and nothing is written."""
     y, tree = _yaml(text)
+    if tree is None:
+        tree = CommentedMap()
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{source}:1: the top level must be a mapping (hall:, cameras:, ...)")
+    edit(tree)
+    buf = io.StringIO()
+    y.dump(tree, buf)
+    new_text = keep_spacing(text, buf.getvalue())
+    config = parse_config(new_text, source=source, base_dir=base_dir)
+    return new_text, config
+
+
+def _edit_zones(tree, camera_id: str, windows: dict, source: str) -> None:
     cameras = tree.get("cameras") if isinstance(tree, dict) else None
     cam_index, camera = next(((i, c) for i, c in enumerate(cameras or []) if isinstance(c, dict)
                               and str(c.get("id")) == camera_id), (None, None))
@@ -108,11 +129,6 @@ def set_zones(text: str, camera_id: str, windows: object, source: str = "cameras
             if zone not in ZONES:
                 raise InputError(f"window {window_id}: unknown zone {zone!r}; zones are {', '.join(ZONES)}")
             _set_polygon(window, zone, points, f"cameras[{cam_index}].windows[{j}].{zone}")
-    buf = io.StringIO()
-    y.dump(tree, buf)
-    new_text = keep_spacing(text, buf.getvalue())
-    config = parse_config(new_text, source=source, base_dir=base_dir)
-    return new_text, config
 
 
 _KEY_LINE = re.compile(r"^(\s*(?:- )?[^\s:#][^:#]*:)(\s+)(\S.*)$")
@@ -136,8 +152,16 @@ def keep_spacing(old: str, new: str) -> str:
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
     out: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op != "replace" or (i2 - i1) != (j2 - j1):
+        if op != "replace":
             out.extend(b[j1:j2])
+            continue
+        if (i2 - i1) != (j2 - j1):       # lines were added or dropped here: keep the old text of those that stay
+            spare = [x for x in a[i1:i2]]
+            for y in b[j1:j2]:
+                same = next((x for x in spare if x.split() == y.split()), None)
+                if same is not None:
+                    spare.remove(same)
+                out.append(same if same is not None else y)
             continue
         for x, y in zip(a[i1:i2], b[j1:j2]):
             if x.split() == y.split():

@@ -19,7 +19,14 @@ class HallmonitorError(Exception):
 
 
 class ConfigError(HallmonitorError):
-    """cameras.yaml (or another config file) is malformed; the message names file, line and key."""
+    """cameras.yaml (or another config file) is malformed; the message names file, line and key.
+
+    ``problems`` holds the same errors one by one for a form to show next to its fields:
+    ``{"loc": ("cameras", 0, "url"), "type": "missing", "msg": ..., "ctx": {...}, "line": 14}``."""
+
+    def __init__(self, message: str, problems: list[dict] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class ModelError(HallmonitorError):

@@ -36,8 +36,66 @@
     });
   }
 
+  // ---- pause and resume a window (暂停服务), through the API the queue caller uses ----
+  const pauseDialog = document.getElementById('pause-dialog');
+  let pausing = null;                  // the window the dialog is for
+  window.hmBoard.pauses = 0;
+
+  async function windowAction(windowId, action, body) {
+    const r = await fetch('/api/windows/' + encodeURIComponent(windowId) + '/' + action, {
+      method: 'POST', credentials: 'same-origin',
+      headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf},
+      body: JSON.stringify(body || {})});
+    if (r.status === 401) { toLogin(); return null; }
+    const data = await r.json();
+    if (!r.ok) throw new Error((data.error && data.error.message) || r.status);
+    window.hmBoard.pauses += 1;
+    return data;
+  }
+
+  function pauseButton(tile) {
+    if (!data.canReview) return null;
+    const b = el('button', 'small ' + (tile.paused ? 'tile-resume' : 'tile-pause'),
+                 (tile.paused ? '▶ ' : '⏸ ') + (tile.paused ? T.resume : T.pause));
+    b.type = 'button';
+    b.dataset.window = tile.window_id;
+    return b;
+  }
+
+  tilesBox.addEventListener('click', async function (ev) {
+    const b = ev.target.closest('button.tile-pause, button.tile-resume');
+    if (!b) return;
+    const name = (tilesBox.querySelector('.tile[data-window="' + CSS.escape(b.dataset.window) + '"] .tile-name') || {}).textContent || '';
+    if (b.classList.contains('tile-pause')) {
+      pausing = b.dataset.window;
+      document.getElementById('pause-title').textContent = T.pause + ' · ' + name;
+      document.getElementById('pause-error').hidden = true;
+      pauseDialog.showModal();
+      return;
+    }
+    b.disabled = true;
+    try { await windowAction(b.dataset.window, 'resume'); }
+    catch (err) { b.disabled = false; b.title = T.failed + ': ' + err.message; }
+  });
+  if (pauseDialog) {
+    const form = document.getElementById('pause-form');
+    form.querySelector('.cancel').onclick = function () { pauseDialog.close(); };
+    form.addEventListener('submit', async function (ev) {
+      ev.preventDefault();
+      const error = document.getElementById('pause-error');
+      try {
+        await windowAction(pausing, 'pause', {minutes: Number(form.elements.minutes.value),
+                                              reason: form.elements.reason.value || null});
+        pauseDialog.close();
+        form.elements.reason.value = '';
+      } catch (err) { error.textContent = T.failed + ': ' + err.message; error.hidden = false; }
+    });
+  }
+
   function renderTiles(tiles) {
     tilesBox.replaceChildren(...tiles.map(function (tile) {
+      const box = el('div', 'tile-box');
+      box.dataset.box = tile.window_id;
       const a = el('a', 'tile state-' + tile.state);
       a.href = '/events?window=' + encodeURIComponent(tile.window_id);
       a.dataset.window = tile.window_id;
@@ -46,7 +104,10 @@
       const types = el('span', 'tile-types');
       tile.active_types.forEach(function (ty) { types.append(el('span', 'chip', T.types[ty] || ty)); });
       a.append(since, el('span', 'tile-cam', tile.camera_name), types);
-      return a;
+      box.append(a);
+      const b = pauseButton(tile);
+      if (b) box.append(b);
+      return box;
     }));
     tickTiles();
   }

@@ -92,19 +92,24 @@ def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None 
     try:
         config = HallConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
+        lines, found = [], []
         for err in exc.errors():
             loc = tuple(err["loc"])
             # drop pydantic's union/function-wrapper hints from the path
             loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
             line_no = _line_of(tree, loc)
             where = f"{source}:{line_no}" if line_no else source
-            lines.append(f"{where}: {_loc_text(loc)}: {_clean_pydantic_message(err)}")
-        raise ConfigError("\n".join(lines)) from None
+            message = _clean_pydantic_message(err)
+            lines.append(f"{where}: {_loc_text(loc)}: {message}")
+            found.append({"loc": loc, "type": err["type"], "msg": message, "ctx": dict(err.get("ctx") or {}),
+                          "line": line_no})
+        raise ConfigError("\n".join(lines), found) from None
     problems = config.duplicate_ids() + config.notify_problems() + config.grace_problems() + config.missing_files()
     if problems:
         raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}"
-                                    for loc, msg in problems))
+                                    for loc, msg in problems),
+                          [{"loc": tuple(loc), "type": "hall", "msg": msg, "ctx": {}, "line": _line_of(tree, loc)}
+                           for loc, msg in problems])
     return config
 
 

@@ -1,0 +1,56 @@
+"""Config errors in the page's language: a pydantic error (its type and limits) or one of the
+schema's own checks, as the sentence a settings form shows next to its field."""
+
+from __future__ import annotations
+
+import re
+
+from .i18n import t
+
+_BOUNDS = {"greater_than_equal": ("err_ge", "ge"), "greater_than": ("err_gt", "gt"),
+           "less_than_equal": ("err_le", "le"), "less_than": ("err_lt", "lt")}
+_NUMBER = {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float", "finite_number"}
+_DATE = {"date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"}
+# the schema's own checks (vision/config/schema.py), known by how their English message begins
+_OWN = [(re.compile(r"^weekday"), "err_weekday"), (re.compile(r"^service period .* must look like"), "err_period"),
+        (re.compile(r"impossible time"), "err_period_time"), (re.compile(r"ends before it starts"), "err_period_order"),
+        (re.compile(r"^unknown time zone"), "err_timezone"), (re.compile(r"^colour .* must be #rrggbb"), "err_colour"),
+        (re.compile(r"is used twice"), "err_duplicate_id"), (re.compile(r"is shorter than the .* between two analyses"),
+                                                               "err_grace_short")]
+
+
+def _number(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def problem_text(problem: dict) -> str:
+    """One config problem (``ConfigError.problems``) in the page's language."""
+    kind, ctx, msg = problem.get("type", ""), problem.get("ctx") or {}, problem.get("msg", "")
+    if kind in _BOUNDS:
+        key, limit = _BOUNDS[kind]
+        return t(key).replace("{n}", _number(ctx.get(limit)))
+    if kind in _NUMBER:
+        return t("err_number")
+    if kind in ("bool_parsing", "bool_type"):
+        return t("err_bool")
+    if kind in _DATE:
+        return t("err_date")
+    if kind == "missing":
+        return t("err_required")
+    if kind == "extra_forbidden":
+        return t("err_unknown_key")
+    if kind == "string_pattern_mismatch":
+        return t("err_pattern_id") if "A-Za-z0-9" in str(ctx.get("pattern", "")) else t("err_pattern")
+    if kind in ("too_short", "list_too_short"):
+        return t("err_too_short").replace("{n}", _number(ctx.get("min_length", 1)))
+    if kind == "literal_error":
+        return t("err_choice").replace("{choices}", str(ctx.get("expected", "")))
+    for pattern, key in _OWN:
+        if pattern.search(msg):
+            return t(key) + (f" ({_quoted(msg)})" if _quoted(msg) else "")
+    return msg
+
+
+def _quoted(msg: str) -> str:
+    m = re.search(r"'([^']{1,40})'", msg)
+    return m.group(1) if m else ""
