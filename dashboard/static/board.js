@@ -56,7 +56,7 @@
   function pauseButton(tile) {
     if (!data.canReview) return null;
     const b = el('button', 'small ' + (tile.paused ? 'tile-resume' : 'tile-pause'),
-                 (tile.paused ? '▶ ' : '⏸ ') + (tile.paused ? T.resume : T.pause));
+                 (tile.paused ? '▶ ' + T.resume : T.pause));
     b.type = 'button';
     b.dataset.window = tile.window_id;
     return b;

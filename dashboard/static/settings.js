@@ -34,6 +34,28 @@
       }
     });
   }
+  // the sub-stream of the common NVR address forms: Hikvision .../Channels/101 -> 102, Dahua subtype=0 -> 1
+  const hint = document.getElementById('substream-hint');
+  function substream(url) {
+    const hik = url.replace(/(\/Channels\/\d*?)01\b/i, function (_m, head) { return head + '02'; });
+    if (hik !== url) return hik;
+    const dahua = url.replace(/([?&]subtype=)0\b/i, function (_m, head) { return head + '1'; });
+    return dahua !== url ? dahua : null;
+  }
+  if (form && hint) {
+    const use = document.createElement('button');
+    use.type = 'button'; use.className = 'small'; use.id = 'use-substream'; use.textContent = hint.dataset.text;
+    hint.append(' ', use);
+    // (style, not the hidden attribute: the page's button styles would show it anyway)
+    const check = function () { use.style.display = substream(form.elements.url.value) ? '' : 'none'; };
+    form.elements.url.addEventListener('input', check);
+    use.addEventListener('click', function () {
+      const sub = substream(form.elements.url.value);
+      if (sub) form.elements.url.value = sub;
+      check();
+    });
+    check();
+  }
   const remove = document.getElementById('camera-remove');
   if (remove) remove.addEventListener('submit', function (ev) {
     if (!window.confirm(remove.dataset.confirm)) ev.preventDefault();
