@@ -119,12 +119,12 @@ def hours_edit(form: Mapping[str, str]) -> Edit:
     def apply(tree: CommentedMap) -> None:
         sched = section(tree, "schedule")
         set_or_drop(sched, "timezone", (form.get("timezone") or "").strip() or None)
-        old = sched.get("hours") if isinstance(sched.get("hours"), CommentedMap) else None
+        old: CommentedMap | None = sched["hours"] if isinstance(sched.get("hours"), CommentedMap) else None
         hours = CommentedMap()
         for _i, days, periods in rows:
             items = split_list(periods)
             prev = old.get(days) if old is not None else None
-            if isinstance(prev, CommentedSeq):
+            if old is not None and isinstance(prev, CommentedSeq):
                 set_list(old, days, items)
                 hours[days] = old[days]
             else:
@@ -133,7 +133,7 @@ def hours_edit(form: Mapping[str, str]) -> Edit:
             pass                              # the same days: edited in place, comments kept
         else:
             sched["hours"] = hours
-        closed = []
+        closed: list[date | str] = []
         for text in closed_text:
             try:
                 closed.append(date.fromisoformat(text))
@@ -159,7 +159,7 @@ def rule_key(kind: str) -> str:
     return "dwell_s" if kind in BEHAVIOURS else "lead_s"
 
 
-def _windows(tree: CommentedMap) -> list[tuple[int, int, CommentedMap]]:
+def _windows(tree: CommentedMap) -> list[tuple[int, int, dict]]:
     out = []
     for i, cam in enumerate(tree.get("cameras") or []):
         if isinstance(cam, dict):
@@ -200,7 +200,7 @@ def rules_edit(form: Mapping[str, str], current: Rules | None = None) -> Edit:
         for i, j, win in _windows(tree):
             wid = str(win.get("id"))
             where[(i, j)] = wid
-            rules = win.get("rules") if isinstance(win.get("rules"), dict) else CommentedMap()
+            rules: dict = win["rules"] if isinstance(win.get("rules"), dict) else CommentedMap()
             for kind in RULE_KINDS:
                 key = rule_key(kind)
                 amount = (form.get(f"w.{wid}.{kind}.{key}") or "").strip()

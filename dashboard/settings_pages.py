@@ -83,9 +83,9 @@ def save(form: Form, edit: Edit, what: str, detail: str = "") -> HallConfig | No
         new_text, config = edit_config(old, edit.apply, source=path.name, base_dir=hall().base_dir)
     except ConfigError as exc:
         for p in exc.problems or [{"type": "", "msg": exc.message, "loc": ()}]:
-            name = edit.field_of(tuple(p.get("loc", ())))
+            where = edit.field_of(tuple(p.get("loc", ())))
             text = problem_text(p)
-            form.add(name, text if name else (f"{path.name}:{p['line']}: {text}" if p.get("line") else text))
+            form.add(where, text if where else (f"{path.name}:{p['line']}: {text}" if p.get("line") else text))
         return None
     except InputError as exc:
         form.add(None, exc.message)

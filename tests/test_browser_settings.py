@@ -12,6 +12,8 @@ import tempfile
 import time
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
 
 from dashboard.server import WebServer
 from tests.rtsp_fixtures import camera_stream, rtsp_server  # noqa: F401
@@ -19,9 +21,6 @@ from vision.config import load_config
 
 from .test_browser import CHROMEDRIVER, CHROMIUM, browser, log_in, shot, wait  # noqa: F401
 from .test_dashboard import Site
-
-from selenium import webdriver  # noqa: E402, I001 - after test_browser's check that Chromium is installed
-from selenium.webdriver.common.by import By  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -45,10 +45,11 @@ class Changes:
         return not (self.start or self.stop or self.restart or self.windows or self.needs_restart)
 
 
-def window_settings(config: HallConfig, camera_id: str) -> list[tuple]:
-    """Everything a camera's windows use, resolved (per-window overrides over the defaults)."""
+def window_settings(config: HallConfig, camera_id: str) -> list:
+    """Everything a camera's windows use, resolved (per-window overrides over the defaults), and the badge."""
     cam = config.camera(camera_id)
-    return [(w, config.rules(w), config.schedule_for(w), config.thresholds(w)) for w in cam.windows] + [config.badge]
+    out: list = [(w, config.rules(w), config.schedule_for(w), config.thresholds(w)) for w in cam.windows]
+    return out + [config.badge]
 
 
 def plan_changes(old: HallConfig, new: HallConfig) -> Changes:

@@ -74,12 +74,13 @@ class CameraWatch:
         self.config = config
         self.camera = config.camera(camera_id)
         for win in self.camera.windows:
-            args = (config.rules(win), config.schedule_for(win))
-            kw = {"staff": win.staff, "still_motion": config.thresholds(win).still_motion}
+            rules, schedule = config.rules(win), config.schedule_for(win)
+            still = config.thresholds(win).still_motion
             if win.id in self.rules:
-                self.rules[win.id].reconfigure(*args, **kw)
+                self.rules[win.id].reconfigure(rules, schedule, staff=win.staff, still_motion=still)
             else:
-                self.rules[win.id] = WindowRules(camera_id, win.id, *args, **kw)
+                self.rules[win.id] = WindowRules(camera_id, win.id, rules, schedule, staff=win.staff,
+                                                 still_motion=still)
         self.person_score = min(config.thresholds(w).person_score for w in self.camera.windows)
         self.confirm_score = min(config.thresholds(w).person_confirm_score for w in self.camera.windows)
         # each window's staff and one person at its counter: more poses than that cost and add nothing
