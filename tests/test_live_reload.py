@@ -20,6 +20,12 @@ pytestmark = pytest.mark.slow
 APPLY_S = 5.0
 
 
+def apply_deadline(worker) -> float:
+    """5 s, plus the frame the worker may be analysing when the file changes (a config applies between
+    two frames): on a quiet machine that is well under a second, on one with a load of 30 it is not."""
+    return APPLY_S + 2 * worker.step_ms / 1000
+
+
 def wait_for(check, timeout: float, what: str) -> float:
     """Seconds until ``check()`` holds; fails naming ``what``."""
     t0 = time.monotonic()
@@ -41,21 +47,24 @@ def test_edits_reach_the_running_worker(rtsp_server, tmp_path, analyzer, caplog)
         wait_for(lambda: worker.steps >= 2, 30, "the camera analysed two frames")
         busy = worker.watch.rules["cam1-busy"]
         busy_machines = dict(busy.machines)
-        assert worker.watch.rules["cam1-w"].machines["unattended"].settings.dwell_s == 3
+        changed_rules = worker.watch.rules["cam1-w"]
+        assert changed_rules.machines["unattended"].settings.dwell_s == 3
 
         # 1. a rule's dwell, per window (the file's own override block), by a plain text edit
         text = path.read_text(encoding="utf-8")
         edited = text.replace("      - id: cam1-w\n", "      - id: cam1-w\n        rules: {unattended: {dwell_s: 7}}\n")
         path.write_text(edited, encoding="utf-8")
         took = wait_for(lambda: worker.watch.rules["cam1-w"].machines["unattended"].settings.dwell_s == 7,
-                        APPLY_S, "the new dwell in the running worker")
+                        apply_deadline(worker), "the new dwell in the running worker")
         assert sup.workers["cam1"] is worker, "a rule change must not restart the camera"
         assert worker.watch.rules["cam1-busy"] is busy and busy.machines == busy_machines, \
             "the unchanged window lost its rule state"
         assert busy.machines["unattended"].settings.dwell_s == 3
+        assert worker.watch.rules["cam1-w"] is changed_rules, "the changed window's state (dwell so far, open events) " \
+                                                               "must go on under the new settings"
         assert seen and seen[-1].rules(seen[-1].cameras[0].windows[0]).unattended.dwell_s == 7
         steps = worker.steps
-        wait_for(lambda: worker.steps > steps, 5, "the worker kept analysing after the change")
+        wait_for(lambda: worker.steps > steps, 20, "the worker kept analysing after the change")
 
         # 2. a zone: the worker's observations use the new staff zone
         new_zone = "[[0.10, 0.10], [0.40, 0.10], [0.40, 0.40], [0.10, 0.40]]"
@@ -63,10 +72,10 @@ def test_edits_reach_the_running_worker(rtsp_server, tmp_path, analyzer, caplog)
                         encoding="utf-8")
         took_zone = wait_for(lambda: worker.camera.windows[0].staff_zone[0] == (0.10, 0.10)
                              and worker.watch.camera.windows[0].staff_zone[0] == (0.10, 0.10),
-                             APPLY_S, "the new zone in the running worker")
+                             apply_deadline(worker), "the new zone in the running worker")
         applied_at = worker.config_applied_at
         steps = worker.steps
-        wait_for(lambda: worker.steps > steps + 1, 5, "frames analysed with the new zone")
+        wait_for(lambda: worker.steps > steps + 1, 30, "frames analysed with the new zone")
         assert worker.watch._geometry is not None and worker.config_applied_at == applied_at
 
         # 3. a broken file: refused with file, line and key; the running config stays
@@ -80,7 +89,7 @@ def test_edits_reach_the_running_worker(rtsp_server, tmp_path, analyzer, caplog)
         assert worker.watch.rules["cam1-w"].machines["unattended"].settings.dwell_s == 7
         assert sup.config.rules(sup.config.cameras[0].windows[0]).unattended.dwell_s == 7
         steps = worker.steps
-        wait_for(lambda: worker.steps > steps, 5, "the old config kept running")
+        wait_for(lambda: worker.steps > steps, 20, "the old config kept running")
 
         # 4. a second camera added to the file starts; taken out again, it stops
         both = hall_yaml(tmp_path, {"cam1": rtsp_server.urls["cam1"], "cam2": rtsp_server.urls["cam2"]})
@@ -88,8 +97,9 @@ def test_edits_reach_the_running_worker(rtsp_server, tmp_path, analyzer, caplog)
         wait_for(lambda: "cam2" in sup.workers and sup.workers["cam2"].steps >= 1, 20, "camera cam2 running")
         assert sup.workers["cam1"] is worker
         path.write_text(good, encoding="utf-8")
-        wait_for(lambda: "cam2" not in sup.workers, APPLY_S, "camera cam2 stopped")
-        print(f"dwell applied in {took:.2f} s, zone in {took_zone:.2f} s")
+        wait_for(lambda: "cam2" not in sup.workers, apply_deadline(worker), "camera cam2 stopped")
+        print(f"dwell applied in {took:.2f} s, zone in {took_zone:.2f} s (last frame analysed in "
+              f"{worker.step_ms / 1000:.2f} s)")
     finally:
         sup.stop()
 
