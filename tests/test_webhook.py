@@ -449,6 +449,9 @@ def test_an_upgraded_database_does_not_send_its_history(tmp_path):
     fresh.close()
     conn.execute("DROP TABLE webhook_cursor")
     conn.execute("DROP INDEX deliveries_queue")
+    conn.execute("DROP INDEX events_by_staff")                  # migration 13's columns on events
+    for column in ("staff_name", "staff_number"):
+        conn.execute(f"ALTER TABLE events DROP COLUMN {column}")
     for column in ("seq", "created_at", "delivered_at"):
         conn.execute(f"ALTER TABLE deliveries DROP COLUMN {column}")
     conn.execute("PRAGMA user_version = 4")

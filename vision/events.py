@@ -76,6 +76,9 @@ class Event:
     details: dict = field(default_factory=dict)
     snapshot: str | None = None
     clip: str | None = None
+    # the staff member on duty at the window when the event started, from the rota (vision/rota.py):
+    # {"name": ..., "number": 工号}, or None (no shift on the rota, or an event of a whole camera)
+    staff: dict | None = None
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
@@ -116,6 +119,7 @@ class Event:
             "details": self.details,
             "snapshot": self.snapshot,
             "clip": self.clip,
+            "staff": None if self.staff is None else {"name": self.staff["name"], "number": self.staff["number"]},
         }
 
     @classmethod
@@ -126,5 +130,5 @@ class Event:
             started_at=parse_iso(data["started_at"]), updated_at=parse_iso(data["updated_at"]),
             ended_at=parse_iso(data.get("ended_at")), score=data.get("score") or 0.0,
             evidence=data.get("evidence") or {}, details=data.get("details") or {},
-            snapshot=data.get("snapshot"), clip=data.get("clip"),
+            snapshot=data.get("snapshot"), clip=data.get("clip"), staff=data.get("staff"),
         )

@@ -9,6 +9,7 @@
 - feed.py         the live feed of the boards: every outbox message (transitions and reviews) in order
 - event_queries.py  reading events: one, a timeline, filtered pages, counts, the live feed, the week
 - windows.py      window states and pauses
+- rota.py         the rota (排班): shifts, imports, who was on duty, per-person numbers
 - checks.py       input checks (messages name the argument) and the paging cursor
 - accounts.py     the dashboard's users, tokens, sessions and logins (rows only; the policy is the dashboard's)
 
@@ -28,10 +29,11 @@ from vision.store.event_queries import EventQueries
 from vision.store.events import EventRecords
 from vision.store.feed import LiveFeed
 from vision.store.reviews import ReviewRecords
+from vision.store.rota import RotaRecords
 from vision.store.windows import WindowRecords
 
 
-class Store(EventRecords, ReviewRecords, EventQueries, LiveFeed, WindowRecords):
+class Store(EventRecords, ReviewRecords, EventQueries, LiveFeed, WindowRecords, RotaRecords):
     """The hall's event database. Thread-safe (one connection per thread); several processes may share the file."""
 
     def __init__(self, path: Path | str, *, synchronous: str = "FULL"):

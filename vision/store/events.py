@@ -18,12 +18,14 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from vision.errors import InputError, NotFound
 from vision.events import Event, iso
 from vision.store.checks import dumps
 from vision.store.connection import Connections
 from vision.store.ddl import ddl
+from vision.store.rota import staff_on_duty
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +158,25 @@ def event_of(row: sqlite3.Row) -> Event:
         phase=row["phase"], severity=row["severity"], started_at=row["started_at"],
         updated_at=row["updated_at"], ended_at=row["ended_at"], score=row["score"],
         evidence=json.loads(row["evidence"]), details=json.loads(row["details"]),
-        snapshot=row["snapshot"], clip=row["clip"],
+        snapshot=row["snapshot"], clip=row["clip"], staff=staff_of(row),
+    )
+
+
+def staff_of(row: sqlite3.Row) -> dict | None:
+    """The staff member the event row names (from the rota), or None."""
+    if row["staff_number"] is None:
+        return None
+    return {"name": row["staff_name"], "number": row["staff_number"]}
+
+
+def add_staff_columns(conn: sqlite3.Connection) -> None:
+    """Part of migration 13: each event names the staff member on duty at its window when it started
+    (vision/store/rota.py fills them in: when the event is recorded, and when a rota is imported late)."""
+    ddl(
+        conn,
+        "ALTER TABLE events ADD COLUMN staff_name TEXT",
+        "ALTER TABLE events ADD COLUMN staff_number TEXT",
+        "CREATE INDEX events_by_staff ON events (staff_number, started_at, id)",
     )
 
 
@@ -172,15 +192,16 @@ def event_json(row: sqlite3.Row) -> dict:
 
 _UPSERT_EVENT = """
 INSERT INTO events (id, type, camera_id, window_id, phase, severity, started_at, updated_at, ended_at,
-                    score, evidence, details, snapshot, clip)
+                    score, evidence, details, snapshot, clip, staff_name, staff_number)
 VALUES (:id, :type, :camera_id, :window_id, :phase, :severity, :started_at, :updated_at, :ended_at,
-        :score, :evidence, :details, :snapshot, :clip)
+        :score, :evidence, :details, :snapshot, :clip, :staff_name, :staff_number)
 ON CONFLICT (id) DO UPDATE SET
     type = excluded.type, camera_id = excluded.camera_id, window_id = excluded.window_id,
     phase = excluded.phase, severity = excluded.severity, started_at = excluded.started_at,
     updated_at = excluded.updated_at, ended_at = excluded.ended_at, score = excluded.score,
     evidence = excluded.evidence, details = excluded.details,
-    snapshot = COALESCE(excluded.snapshot, events.snapshot), clip = COALESCE(excluded.clip, events.clip)
+    snapshot = COALESCE(excluded.snapshot, events.snapshot), clip = COALESCE(excluded.clip, events.clip),
+    staff_name = excluded.staff_name, staff_number = excluded.staff_number
 """
 
 
@@ -207,6 +228,16 @@ class EventRecords(Connections):
     def _record(self, conn: sqlite3.Connection, event: Event, now: float) -> bool:
         if not isinstance(event, Event):
             raise InputError(f"record: expected an Event, got {type(event).__name__}")
+        row = conn.execute("SELECT phase, updated_at, staff_name, staff_number FROM events WHERE id = ?",
+                           (event.id,)).fetchone()
+        # who was on duty when it started: written with the event, so its webhook, its timeline and later
+        # reads all name the same person, whatever the rota says afterwards (a late import fills in the
+        # events it finds without one: vision/store/rota.py)
+        staff = event.staff or (staff_of(row) if row is not None else None)
+        if staff is None:
+            staff = staff_on_duty(conn, event.window_id, event.started_at)
+        if staff != event.staff:
+            event = replace(event, staff=staff)
         data = event.to_json()
         try:
             values = {
@@ -215,6 +246,7 @@ class EventRecords(Connections):
                 "updated_at": float(event.updated_at), "ended_at": event.ended_at, "score": float(event.score),
                 "evidence": dumps(event.evidence), "details": dumps(event.details),
                 "snapshot": event.snapshot, "clip": event.clip,
+                "staff_name": staff["name"] if staff else None, "staff_number": staff["number"] if staff else None,
             }
             event_text = dumps(data)
         except (TypeError, ValueError) as exc:
@@ -223,7 +255,6 @@ class EventRecords(Connections):
             raise InputError(f"event {event.id}: ended_at must be set exactly when the phase is 'ended' "
                              f"(phase {event.phase!r}, ended_at {event.ended_at!r}); use Event.advance()")
 
-        row = conn.execute("SELECT phase, updated_at FROM events WHERE id = ?", (event.id,)).fetchone()
         seen = conn.execute("SELECT 1 FROM event_log WHERE event_id = ? AND phase = ? AND at = ?",
                             (event.id, event.phase, values["updated_at"])).fetchone()
         if seen:
