@@ -56,7 +56,7 @@ class _StrictJSON(DefaultJSONProvider):
 
 def create_app(config: HallConfig, *, store: Store | None = None, supervisor=None, config_path: Path | None = None,
                testing: bool = False, secret_key: bytes | None = None) -> Flask:
-    from . import api, auth, errors, live, pages, report, settings, settings_pages, shared, sse, teach
+    from . import api, auth, errors, live, pages, report, rota, settings, settings_pages, shared, sse, teach
     from .accounts import Accounts
     from .i18n import language, plural_forms, t, tn
     from .throttle import LoginThrottle
@@ -105,6 +105,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.register_blueprint(sse.bp)
     app.register_blueprint(live.bp)
     app.register_blueprint(report.bp)
+    app.register_blueprint(rota.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(settings_pages.bp)
     app.register_blueprint(teach.bp)

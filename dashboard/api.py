@@ -1,7 +1,7 @@
 """The REST API under /api for integrators and the dashboard's own scripts.
 
 Every route needs a login or a bearer token (``dashboard.auth``). The areas are nested blueprints:
-``api_events`` (events, media, review), ``api_hall`` (windows, pauses, cameras), ``api_admin`` (tokens,
+``api_events`` (events, media, review), ``api_hall`` (windows, pauses, cameras), ``api_rota`` (the rota), ``api_admin`` (tokens,
 webhooks; admin session only), ``api_teach`` (the hall's labels, training runs, head versions; a login
 only). ``openapi`` describes all of it at /api/openapi.json. This module also hands ``create_app``
 the integrators' blueprints that live outside /api: /metrics and the webhooks page.
@@ -17,7 +17,7 @@ from vision import __version__
 from vision.events import iso
 from vision.webhooks.endpoints import Endpoints
 
-from . import api_admin, api_events, api_hall, api_teach
+from . import api_admin, api_events, api_hall, api_rota, api_teach
 from .api_common import hall, query, store, supervisor
 from .auth import require
 from .metrics import bp as metrics_bp  # noqa: F401 - registered by create_app
@@ -28,6 +28,7 @@ bp.register_blueprint(api_events.bp)
 bp.register_blueprint(api_hall.bp)
 bp.register_blueprint(api_admin.bp)
 bp.register_blueprint(api_teach.bp)
+bp.register_blueprint(api_rota.bp)
 
 
 @bp.get("/health")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, g, request, session
 
+from .rota_text import ROTA_TEXT
+
 LANGUAGES = ("zh-CN", "en")
 
 TEXT: dict[str, dict[str, str]] = {
@@ -268,6 +270,8 @@ TEXT: dict[str, dict[str, str]] = {
     "drop": {"zh-CN": "丢弃", "en": "Drop"},
     "labelled_by": {"zh-CN": "标注人", "en": "by"},
 }
+
+TEXT.update(ROTA_TEXT)      # the rota's and the reports' words (dashboard/rota_text.py)
 
 
 from .i18n_settings import SETTINGS_TEXT  # noqa: E402 - the settings forms' text, kept apart

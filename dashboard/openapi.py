@@ -17,13 +17,16 @@ from typing import Any
 
 from vision import __version__
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES
+from vision.rota import MAX_NAME, MAX_NUMBER, MAX_SHIFTS
 from vision.store.checks import MAX_PAGE
 from vision.store.events import MESSAGE_TYPES, REVIEW_STATUSES
 from vision.store.reviews import MAX_BULK, MAX_COMMENT
+from vision.store.rota import MODES as ROTA_MODES
 from vision.webhooks.endpoints import DELIVERY_STATUSES
 
 from .api_events import REVIEW_VERDICTS
 from .api_hall import MAX_PAUSE_MINUTES
+from .api_rota import MAX_ROTA_BYTES
 
 # the JSON Schemas ship inside the package (docs/ links to them), so a plain `pip install .` serves them
 SCHEMAS = resources.files("vision") / "schemas"
@@ -178,7 +181,75 @@ def _schemas() -> dict:
         "DeliveryOne": _obj({"delivery": ref("Delivery")}),
         "WebhookPayload": payload,
         **_teach_schemas(),
+        **_rota_schemas(),
     }
+
+
+def _rota_schemas() -> dict:
+    local_time = {"type": "string", "minLength": 1, "maxLength": 40,
+                  "description": "date-time in the hall's time zone, 2026-12-01 08:30 (an offset such as +08:00 "
+                                 "is kept)", "examples": ["2026-12-01 08:30"]}
+    return {
+        "Shift": _obj({"id": {"type": "integer"}, "window_id": {"type": "string"}, "staff_name": {"type": "string"},
+                       "staff_number": {"type": "string", "description": "工号"}, "from": TIME, "to": TIME,
+                       "imported_by": NULL_STR, "imported_at": TIME}),
+        "ShiftList": _obj({"shifts": {"type": "array", "items": ref("Shift")}}),
+        "RotaRequest": _obj({
+            "shifts": {"type": "array", "minItems": 1, "maxItems": MAX_SHIFTS, "items": _obj({
+                "window": {"type": "string", "minLength": 1, "maxLength": 100,
+                           "description": "window id or name from cameras.yaml"},
+                "staff_name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+                "staff_number": {"type": "string", "minLength": 1, "maxLength": MAX_NUMBER, "description": "工号"},
+                "from": local_time, "to": local_time}, additionalProperties=False)},
+            "mode": {"enum": list(ROTA_MODES), "default": "add"}}, ["shifts"], additionalProperties=False),
+        "RotaImported": _obj({"mode": {"enum": list(ROTA_MODES)}, "imported": {"type": "integer", "minimum": 1},
+                              "replaced": {"type": "integer", "minimum": 0,
+                                           "description": "stored shifts removed (mode replace)"},
+                              "attributed": {"type": "integer", "minimum": 0,
+                                             "description": "events whose staff member this import set or changed"}}),
+        "RotaProblems": _obj({"error": _obj({
+            "status": {"const": 400}, "message": {"type": "string"},
+            "problems": {"type": "array", "items": _obj({
+                "line": {"type": ["integer", "null"], "description": "CSV line (1 is the header)"},
+                "item": {"type": ["integer", "null"], "description": "index in shifts (JSON)"},
+                "column": {**NULL_STR, "description": "the column as the file names it, or the JSON field"},
+                "code": {"type": "string"}, "params": {"type": "object"}, "message": {"type": "string"}})}},
+            ["status", "message"])}),
+    }
+
+
+def _rota_paths(window_ids: list[str]) -> dict:
+    window = {"name": "window", "in": "query", "schema": {"type": "string", "minLength": 1},
+              "description": "only this window's shifts"}
+    if window_ids:
+        window["schema"]["enum"] = window_ids
+    post = _op("Import a rota (排班): all of it or nothing (admin, or a write token)", _ok("what was imported",
+                                                                                     "RotaImported"),
+               tag="rota", status="201", params=[{
+                   "name": "mode", "in": "query", "schema": {"enum": list(ROTA_MODES), "default": "add"},
+                   "description": "with a CSV body only (JSON sends mode in the body)"}],
+               description="JSON (`{\"shifts\": [...], \"mode\"}`) or CSV (`Content-Type: text/csv`, UTF-8, first "
+                           "line `window,staff_name,staff_number,from,to` or `窗口,姓名,工号,开始,结束`). Times are "
+                           "in the hall's time zone. Mode add refuses a shift that overlaps one on the rota; mode "
+                           "replace replaces, per window in the import, the shifts that overlap the import's span. "
+                           "Events already recorded in the imported shifts get their staff member (add: those that "
+                           "had none; replace: re-attributed). A 400 lists every problem with its CSV line and "
+                           "column (or JSON item and field); nothing is imported then.")
+    post["requestBody"] = {"required": True, "content": {
+        **_json(ref("RotaRequest")),
+        "text/csv": {"schema": {"type": "string"}, "example": "窗口,姓名,工号,开始,结束\n"
+                                                             "w01,张三,1001,2026-12-01 08:30,2026-12-01 12:00\n"}}}
+    post["responses"]["400"] = {"description": "Nothing imported: bad input, or the problems to fix",
+                                "content": _json({"oneOf": [ref("RotaProblems"), ref("Error")]})}
+    post["responses"]["413"] = _error(f"The rota is over {MAX_ROTA_BYTES // 1024} KiB: split it")
+    post["responses"]["415"] = _r("UnsupportedMediaType")
+    return {"/api/rota": {
+        "get": _op("The shifts on the rota that overlap a time range (default: yesterday to a week ahead)",
+                   _ok("the shifts, oldest first", "ShiftList"), tag="rota", params=[
+                       {"name": "since", "in": "query", "schema": WHEN, "description": "shifts ending after this"},
+                       {"name": "until", "in": "query", "schema": WHEN, "description": "shifts starting before this"},
+                       window]),
+        "post": post}}
 
 
 def _teach_schemas() -> dict:
@@ -441,6 +512,7 @@ def _paths(window_ids: list[str]) -> dict:
             tag="admin", errors=("NotFound",), admin=True,
             params=[_path("outbox_id", "msg_... (the webhook-id)"), ENDPOINT_ID])},
         **_teach_paths(),
+        **_rota_paths(window_ids),
         "/metrics": {"get": _op("Prometheus metrics", {
             "description": "text exposition format 0.0.4: hallmonitor_frames_analysed_total, hallmonitor_camera_up, "
                            "hallmonitor_events_total, hallmonitor_webhook_backlog, "
@@ -465,7 +537,7 @@ def document(config=None) -> dict:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
-        "tags": [{"name": n} for n in ("events", "windows", "cameras", "service", "admin", "teach")],
+        "tags": [{"name": n} for n in ("events", "windows", "cameras", "rota", "service", "admin", "teach")],
         "paths": _paths(window_ids),
         "webhooks": {"event": {"post": {
             "summary": "A webhook message (Standard Webhooks v1)",

@@ -1,9 +1,12 @@
-"""The weekly report: per window x event type counts, unattended minutes, the longest events, and
-the trend against the week before, drawn as SVG bar charts; a CSV of the same table.
+"""The reports: a day, a week or a month (``dashboard/periods.py``). Per window x event type counts,
+unattended minutes, the longest events, the staff members on the rota (events per behaviour and time
+on duty, from vision/store/rota.py) and the trend against the period before, drawn as SVG bar charts;
+a CSV of each table, its headers in the page's language.
 
-A week is an ISO week (``2026-W48``: Monday 00:00 to the next Monday 00:00 in the hall's time
-zone). An event belongs to the week it started in; its duration is cut at the week's end.
-Events a reviewer marked as false positives are left out (and counted separately).
+A week is an ISO week (``2026-W48``: Monday 00:00 to the next Monday 00:00 in the hall's time zone), a
+month a calendar month (``2026-12``), a day a date (``2026-12-01``). An event belongs to the period it
+started in; its duration is cut at the period's end. Events a reviewer marked as false positives are
+left out (and counted separately).
 """
 
 from __future__ import annotations
@@ -11,53 +14,43 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from html import escape
 
 from flask import Blueprint, Response, render_template, request
 
 from vision.events import EVENT_TYPES
 
+from . import periods
 from .auth import require
 from .i18n import t
-from .present import YEARS, camera_names, duration, hall_tz, local, store, type_title, window_names
+from .periods import Span
+from .present import camera_names, duration, hall_tz, local, store, type_title, window_names
 
 bp = Blueprint("report", __name__)
 
 TOP_LONGEST = 10
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def parse_week(text: str | None, today: date) -> date:
-    """'2026-W48' -> the Monday of that ISO week; anything else (or a year no event has) -> this week's Monday."""
-    if text:
-        try:
-            year, week = text.strip().upper().split("-W")
-            if int(year) in YEARS:
-                return date.fromisocalendar(int(year), int(week), 1)
-        except ValueError:
-            pass
-    return today - timedelta(days=today.weekday())
-
-
-def week_label(monday: date) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"{year}-W{week:02d}"
+PICKER_CHOICES = {"day": 31, "week": 26, "month": 24}
 
 
 @dataclass
-class Week:
-    label: str
-    monday: date
+class Period:
+    span: Span
     start: float
     end: float
     counts: dict[tuple[str, str], int] = field(default_factory=dict)       # (place, type) -> n
     seconds: dict[tuple[str, str], float] = field(default_factory=dict)    # (place, type) -> total s
     longest_s: dict[tuple[str, str], float] = field(default_factory=dict)
-    per_day: list[int] = field(default_factory=lambda: [0] * 7)
+    per_bucket: list[int] = field(default_factory=list)                    # hours of a day, days otherwise
     by_type: dict[str, int] = field(default_factory=dict)
     longest: list[dict] = field(default_factory=list)
     false_positives: int = 0
+    people: list[dict] = field(default_factory=list)                       # Store.people_summary
+
+    @property
+    def label(self) -> str:
+        return self.span.label
 
     @property
     def total(self) -> int:
@@ -67,22 +60,21 @@ class Week:
         return self.seconds.get((place, "unattended"), 0.0) / 60
 
 
-def week_stats(monday: date) -> Week:
-    """The week's numbers (the store aggregates them: ``Store.week_summary``)."""
-    tz = hall_tz()
-    bounds = [datetime.combine(monday + timedelta(days=k), datetime.min.time(), tzinfo=tz).timestamp()
-              for k in range(8)]                       # local midnights: a DST change stays right
-    week = Week(week_label(monday), monday, bounds[0], bounds[7])
-    summary = store().week_summary(bounds, TOP_LONGEST)
+def period_stats(span: Span) -> Period:
+    """The period's numbers (the store aggregates them: ``Store.period_summary``, ``people_summary``)."""
+    bounds = span.bounds(hall_tz())
+    period = Period(span, bounds[0], bounds[-1], per_bucket=[0] * (len(bounds) - 1))
+    summary = store().period_summary(bounds, TOP_LONGEST)
     for r in summary["cells"]:
         key = (r["place"], r["type"])
-        week.counts[key], week.seconds[key], week.longest_s[key] = r["n"], r["total"], r["longest"]
-        week.by_type[r["type"]] = week.by_type.get(r["type"], 0) + r["n"]
-    for day, n in summary["per_day"].items():
-        week.per_day[day] = n
-    week.false_positives = summary["false_positives"]
-    week.longest = summary["longest"]
-    return week
+        period.counts[key], period.seconds[key], period.longest_s[key] = r["n"], r["total"], r["longest"]
+        period.by_type[r["type"]] = period.by_type.get(r["type"], 0) + r["n"]
+    for bucket, n in summary["per_bucket"].items():
+        period.per_bucket[bucket] = n
+    period.false_positives = summary["false_positives"]
+    period.longest = summary["longest"]
+    period.people = store().people_summary(bounds[0], bounds[-1])
+    return period
 
 
 def place_name(place: str) -> str:
@@ -92,16 +84,11 @@ def place_name(place: str) -> str:
     return window_names().get(place, place)
 
 
-def places(*weeks: Week) -> list[str]:
+def places(*weeks: Period) -> list[str]:
     """Windows in config order, then any other place that has events."""
     order = list(window_names())
     seen = {p for w in weeks for (p, _) in w.counts}
     return order + sorted(seen - set(order))
-
-
-def types_in(*weeks: Week) -> list[str]:
-    seen = {ty for w in weeks for (_, ty) in w.counts}
-    return [ty for ty in EVENT_TYPES if ty in seen]
 
 
 # ---- SVG charts (drawn here, no script) ----
@@ -187,61 +174,162 @@ def _trend(now_n: float, before_n: float) -> str:
     return f"{pct:+.0f}%"
 
 
-@bp.route("/report")
-@require("viewer", token=False)
-def report():
-    today = datetime.now(hall_tz()).date()
-    monday = parse_week(request.args.get("week"), today)
-    this, prev = week_stats(monday), week_stats(monday - timedelta(days=7))
-    types = types_in(this, prev)
+# the words of each kind of report: its title, "this ..." and "the ... before", its bucket chart
+WORDS = {
+    "day": {"title": "daily_report", "this": "this_day", "prev": "previous_day", "vs": "vs_previous_day",
+            "by_type": "chart_by_type_day", "by_bucket": "chart_by_hour"},
+    "week": {"title": "weekly_report", "this": "this_week", "prev": "previous_week", "vs": "vs_previous",
+             "by_type": "chart_by_type", "by_bucket": "chart_by_day"},
+    "month": {"title": "monthly_report", "this": "this_month", "prev": "previous_month", "vs": "vs_previous_month",
+              "by_type": "chart_by_type_month", "by_bucket": "chart_by_date"},
+}
+
+
+def bucket_labels(span: Span) -> list[str]:
+    starts = span.bucket_starts(hall_tz())
+    if span.kind == "day":
+        return [t("hour_label").replace("{h}", str(s.hour)) for s in starts]
+    if span.kind == "week":
+        return [t(WEEKDAY_KEYS[s.weekday()]) for s in starts]
+    return [t("date_label").replace("{d}", str(s.day)) for s in starts]
+
+
+def person_name(p: dict) -> str:
+    return f"{p['name']} ({p['number']})" if p["number"] is not None else t("not_on_rota")
+
+
+def people_rows(this: Period, prev: Period, types: list[str]) -> list[dict]:
+    """One row per staff member on the rota or named by an event this period; the unrostered last."""
+    before = {p["number"]: p for p in prev.people}
+    rows = []
+    for p in this.people:
+        hours = p["duty_s"] / 3600
+        rows.append({"number": p["number"], "name": person_name(p), "counts": {ty: p["counts"].get(ty, 0)
+                                                                              for ty in types},
+                     "total": p["events"], "prev_total": before.get(p["number"], {}).get("events", 0),
+                     "duty_h": hours, "per_hour": p["events"] / hours if hours else None})
+    return rows
+
+
+def _types(this: Period, prev: Period) -> list[str]:
+    seen = {ty for w in (this, prev) for (_, ty) in w.counts} | {ty for p in this.people for ty in p["counts"]}
+    return [ty for ty in EVENT_TYPES if ty in seen]
+
+
+def _today() -> date:
+    return datetime.now(hall_tz()).date()
+
+
+def _span(kind: str) -> Span:
+    return periods.parse(kind, request.args.get(kind), _today())
+
+
+def _page(kind: str):
+    span = _span(kind)
+    this, prev = period_stats(span), period_stats(span.before())
+    types = _types(this, prev)
     table = []
     for p in places(this, prev):
         counts = {ty: this.counts.get((p, ty), 0) for ty in types}
         table.append({"place": p, "name": place_name(p), "counts": counts, "total": sum(counts.values()),
                       "prev_total": sum(prev.counts.get((p, ty), 0) for ty in types),
                       "unattended_min": this.unattended_minutes(p), "prev_unattended_min": prev.unattended_minutes(p)})
-    this_name, prev_name = t("this_week"), t("previous_week")
+    people = people_rows(this, prev, types)
+    words = WORDS[kind]
+    this_name, prev_name = t(words["this"]), t(words["prev"])
+    windows_only = [r for r in table if not r["place"].startswith("camera:")]
     charts = {
         "by_type": bar_chart([type_title(ty) for ty in types],
                              [(this_name, [this.by_type.get(ty, 0) for ty in types], THIS_COLOUR),
                               (prev_name, [prev.by_type.get(ty, 0) for ty in types], PREV_COLOUR)]) if types else "",
-        "by_day": bar_chart([t(d) for d in WEEKDAY_KEYS],
-                            [(this_name, this.per_day, THIS_COLOUR), (prev_name, prev.per_day, PREV_COLOUR)]),
-        "unattended": bar_chart([row["name"] for row in table if not row["place"].startswith("camera:")],
-                                [(this_name, [round(r["unattended_min"], 1) for r in table
-                                              if not r["place"].startswith("camera:")], THIS_COLOUR),
-                                 (prev_name, [round(r["prev_unattended_min"], 1) for r in table
-                                              if not r["place"].startswith("camera:")], PREV_COLOUR)],
+        "by_bucket": bar_chart(bucket_labels(span), [(this_name, this.per_bucket, THIS_COLOUR)] + (
+            [(prev_name, prev.per_bucket[:len(this.per_bucket)] + [0] * (len(this.per_bucket) - len(prev.per_bucket)),
+              PREV_COLOUR)] if kind == "week" else []), row_h=30 if kind == "week" else 18),
+        "unattended": bar_chart([r["name"] for r in windows_only],
+                                [(this_name, [round(r["unattended_min"], 1) for r in windows_only], THIS_COLOUR),
+                                 (prev_name, [round(r["prev_unattended_min"], 1) for r in windows_only], PREV_COLOUR)],
                                 unit=t("minutes_unit")),
+        # only when the rota names someone: a hall without a rota keeps its three charts
+        "by_person": bar_chart([r["name"] for r in people],
+                               [(this_name, [r["total"] for r in people], THIS_COLOUR),
+                                (prev_name, [r["prev_total"] for r in people], PREV_COLOUR)])
+        if any(r["number"] is not None for r in people) else "",
     }
-    weeks = [week_label(today - timedelta(days=today.weekday() + 7 * k)) for k in range(0, 26)]
-    if this.label not in weeks:
-        weeks.insert(0, this.label)
+    choices = [s.label for s in periods.recent(kind, _today(), PICKER_CHOICES[kind])]
+    if span.label not in choices:
+        choices.insert(0, span.label)
     return render_template(
-        "report.html", this=this, prev=prev, table=table, types=types, charts=charts, weeks=weeks,
-        prev_label=week_label(monday - timedelta(days=7)), next_label=week_label(monday + timedelta(days=7)),
-        sunday=monday + timedelta(days=6), trend=_trend, type_title=type_title, place_name=place_name,
-        duration=duration, local=local, windows=window_names())
+        "report.html", kind=kind, words=words, span=span, this=this, prev=prev, table=table, people=people,
+        types=types, charts=charts, choices=choices, prev_label=span.before().label, next_label=span.after().label,
+        trend=_trend, type_title=type_title, place_name=place_name, duration=duration, local=local,
+        windows=window_names(), csv_endpoint=CSV_ENDPOINTS[kind], page_endpoint=PAGE_ENDPOINTS[kind])
+
+
+def _csv(kind: str):
+    span = _span(kind)
+    this, prev = period_stats(span), period_stats(span.before())
+    out = io.StringIO()
+    out.write("\ufeff")  # so that Excel opens the Chinese names as UTF-8
+    writer = csv.writer(out)
+    table = request.args.get("table", "windows")
+    if table == "people":
+        types = _types(this, prev)
+        writer.writerow([t("csv_period"), t("csv_staff_number"), t("csv_staff_name"), t("csv_duty_hours"),
+                         t("csv_events"), *[type_title(ty) for ty in types], t("csv_previous_count")])
+        for row, p in zip(people_rows(this, prev, types), this.people, strict=True):
+            writer.writerow([this.label, p["number"] or "", p["name"] or t("not_on_rota"), f"{row['duty_h']:.2f}",
+                             row["total"], *[row["counts"][ty] for ty in types], row["prev_total"]])
+    else:
+        writer.writerow([t("csv_period"), t("csv_window_id"), t("csv_window"), t("csv_type"), t("csv_event"),
+                         t("csv_count"), t("csv_total_minutes"), t("csv_longest_minutes"), t("csv_previous_count")])
+        for p in places(this, prev):
+            for ty in _types(this, prev):
+                n, before = this.counts.get((p, ty), 0), prev.counts.get((p, ty), 0)
+                if n == 0 and before == 0:
+                    continue
+                writer.writerow([this.label, p, place_name(p), ty, type_title(ty), n,
+                                 f"{this.seconds.get((p, ty), 0.0) / 60:.1f}",
+                                 f"{this.longest_s.get((p, ty), 0.0) / 60:.1f}", before])
+    suffix = "-people" if table == "people" else ""
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="hallmonitor-{this.label}{suffix}.csv"'})
+
+
+PAGE_ENDPOINTS = {"day": "report.daily", "week": "report.report", "month": "report.monthly"}
+CSV_ENDPOINTS = {"day": "report.daily_csv", "week": "report.report_csv", "month": "report.monthly_csv"}
+
+
+@bp.route("/report")
+@require("viewer", token=False)
+def report():
+    return _page("week")
+
+
+@bp.route("/report/day")
+@require("viewer", token=False)
+def daily():
+    return _page("day")
+
+
+@bp.route("/report/month")
+@require("viewer", token=False)
+def monthly():
+    return _page("month")
 
 
 @bp.route("/report.csv")
 @require("viewer", token=False)
 def report_csv():
-    today = datetime.now(hall_tz()).date()
-    monday = parse_week(request.args.get("week"), today)
-    this, prev = week_stats(monday), week_stats(monday - timedelta(days=7))
-    out = io.StringIO()
-    out.write("\ufeff")  # so that Excel opens the Chinese names as UTF-8
-    writer = csv.writer(out)
-    writer.writerow(["week", "window_id", "window", "type", "event", "count", "total_minutes", "longest_minutes",
-                     "previous_week_count"])
-    for p in places(this, prev):
-        for ty in types_in(this, prev):
-            n, before = this.counts.get((p, ty), 0), prev.counts.get((p, ty), 0)
-            if n == 0 and before == 0:
-                continue
-            writer.writerow([this.label, p, place_name(p), ty, type_title(ty), n,
-                             f"{this.seconds.get((p, ty), 0.0) / 60:.1f}",
-                             f"{this.longest_s.get((p, ty), 0.0) / 60:.1f}", before])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="hallmonitor-{this.label}.csv"'})
+    return _csv("week")
+
+
+@bp.route("/report/day.csv")
+@require("viewer", token=False)
+def daily_csv():
+    return _csv("day")
+
+
+@bp.route("/report/month.csv")
+@require("viewer", token=False)
+def monthly_csv():
+    return _csv("month")

@@ -441,15 +441,18 @@ def test_report_csv(scripted_week):
     text = resp.data.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    by = {(r["window_id"], r["type"]): r for r in rows}
+    by = {(r["Window ID"], r["Type"]): r for r in rows}
     assert by[("w01", "unattended")] == {
-        "week": "2026-W46", "window_id": "w01", "window": "1号窗口", "type": "unattended",
-        "event": "Window unattended", "count": "3", "total_minutes": "25.0", "longest_minutes": "10.0",
-        "previous_week_count": "2"}
-    assert by[("w02", "eating")]["count"] == "1" and by[("w02", "eating")]["previous_week_count"] == "2"
+        "Period": "2026-W46", "Window ID": "w01", "Window": "1号窗口", "Type": "unattended",
+        "Event": "Window unattended", "Count": "3", "Total minutes": "25.0", "Longest minutes": "10.0",
+        "Previous period count": "2"}
+    assert by[("w02", "eating")]["Count"] == "1" and by[("w02", "eating")]["Previous period count"] == "2"
     assert ("w02", "phone_use") not in by                  # only a false positive: left out
-    assert by[("camera:cam-b", "camera_offline")]["total_minutes"] == "60.0"
-    assert sum(int(r["count"]) for r in rows) == 7
+    assert by[("camera:cam-b", "camera_offline")]["Total minutes"] == "60.0"
+    assert sum(int(r["Count"]) for r in rows) == 7
+    # the headers are in the page's language
+    zh = scripted_week.client("viewer").get("/report.csv?week=2026-W46&lang=zh-CN").data.decode("utf-8")
+    assert zh.lstrip("\ufeff").splitlines()[0] == "时段,窗口编号,窗口,事件类型代码,事件,次数,总时长（分钟）,最长（分钟）,上期次数"
 
 
 # ---- server-sent events ----

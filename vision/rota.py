@@ -251,15 +251,15 @@ def _shifts(rows: list[tuple[int, dict[str, str]]], windows: Mapping[str, str], 
                 if times[column] is None:
                     problem("bad_time", line, column, value=row[column])
                     bad = True
-        if bad:
-            continue
-        start, end = times["from"], times["to"]
-        assert start is not None and end is not None and window_id is not None
-        if end <= start:
-            problem("end_before_start", line, "to", **{"from": row["from"], "to": row["to"]})
-            continue
-        if end - start > MAX_SHIFT_S:
-            problem("too_long_shift", line, "to", hours=f"{(end - start) / 3600:g}")
+        start, end = times.get("from"), times.get("to")
+        if start is not None and end is not None:        # the times are checked even when the row has other faults
+            if end <= start:
+                problem("end_before_start", line, "to", **{"from": row["from"], "to": row["to"]})
+                bad = True
+            elif end - start > MAX_SHIFT_S:
+                problem("too_long_shift", line, "to", hours=f"{(end - start) / 3600:g}")
+                bad = True
+        if bad or start is None or end is None or window_id is None:
             continue
         shifts.append(Shift(window_id, row["staff_name"], row["staff_number"], start, end, line))
     problems.extend(clashes(shifts, tz, json_items))

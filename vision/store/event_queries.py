@@ -2,7 +2,7 @@
 
 The list filters are the API's (vision/store/checks.py checks them, naming the filter); each one uses
 an index that ends in ``(started_at, id)``, so a filtered page is one index range in keyset order.
-The live feed follows ``event_log`` by id; the weekly report aggregates one range of ``started_at``.
+The live feed follows ``event_log`` by id; a report (day, week, month) aggregates one range of ``started_at``.
 """
 
 from __future__ import annotations
@@ -148,35 +148,44 @@ class EventQueries(Connections):
         return out
 
     def week_summary(self, midnights: list[float], top: int) -> dict:
-        """The weekly report's numbers for the week from ``midnights[0]`` to ``midnights[7]`` (its 8 local
-        midnights), aggregated in SQLite over one range of the started_at index.
-
-        An event counts in the week it started in, its duration cut at the week's end; false positives are
-        left out and counted apart. Returns ``{"cells": [{place, type, n, total, longest}], "per_day": {day
-        index 0-6: n}, "false_positives": n, "longest": [the ``top`` longest events]}``; a place is the
-        window id, or ``camera:<id>`` for an event of a whole camera.
-        """
+        """``period_summary`` of a week: its 8 local midnights, so ``per_day`` is indexed by weekday 0-6."""
         if len(midnights) != 8:
             raise InputError(f"week_summary: expected the week's 8 midnights, got {len(midnights)}")
-        span = {"lo": float(midnights[0]), "hi": float(midnights[7])}
+        summary = self.period_summary(midnights, top)
+        summary["per_day"] = summary.pop("per_bucket")
+        return summary
+
+    def period_summary(self, bounds: list[float], top: int) -> dict:
+        """A report's numbers for the period from ``bounds[0]`` to ``bounds[-1]``, cut into buckets at the
+        bounds between (a day's hours, a week's or a month's local midnights), aggregated in SQLite over one
+        range of the started_at index.
+
+        An event counts in the period it started in, its duration cut at the period's end; false positives
+        are left out and counted apart. Returns ``{"cells": [{place, type, n, total, longest}], "per_bucket":
+        {bucket index: n}, "false_positives": n, "longest": [the ``top`` longest events]}``; a place is the
+        window id, or ``camera:<id>`` for an event of a whole camera.
+        """
+        if len(bounds) < 2 or list(bounds) != sorted(bounds):
+            raise InputError(f"period_summary: expected 2 or more bounds in order, got {len(bounds)}")
+        span = {"lo": float(bounds[0]), "hi": float(bounds[-1])}
         real = "started_at >= :lo AND started_at < :hi AND review_status != 'false_positive'"
         secs = "max(0.0, min(coalesce(ended_at, updated_at), :hi) - started_at)"
-        day_index = " + ".join(f"(started_at >= {float(b)!r})" for b in midnights[1:7])
+        bucket = " + ".join(f"(started_at >= {float(b)!r})" for b in bounds[1:-1]) or "0"
         with self._read() as conn:
             cells = [dict(r) for r in conn.execute(
                 f"SELECT coalesce(window_id, 'camera:' || camera_id) AS place, type, count(*) AS n, "
                 f"sum({secs}) AS total, max({secs}) AS longest FROM events WHERE {real} GROUP BY place, type", span)]
-            per_day = {r["day"]: r["n"] for r in conn.execute(
-                f"SELECT {day_index} AS day, count(*) AS n FROM events WHERE {real} GROUP BY day", span)}
+            per_bucket = {r["bucket"]: r["n"] for r in conn.execute(
+                f"SELECT {bucket} AS bucket, count(*) AS n FROM events WHERE {real} GROUP BY bucket", span)}
             false_positives = conn.execute(
                 "SELECT count(*) FROM events WHERE started_at >= :lo AND started_at < :hi "
                 "AND review_status = 'false_positive'", span).fetchone()[0]
             longest = conn.execute(
-                f"SELECT id, type, camera_id, window_id, severity, started_at, {secs} AS secs FROM events "
-                f"WHERE {real} ORDER BY secs DESC, id LIMIT {int(top)}", span).fetchall()
-        return {"cells": cells, "per_day": per_day, "false_positives": false_positives,
+                f"SELECT id, type, camera_id, window_id, severity, started_at, staff_name, {secs} AS secs "
+                f"FROM events WHERE {real} ORDER BY secs DESC, id LIMIT {int(top)}", span).fetchall()
+        return {"cells": cells, "per_bucket": per_bucket, "false_positives": false_positives,
                 "longest": [{"id": r["id"], "type": r["type"], "window_id": r["window_id"],
-                             "camera_id": r["camera_id"], "severity": r["severity"],
+                             "camera_id": r["camera_id"], "severity": r["severity"], "staff_name": r["staff_name"],
                              "started_at": iso(r["started_at"]), "seconds": r["secs"]} for r in longest]}
 
     def neighbours(self, event_id: str) -> dict:
