@@ -1,9 +1,9 @@
 """The REST API under /api for integrators and the dashboard's own scripts.
 
 Every route needs a login or a bearer token (``dashboard.auth``). The areas are nested blueprints:
-``api_events`` (events, media, review), ``api_hall`` (windows, pauses, cameras), ``api_rota`` (the rota), ``api_admin`` (tokens,
-webhooks; admin session only), ``api_teach`` (the hall's labels, training runs, head versions; a login
-only). ``openapi`` describes all of it at /api/openapi.json. This module also hands ``create_app``
+``api_events`` (events, media, review), ``api_hall`` (windows, pauses, cameras), ``api_rota`` (the rota),
+``api_admin`` (tokens, webhooks; admin session only), ``api_teach`` (the hall's labels, training runs, head
+versions; a login only). ``openapi`` describes all of it at /api/openapi.json. This module also hands ``create_app``
 the integrators' blueprints that live outside /api: /metrics and the webhooks page.
 """
 

@@ -219,10 +219,10 @@ def _rota_schemas() -> dict:
 
 
 def _rota_paths(window_ids: list[str]) -> dict:
-    window = {"name": "window", "in": "query", "schema": {"type": "string", "minLength": 1},
-              "description": "only this window's shifts"}
+    window_schema: dict[str, Any] = {"type": "string", "minLength": 1}
     if window_ids:
-        window["schema"]["enum"] = window_ids
+        window_schema["enum"] = window_ids
+    window = {"name": "window", "in": "query", "schema": window_schema, "description": "only this window's shifts"}
     post = _op("Import a rota (排班): all of it or nothing (admin, or a write token)", _ok("what was imported",
                                                                                      "RotaImported"),
                tag="rota", status="201", params=[{
@@ -240,7 +240,7 @@ def _rota_paths(window_ids: list[str]) -> dict:
         "text/csv": {"schema": {"type": "string"}, "example": "窗口,姓名,工号,开始,结束\n"
                                                              "w01,张三,1001,2026-12-01 08:30,2026-12-01 12:00\n"}}}
     post["responses"]["400"] = {"description": "Nothing imported: bad input, or the problems to fix",
-                                "content": _json({"oneOf": [ref("RotaProblems"), ref("Error")]})}
+                                "content": _json(ref("RotaProblems"))}
     post["responses"]["413"] = _error(f"The rota is over {MAX_ROTA_BYTES // 1024} KiB: split it")
     post["responses"]["415"] = _r("UnsupportedMediaType")
     return {"/api/rota": {

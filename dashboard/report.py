@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from html import escape
+from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
@@ -228,7 +229,7 @@ def _page(kind: str):
     span = _span(kind)
     this, prev = period_stats(span), period_stats(span.before())
     types = _types(this, prev)
-    table = []
+    table: list[dict[str, Any]] = []
     for p in places(this, prev):
         counts = {ty: this.counts.get((p, ty), 0) for ty in types}
         table.append({"place": p, "name": place_name(p), "counts": counts, "total": sum(counts.values()),
@@ -238,13 +239,14 @@ def _page(kind: str):
     words = WORDS[kind]
     this_name, prev_name = t(words["this"]), t(words["prev"])
     windows_only = [r for r in table if not r["place"].startswith("camera:")]
+    bucket_series: list[tuple[str, list[float], str]] = [(this_name, [float(n) for n in this.per_bucket], THIS_COLOUR)]
+    if kind == "week":     # a week's days pair with the week before's; a month's dates and a day's hours need not
+        bucket_series.append((prev_name, [float(n) for n in prev.per_bucket], PREV_COLOUR))
     charts = {
         "by_type": bar_chart([type_title(ty) for ty in types],
                              [(this_name, [this.by_type.get(ty, 0) for ty in types], THIS_COLOUR),
                               (prev_name, [prev.by_type.get(ty, 0) for ty in types], PREV_COLOUR)]) if types else "",
-        "by_bucket": bar_chart(bucket_labels(span), [(this_name, this.per_bucket, THIS_COLOUR)] + (
-            [(prev_name, prev.per_bucket[:len(this.per_bucket)] + [0] * (len(this.per_bucket) - len(prev.per_bucket)),
-              PREV_COLOUR)] if kind == "week" else []), row_h=30 if kind == "week" else 18),
+        "by_bucket": bar_chart(bucket_labels(span), bucket_series, row_h=30 if kind == "week" else 18),
         "unattended": bar_chart([r["name"] for r in windows_only],
                                 [(this_name, [round(r["unattended_min"], 1) for r in windows_only], THIS_COLOUR),
                                  (prev_name, [round(r["prev_unattended_min"], 1) for r in windows_only], PREV_COLOUR)],
@@ -276,9 +278,10 @@ def _csv(kind: str):
         types = _types(this, prev)
         writer.writerow([t("csv_period"), t("csv_staff_number"), t("csv_staff_name"), t("csv_duty_hours"),
                          t("csv_events"), *[type_title(ty) for ty in types], t("csv_previous_count")])
-        for row, p in zip(people_rows(this, prev, types), this.people, strict=True):
-            writer.writerow([this.label, p["number"] or "", p["name"] or t("not_on_rota"), f"{row['duty_h']:.2f}",
-                             row["total"], *[row["counts"][ty] for ty in types], row["prev_total"]])
+        for row, person in zip(people_rows(this, prev, types), this.people, strict=True):
+            writer.writerow([this.label, person["number"] or "", person["name"] or t("not_on_rota"),
+                             f"{row['duty_h']:.2f}", row["total"], *[row["counts"][ty] for ty in types],
+                             row["prev_total"]])
     else:
         writer.writerow([t("csv_period"), t("csv_window_id"), t("csv_window"), t("csv_type"), t("csv_event"),
                          t("csv_count"), t("csv_total_minutes"), t("csv_longest_minutes"), t("csv_previous_count")])

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, render_template, request
 
-from vision.rota import Problem, RotaError, parse_csv
+from vision.rota import COLUMNS, Problem, RotaError, parse_csv
 from vision.store.rota import MODES
 
 from .api_rota import MAX_ROTA_BYTES
@@ -36,7 +36,8 @@ def _fill(text: str, params: dict) -> str:
 
 def problem_text(p: Problem) -> dict:
     """A problem as the page shows it: where (line, column) and what, in the page's language."""
-    return {"line": p.line, "column": p.column, "message": _fill(t(f"rota_e_{p.code}"), p.params)}
+    column = p.heading or (t(f"rota_col_{p.column}") if p.column in COLUMNS else p.column)
+    return {"line": p.line, "column": column, "message": _fill(t(f"rota_e_{p.code}"), p.params)}
 
 
 def _page(status: int = 200, **extra):

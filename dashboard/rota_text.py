@@ -15,7 +15,7 @@ ROTA_TEXT: dict[str, dict[str, str]] = {
                          "duty when it started."},
     "rota_upload": {"zh-CN": "导入排班（CSV）", "en": "Import a rota (CSV)"},
     "rota_file": {"zh-CN": "CSV 文件", "en": "CSV file"},
-    "rota_format": {"zh-CN": "第一行为列名：窗口,姓名,工号,开始,结束（或 window,staff_name,staff_number,from,to）；"
+    "rota_format": {"zh-CN": "第一行为列名：窗口,姓名,工号,开始,结束（也可用英文列名）；"
                              "时间按本厅时区填写，如 2026-12-01 08:30；文件保存为 UTF-8 编码的 CSV。",
                     "en": "First line names the columns: window,staff_name,staff_number,from,to (or 窗口,姓名,工号,"
                           "开始,结束); times in the hall's time zone, e.g. 2026-12-01 08:30; save as CSV UTF-8."},
@@ -84,16 +84,20 @@ ROTA_TEXT: dict[str, dict[str, str]] = {
     "csv_staff_name": {"zh-CN": "姓名", "en": "Name"},
     "csv_duty_hours": {"zh-CN": "在岗时长（小时）", "en": "Hours on duty"},
     "csv_events": {"zh-CN": "事件合计", "en": "Events"},
+    # the rota's columns, as a problem names them when the file's own heading is not at hand
+    "rota_col_window": {"zh-CN": "窗口", "en": "window"},
+    "rota_col_staff_name": {"zh-CN": "姓名", "en": "staff_name"},
+    "rota_col_staff_number": {"zh-CN": "工号", "en": "staff_number"},
+    "rota_col_from": {"zh-CN": "开始", "en": "from"},
+    "rota_col_to": {"zh-CN": "结束", "en": "to"},
     # import problems (vision/rota.py MESSAGES), after where they are
-    "rota_where_line": {"zh-CN": "第 {line} 行", "en": "line {line}"},
-    "rota_where_cell": {"zh-CN": "第 {line} 行“{column}”列", "en": "line {line}, column {column}"},
-    "rota_where_item": {"zh-CN": "第 {line} 条", "en": "shift {line}"},
-    "rota_where_all": {"zh-CN": "排班文件", "en": "the rota"},
     "rota_e_empty": {"zh-CN": "文件中没有班次；第一行为列名：窗口,姓名,工号,开始,结束",
                      "en": "the file has no shifts; the first line names the columns: window, staff_name, "
                            "staff_number, from, to"},
     "rota_e_not_text": {"zh-CN": "文件不是 UTF-8 文本；请另存为“CSV UTF-8”格式",
                         "en": "the file is not UTF-8 text; save it as CSV UTF-8"},
+    "rota_e_bad_csv": {"zh-CN": "不是有效的 CSV（{reason}）；请将表格另存为“CSV UTF-8”格式",
+                       "en": "this is not CSV ({reason}); save the sheet as CSV UTF-8"},
     "rota_e_too_many": {"zh-CN": "一次最多导入 {limit} 个班次，文件有 {count} 个；请拆分文件",
                         "en": "at most {limit} shifts in one import, got {count}; split the file"},
     "rota_e_missing_column": {"zh-CN": "缺少“{column}”列；第一行应为列名：窗口,姓名,工号,开始,结束",

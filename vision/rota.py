@@ -19,7 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -58,19 +58,24 @@ class Shift:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the rota: where (``line`` and ``column``), what (``code`` + ``params``)."""
+    """One thing wrong with the rota: where (``line`` and ``column``), what (``code`` + ``params``).
+
+    ``column`` is the column's key (window, staff_name, staff_number, from, to), or a header cell the
+    file has wrong; ``heading`` is how the file's first line names that column (``开始``), when known."""
     code: str
     line: int | None = None
     column: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     json_items: bool = False   # line is a JSON item number, column its field
+    heading: str | None = None
 
     def where(self) -> str:
         if self.line is None:
             return "the rota"
         if self.json_items:
             return f"shifts[{self.line - 1}]" + (f".{self.column}" if self.column else "")
-        return f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        column = self.heading or self.column
+        return f"line {self.line}" + (f", column {column}" if column else "")
 
     def message(self) -> str:
         return f"{self.where()}: {MESSAGES[self.code].format(**self.params)}"
@@ -78,13 +83,15 @@ class Problem:
     def to_json(self) -> dict:
         return {"line": None if self.json_items else self.line,
                 "item": self.line - 1 if self.json_items and self.line is not None else None,
-                "column": self.column, "code": self.code, "params": self.params, "message": self.message()}
+                "column": self.column, "heading": self.heading, "code": self.code, "params": self.params,
+                "message": self.message()}
 
 
 # code -> English message ({params}); the dashboard has each in zh-CN and English (dashboard/rota.py)
 MESSAGES: dict[str, str] = {
     "empty": "the file has no shifts; the first line names the columns: window, staff_name, staff_number, from, to",
     "not_text": "the file is not UTF-8 text; save it as CSV UTF-8",
+    "bad_csv": "this is not CSV ({reason}); save the sheet as CSV UTF-8",
     "too_many": "at most {limit} shifts in one import, got {count}; split the file",
     "missing_column": "no column {column}; the first line must name the columns window, staff_name, "
                       "staff_number, from, to (or 窗口, 姓名, 工号, 开始, 结束)",
@@ -158,7 +165,14 @@ def parse_csv(data: bytes | str, windows: Mapping[str, str], tz: tzinfo) -> list
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise RotaError([Problem("not_text")]) from None
-    reader = csv.reader(io.StringIO(data.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(data.lstrip("\ufeff"), newline=""))
+    try:
+        return _read_csv(reader, windows, tz)
+    except csv.Error as exc:
+        raise RotaError([Problem("bad_csv", reader.line_num or 1, None, {"reason": str(exc)})]) from None
+
+
+def _read_csv(reader: Any, windows: Mapping[str, str], tz: tzinfo) -> list[Shift]:
     header = next(reader, None)
     while header is not None and not any(c.strip() for c in header):
         header = next(reader, None)
@@ -171,9 +185,11 @@ def parse_csv(data: bytes | str, windows: Mapping[str, str], tz: tzinfo) -> list
         column = _key(cell)
         if column is None:
             if cell.strip():
-                problems.append(Problem("unknown_column", header_line, cell.strip(), {"column": cell.strip()}))
+                problems.append(Problem("unknown_column", header_line, cell.strip(), {"column": cell.strip()},
+                                        heading=cell.strip()))
         elif column in index:
-            problems.append(Problem("duplicate_column", header_line, cell.strip(), {"column": cell.strip()}))
+            problems.append(Problem("duplicate_column", header_line, column, {"column": cell.strip()},
+                                    heading=cell.strip()))
         else:
             index[column] = i
     for column in COLUMNS:
@@ -226,7 +242,7 @@ def _shifts(rows: list[tuple[int, dict[str, str]]], windows: Mapping[str, str], 
     known = ", ".join(f"{wid} ({name})" if name != wid else wid for wid, name in windows.items()) or "none"
 
     def problem(code: str, line: int, column: str | None = None, **params) -> None:
-        problems.append(Problem(code, line, names.get(column, column) if column else None, params, json_items))
+        problems.append(Problem(code, line, column, params, json_items, names.get(column) if column else None))
 
     shifts: list[Shift] = []
     for line, row in rows:
@@ -262,7 +278,7 @@ def _shifts(rows: list[tuple[int, dict[str, str]]], windows: Mapping[str, str], 
         if bad or start is None or end is None or window_id is None:
             continue
         shifts.append(Shift(window_id, row["staff_name"], row["staff_number"], start, end, line))
-    problems.extend(clashes(shifts, tz, json_items))
+    problems.extend(replace(p, heading=names.get(p.column or "")) for p in clashes(shifts, tz, json_items))
     if problems:
         raise RotaError(problems[:MAX_PROBLEMS])
     return shifts

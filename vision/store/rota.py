@@ -175,7 +175,8 @@ class RotaRecords(Connections):
         lo, hi = when("since", since), when("until", until)
         if lo is not None and hi is not None and lo > hi:
             raise InputError(f"since ({iso(lo)}) is after until ({iso(hi)})")
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if lo is not None:
             clauses.append("ends_at > ?")
             params.append(lo)
