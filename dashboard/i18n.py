@@ -26,7 +26,7 @@ TEXT: dict[str, dict[str, str]] = {
     "nav_board": {"zh-CN": "看板", "en": "Board"},
     "nav_live": {"zh-CN": "实时画面", "en": "Live"},
     "nav_events": {"zh-CN": "事件", "en": "Events"},
-    "nav_report": {"zh-CN": "周报", "en": "Weekly report"},
+    "nav_report": {"zh-CN": "报表", "en": "Reports"},
     "nav_settings": {"zh-CN": "设置", "en": "Settings"},
     "nav_webhooks": {"zh-CN": "Webhook 推送", "en": "Webhooks"},
     "role_admin": {"zh-CN": "管理员", "en": "admin"},
