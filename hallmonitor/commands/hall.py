@@ -10,13 +10,17 @@ import click
 @click.command()
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default="cameras.yaml", show_default=True)
 @click.option("--log-json", is_flag=True, help="structured logs: one JSON object per line")
-def run(config_path: Path, log_json: bool) -> None:
-    """Run every camera of the hall: capture, models, rules, events with snapshots and clips."""
+@click.option("--node", "node", metavar="NAME", default=None,
+              help="this box's name among the nodes sharing the database (default: the host name); each "
+                   "camera is watched by one node, and the others take it over within 30 s if that node dies")
+def run(config_path: Path, log_json: bool, node: str | None) -> None:
+    """Run the hall's cameras (this node's share): capture, models, rules, events with snapshots and clips."""
     from vision.config import load_config
     from vision.logs import setup_logging
+    from vision.runtime.node import default_name
     setup_logging(log_json)
     config = load_config(config_path)
-    run_until_signal(config, config_path=config_path.resolve())
+    run_until_signal(config, config_path=config_path.resolve(), node=node or default_name())
 
 
 @click.command()
@@ -54,7 +58,9 @@ def demo(folder: Path, port: int, web_port: int, seconds: float | None) -> None:
             click.echo(f"  [{ev.phase:>7}] {ev.type:<16} window={ev.window_id or '-':<4} camera={ev.camera_id} "
                        f"severity={ev.severity}" + (f" duration={ev.duration_s:.0f}s" if ev.phase == "ended" else "")
                        + (f" clip={ev.clip}" if ev.phase == "started" and ev.clip else ""))
-        run_until_signal(config, on_started=started, publish=show, seconds=seconds, config_path=config_path)
+        from vision.runtime.node import default_name
+        run_until_signal(config, on_started=started, publish=show, seconds=seconds, config_path=config_path,
+                         node=default_name())
     finally:
         server.stop()
 
@@ -86,7 +92,7 @@ def dashboard(config_path: Path, host, port) -> None:
 
 
 def run_until_signal(config, on_started=None, publish=None, seconds: float | None = None,
-                     config_path: Path | None = None) -> None:
+                     config_path: Path | None = None, node: str | None = None) -> None:
     """The engine (vision.runtime.run) with the dashboard as its front end."""
     from dashboard import create_app
     from dashboard.server import WebServer
@@ -96,5 +102,5 @@ def run_until_signal(config, on_started=None, publish=None, seconds: float | Non
         return WebServer(create_app(config, store=sup.store, supervisor=sup, config_path=config_path),
                          config.dashboard.host, config.dashboard.port)
 
-    run_hall(config, serve=serve, on_started=on_started, publish=publish, seconds=seconds,
+    run_hall(config, serve=serve, on_started=on_started, publish=publish, seconds=seconds, node=node,
              say=lambda line: click.echo(line, err=True), config_path=config_path)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
+from typing import Any
 
 from vision.config import HallConfig
 from vision.errors import ConfigError
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 class Supervisor:
     web_url: str | None = None  # the dashboard's address, once a front end serves it
+    node: Any = None            # the vision.runtime.node.Node whose leases start and stop the cameras, if any
 
     def __init__(self, config: HallConfig, analyzer=None, publish=None, status_every_s: float = 30.0,
                  prune_every_s: float = 3600.0, config_path=None):
@@ -44,6 +47,7 @@ class Supervisor:
         self.cutter = ClipCutter()
         self.publish = publish
         self.workers: dict[str, CameraWorker] = {}
+        self._workers_lock = threading.Lock()   # watch / unwatch (a node's leases) against restarts
         self.restarts: dict[str, int] = {}
         self.status_every_s = status_every_s
         self.prune_every_s = prune_every_s
@@ -58,21 +62,48 @@ class Supervisor:
         return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish,
                             head_switch=self.head_switch)
 
-    def start(self) -> Supervisor:
+    def start(self, cameras: bool = True) -> Supervisor:
+        """Start the supervisor and (unless ``cameras`` is False: a node starts them as it wins their
+        leases, through :meth:`watch`) every enabled camera."""
         for warning in self.config.clip_warnings():
             log.warning("%s", warning)
         self.cutter.start()
-        for cam in self.config.cameras:
-            if cam.enabled:
-                self.workers[cam.id] = self._new_worker(cam).start()
-                log.info("camera %s: started (%d windows, %.2g analyses/s)", cam.id, len(cam.windows), cam.analysis_fps)
+        if cameras:
+            for cam in self.config.cameras:
+                if cam.enabled:
+                    self.watch(cam.id)
         self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._thread.start()
         return self
 
+    def watch(self, camera_id: str) -> None:
+        """Start the worker of one camera (a node that won the camera's lease)."""
+        cam = next(c for c in self.config.cameras if c.id == camera_id)
+        with self._workers_lock:
+            if camera_id in self.workers:
+                return
+            self.workers[camera_id] = self._new_worker(cam).start()
+        log.info("camera %s: started (%d windows, %.2g analyses/s)", cam.id, len(cam.windows), cam.analysis_fps)
+
+    def camera_jobs(self) -> dict:
+        """A node's job per enabled camera: start its worker here, stop it (vision.runtime.node.Job)."""
+        from vision.runtime.node import Job
+        return {cam.id: Job(start=partial(self.watch, cam.id), stop=partial(self.unwatch, cam.id))
+                for cam in self.config.cameras if cam.enabled}
+
+    def unwatch(self, camera_id: str) -> None:
+        """Stop the worker of one camera and return once it has stopped (a node giving the camera up)."""
+        with self._workers_lock:
+            worker = self.workers.pop(camera_id, None)
+        if worker is not None:
+            worker.stop()
+            log.info("camera %s: stopped (its lease is given up)", camera_id)
+
     def stop(self) -> None:
         self._stop.set()
-        for worker in self.workers.values():
+        with self._workers_lock:
+            workers = list(self.workers.values())
+        for worker in workers:
             worker.stop()
         self.cutter.stop(flush=True)
         if self._thread is not None:
@@ -80,7 +111,7 @@ class Supervisor:
         self.store.close()
 
     def status(self) -> list[dict]:
-        return [w.status() | {"restarts": self.restarts.get(cid, 0)} for cid, w in self.workers.items()]
+        return [w.status() | {"restarts": self.restarts.get(cid, 0)} for cid, w in list(self.workers.items())]
 
     def _watch(self) -> None:
         last_status = last_prune = time.time()
@@ -89,11 +120,14 @@ class Supervisor:
                 if not worker.alive and worker.failed:    # stopped by its own config error: said once, not restarted
                     continue
                 if not worker.alive and not self._stop.is_set():
-                    self.restarts[cid] = self.restarts.get(cid, 0) + 1
-                    log.error("camera %s: worker stopped unexpectedly (%s); restarting (restart #%d)",
-                              cid, worker.last_error or "no error recorded", self.restarts[cid])
-                    worker.stop()          # its reader too, so no thread of the old worker is left behind
-                    self.workers[cid] = self._new_worker(worker.camera).start()
+                    with self._workers_lock:
+                        if self.workers.get(cid) is not worker:     # unwatched meanwhile
+                            continue
+                        self.restarts[cid] = self.restarts.get(cid, 0) + 1
+                        log.error("camera %s: worker stopped unexpectedly (%s); restarting (restart #%d)",
+                                  cid, worker.last_error or "no error recorded", self.restarts[cid])
+                        worker.stop()          # its reader too, so no thread of the old worker is left behind
+                        self.workers[cid] = self._new_worker(worker.camera).start()
             self._sync_heads()
             self.reload()
             now = time.time()
@@ -125,23 +159,33 @@ class Supervisor:
         changes = plan_changes(self.config, config)
         self.config = config
         for cid in changes.stop:
-            worker = self.workers.pop(cid, None)
+            with self._workers_lock:
+                worker = self.workers.pop(cid, None)
             if worker is not None:
                 worker.stop()
             log.info("config: camera %s stopped (removed or disabled)", cid)
         for cid in changes.restart:
-            worker = self.workers.pop(cid, None)
-            if worker is not None:
-                worker.stop()
-            self.workers[cid] = self._new_worker(config.camera(cid)).start()
-            log.info("config: camera %s restarted (its stream settings changed)", cid)
+            with self._workers_lock:
+                worker = self.workers.pop(cid, None)
+                if worker is not None:
+                    worker.stop()
+                if worker is not None or self.node is None:     # a node restarts only the cameras it watches
+                    self.workers[cid] = self._new_worker(config.camera(cid)).start()
+                    log.info("config: camera %s restarted (its stream settings changed)", cid)
         for cid in changes.windows:
-            if cid in self.workers:
-                self.workers[cid].reconfigure(config)
+            worker = self.workers.get(cid)
+            if worker is not None:
+                worker.reconfigure(config)
                 log.info("config: camera %s: windows, rules or hours changed; applying", cid)
-        for cid in changes.start:
-            self.workers[cid] = self._new_worker(config.camera(cid)).start()
-            log.info("config: camera %s started", cid)
+        if self.node is not None:       # new cameras go to whichever node wins their lease
+            self.node.set_cameras(self.camera_jobs())
+            for cid in changes.start:
+                log.info("config: camera %s added; the node that wins its lease watches it", cid)
+        else:
+            for cid in changes.start:
+                with self._workers_lock:
+                    self.workers[cid] = self._new_worker(config.camera(cid)).start()
+                log.info("config: camera %s started", cid)
         if changes.needs_restart:
             log.warning("config: %s changed; these take effect at the next restart",
                         ", ".join(changes.needs_restart))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from vision.mqtt import cursor as mqtt_cursor
 from vision.notify import tables as notify_tables
-from vision.store import accounts, events, reviews, rota, windows
+from vision.store import accounts, events, leases, reviews, rota, windows
 from vision.store.connection import StoreError
 from vision.store.ddl import Migration
 from vision.training import teaching, versions
@@ -52,11 +52,6 @@ def _rota(conn: sqlite3.Connection) -> None:
     events.add_staff_columns(conn)
 
 
-def _reserved_12(conn: sqlite3.Connection) -> None:
-    """PLACEHOLDER on branch rota: number 12 is another branch's migration. Drop this function and its
-    line below when merging, keeping that branch's migration 12."""
-
-
 def _accounts_and_endpoints(conn: sqlite3.Connection) -> None:
     # one migration, two owners: it shipped that way, so existing files have both from version 4
     accounts.create_users_and_tokens(conn)
@@ -74,7 +69,7 @@ migration(8)(accounts.create_sessions_and_logins)     # dashboard sessions, the 
 migration(9)(notify_tables.create_tables)             # the group robots' cursors, queues, windows, share key
 migration(10)(_review_history)                        # each event's review history; reviews in the outbox
 migration(11)(mqtt_cursor.create_tables)              # the MQTT publisher's place in the outbox
-migration(12)(_reserved_12)                           # PLACEHOLDER (branch rota): another branch's number
+migration(12)(leases.create_tables)                   # the hall's nodes; who watches each camera, who sends
 migration(13)(_rota)                                  # the rota's shifts; the staff member on each event
 
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)

@@ -1,0 +1,178 @@
+"""vision.runtime.node and vision.store.leases on a real database: nodes taking, renewing, handing over
+and losing camera leases and duties, driven tick by tick on a scripted clock.
+
+Each node opens the database on its own, as a separate process would. Its camera jobs write down
+who runs what; the tests check that no camera ever runs on two nodes and every camera runs
+somewhere once the leases allow. The three-process drill with real cameras is tests/test_node_drill.py.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.node_fixtures import hall_database  # noqa: F401
+from vision.runtime.node import Job, Node, NodeTaken
+from vision.store import leases
+from vision.store.leases import Me, camera_lease, duty_lease
+
+CAMS = ["cam1", "cam2", "cam3", "cam4", "cam5"]
+
+
+class Clock:
+    def __init__(self, t: float = 1_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Hall:
+    """What runs where: the camera jobs of every node write here, and complain about a double watch."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running: dict[str, str] = {}       # camera -> node running it
+        self.duties: dict[str, str] = {}
+        self.log: list[tuple[str, str, str]] = []
+
+    def job(self, node: str, cam: str, table: dict) -> Job:
+        def start():
+            with self.lock:
+                assert cam not in table, f"{cam} started on {node} while {table.get(cam)} runs it"
+                table[cam] = node
+                self.log.append(("start", node, cam))
+
+        def stop():
+            with self.lock:
+                if table.get(cam) == node:
+                    del table[cam]
+                self.log.append(("stop", node, cam))
+        return Job(start, stop)
+
+    def node(self, open_store, name: str, clock: Clock, cams=CAMS, duties=("webhooks",)) -> Node:
+        return Node(open_store(), name, {c: self.job(name, c, self.running) for c in cams},
+                    {d: self.job(name, d, self.duties) for d in duties}, clock=clock, patience_s=4.0)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for n in self.running.values():
+            out[n] = out.get(n, 0) + 1
+        return out
+
+
+def tick_all(nodes, clock: Clock, seconds: float, step: float = 2.0) -> None:
+    end = clock.t + seconds
+    while clock.t < end:
+        for n in nodes:
+            n.tick()
+            n.wait_handovers()
+        clock.t += step
+
+
+def test_three_nodes_share_the_cameras_and_one_runs_the_dispatcher(hall_database):
+    clock, hall = Clock(), Hall()
+    nodes = [hall.node(hall_database, n, clock).join() for n in ("a", "b", "c")]
+    tick_all(nodes, clock, 12)
+    assert sorted(hall.running) == CAMS
+    assert sorted(hall.counts().values()) == [1, 2, 2]
+    assert list(hall.duties) == ["webhooks"]
+    with hall_database() as store:
+        assert leases.camera_nodes(store, clock.t) == hall.running
+
+
+def test_kill_9_one_node_the_others_take_its_cameras_within_the_lease(hall_database):
+    clock, hall = Clock(), Hall()
+    nodes = [hall.node(hall_database, n, clock).join() for n in ("a", "b", "c")]
+    tick_all(nodes, clock, 12)
+    dispatcher_on = hall.duties["webhooks"]
+    victim = next(n for n in nodes if n.name == dispatcher_on)
+    theirs = sorted(c for c, n in hall.running.items() if n == victim.name)
+    with hall.lock:                       # kill -9: its workers and its dispatcher are gone at once
+        for c in theirs:
+            del hall.running[c]
+        del hall.duties["webhooks"]
+    survivors = [n for n in nodes if n is not victim]
+    killed_at = clock.t
+    while sorted(hall.running) != CAMS or "webhooks" not in hall.duties:
+        tick_all(survivors, clock, 2)
+        assert clock.t - killed_at <= 30
+    taken_after = clock.t - killed_at
+    assert 10 <= taken_after <= 16          # the lease runs out (10 s), then the next tick takes it
+    assert set(hall.running.values()) == {n.name for n in survivors}
+    assert hall.duties["webhooks"] != victim.name
+
+
+def test_a_node_that_comes_back_gets_its_share_without_a_double_watch(hall_database):
+    clock, hall = Clock(), Hall()
+    a = hall.node(hall_database, "a", clock).join()
+    tick_all([a], clock, 6)
+    assert hall.counts() == {"a": 5}
+    b = hall.node(hall_database, "b", clock).join()
+    tick_all([a, b], clock, 16)
+    assert sorted(hall.counts().values()) == [2, 3]
+    # every hand-over stopped the camera on a before b started it (Hall.job asserts at each start)
+    starts = [(n, c) for kind, n, c in hall.log if kind == "start" and n == "b"]
+    for _, cam in starts:
+        i_stop = hall.log.index(("stop", "a", cam))
+        assert i_stop < hall.log.index(("start", "b", cam))
+
+
+def test_a_clean_stop_frees_everything_at_once(hall_database):
+    clock, hall = Clock(), Hall()
+    a, b = (hall.node(hall_database, n, clock).join() for n in ("a", "b"))
+    tick_all([a, b], clock, 8)
+    a.stop()
+    tick_all([b], clock, 2)                 # one tick: no waiting for a's leases to run out
+    assert hall.counts() == {"b": 5} and hall.duties == {"webhooks": "b"}
+
+
+def test_the_same_node_name_twice_is_refused_while_the_first_runs(hall_database):
+    clock, hall = Clock(), Hall()
+    first = hall.node(hall_database, "a", clock).join()
+    first.tick()
+    second = hall.node(hall_database, "a", clock)
+    clock.t += 1
+    first.tick()                            # the first keeps renewing: it is alive
+    with pytest.raises(NodeTaken, match=r"node 'a' is already running \(host .*, pid \d+.*--node NAME"):
+        second.join(wait_s=0.2)
+
+
+def test_a_restarted_node_takes_its_name_once_the_dead_run_expires(hall_database):
+    clock, hall = Clock(), Hall()
+    first = hall.node(hall_database, "a", clock).join()
+    first.tick()
+    clock.t += 10.5                         # the first was killed 10.5 s ago: its row ran out
+    second = hall.node(hall_database, "a", clock).join(wait_s=0.2)
+    assert second.joined_at == clock.t
+
+
+def test_a_node_that_cannot_renew_stops_its_cameras_before_its_leases_run_out(hall_database, tmp_path):
+    clock, hall = Clock(), Hall()
+    a = hall.node(hall_database, "a", clock).join()
+    tick_all([a], clock, 4)
+    assert hall.counts() == {"a": 5}
+    a.store.close()                         # the database is gone for a
+    clock.t += 4                            # the last renewal was 2 s before tick_all returned
+    a.tick()
+    assert hall.counts() == {"a": 5}        # 6 s: still inside ttl - margin (8 s)
+    clock.t += 2.5
+    a.tick()
+    assert hall.running == {} and hall.duties == {}
+
+
+def test_conditional_take_only_one_of_two_wins(hall_database):
+    with hall_database() as one, hall_database() as two:
+        a, b = Me("a", "ia", "h", 1), Me("b", "ib", "h", 2)
+        now = 5000.0
+        with one.write() as conn:
+            assert leases.take(conn, a, camera_lease("cam1"), now, 10)
+        with two.write() as conn:
+            assert not leases.take(conn, b, camera_lease("cam1"), now + 9.9, 10)
+            assert leases.take(conn, b, camera_lease("cam1"), now + 10, 10)        # a's ran out
+        with one.write() as conn:
+            assert leases.release(conn, a, [camera_lease("cam1")], now + 11) == 0  # not a's any more
+            assert leases.take(conn, a, duty_lease("webhooks"), now, 10)
+        nodes, rows = leases.snapshot(two)
+        assert rows[camera_lease("cam1")].holder == "ib" and rows[duty_lease("webhooks")].node == "a"
