@@ -7,6 +7,7 @@ import time
 from flask import Blueprint, jsonify
 
 from vision.errors import NotFound
+from vision.store.leases import camera_nodes
 
 from . import changes
 from .api_common import find_window, hall, json_body, number, query, store, supervisor, text, windows
@@ -80,8 +81,9 @@ def list_cameras():
     query(set())
     sup = supervisor()
     status = {s["camera_id"]: s for s in sup.status()} if sup is not None else {}
+    nodes = camera_nodes(store(), time.time())     # which node's lease says it watches each camera
     # never the camera URL: it carries the camera's password
     return jsonify({"cameras": [
         {"id": cam.id, "name": cam.name, "enabled": cam.enabled, "analysis_fps": cam.analysis_fps,
-         "windows": [w.id for w in cam.windows], "status": status.get(cam.id)}
+         "windows": [w.id for w in cam.windows], "node": nodes.get(cam.id), "status": status.get(cam.id)}
         for cam in hall().cameras]})

@@ -9,18 +9,24 @@ import time
 from vision.config import HallConfig
 from vision.events import iso
 from vision.store.database import Store
+from vision.store.leases import camera_nodes, live_node_count
 
 # worst first: a tile shows the first that applies
 STATES = ("offline", "unattended", "late", "paused", "staffed", "closed", "unknown")
 
 
 def board_tiles(config: HallConfig, store: Store) -> list[dict]:
-    """``[{window_id, name, camera_id, camera_name, state, since, active_types, open_events, paused, pause_until,
-    pause_source}]`` in config order; a window with an active pause (API or board) is paused at once."""
+    """``[{window_id, name, camera_id, camera_name, node, unwatched, state, since, active_types, open_events, paused,
+    pause_until, pause_source}]`` in config order; a window with an active pause (API or board) is paused at
+    once. ``node`` is the node watching the window's camera (`hallmonitor run --node`); ``unwatched`` says that
+    nodes run but none holds the camera (a node died and its lease has not run out yet)."""
     rows = {r["window_id"]: r for r in store.window_states()}
     pauses: dict[str, dict] = {}
     for p in store.active_pauses(time.time()):     # a pause shows at once, before a worker applies it
         pauses.setdefault(p["window_id"], p)
+    now = time.time()
+    nodes = camera_nodes(store, now)
+    any_node = bool(nodes) or live_node_count(store, now) > 0
     opened = store.open_events()
     offline_since: dict[str, float] = {}
     open_by_window: dict[str, list[str]] = {}
@@ -49,7 +55,8 @@ def board_tiles(config: HallConfig, store: Store) -> list[dict]:
             active = sorted(set((row or {}).get("active_types", [])) | set(open_by_window.get(win.id, [])))
             tiles.append({
                 "window_id": win.id, "name": win.name or win.id, "camera_id": cam.id,
-                "camera_name": cam.name or cam.id, "state": state, "since": since,
+                "camera_name": cam.name or cam.id, "node": nodes.get(cam.id),
+                "unwatched": any_node and cam.enabled and cam.id not in nodes, "state": state, "since": since,
                 "active_types": active, "open_events": len(open_by_window.get(win.id, [])),
                 "paused": pause is not None, "pause_until": pause["until"] if pause else None,
                 "pause_source": pause["source"] if pause else None,

@@ -70,6 +70,8 @@ TEXT: dict[str, dict[str, str]] = {
     "phase_ended": {"zh-CN": "已结束", "en": "ended"},
     "phase_open": {"zh-CN": "进行中", "en": "ongoing"},
     "for_duration": {"zh-CN": "已持续 {d}", "en": "for {d}"},
+    "watched_by": {"zh-CN": "节点 {node}", "en": "node {node}"},
+    "no_node": {"zh-CN": "无节点监看", "en": "no node watching"},
     "by": {"zh-CN": "处理人", "en": "by"},
     "action_failed": {"zh-CN": "操作失败", "en": "Failed"},
     "unit_h": {"zh-CN": "小时", "en": "h "},

@@ -136,8 +136,11 @@ def _schemas() -> dict:
                          "required": ["camera_id", "connected", "frames_analysed"]},
         "Camera": _obj({"id": {"type": "string"}, "name": NULL_STR, "enabled": {"type": "boolean"},
                         "analysis_fps": {"type": "number"}, "windows": {"type": "array", "items": {"type": "string"}},
+                        "node": {"type": ["string", "null"],
+                                 "description": "the node (`hallmonitor run --node NAME`) whose lease says it "
+                                                "watches the camera now; null when no node does"},
                         "status": {"oneOf": [ref("CameraStatus"), {"type": "null"}],
-                                   "description": "null when the cameras run in another process"}}),
+                                   "description": "null when the camera runs in another process (or node)"}}),
         "CameraList": _obj({"cameras": {"type": "array", "items": ref("Camera")}}),
         "Health": _obj({"status": {"const": "ok"}, "version": {"type": "string"}, "time": TIME,
                         "database": {"const": "ok"},

@@ -51,7 +51,7 @@ class Hall:
                 self.log.append(("stop", node, cam))
         return Job(start, stop)
 
-    def node(self, open_store, name: str, clock: Clock, cams=CAMS, duties=("webhooks",)) -> Node:
+    def node(self, open_store, name: str, clock, cams=CAMS, duties=("webhooks",)) -> Node:
         return Node(open_store(), name, {c: self.job(name, c, self.running) for c in cams},
                     {d: self.job(name, d, self.duties) for d in duties}, clock=clock, patience_s=4.0)
 
@@ -176,3 +176,61 @@ def test_conditional_take_only_one_of_two_wins(hall_database):
             assert leases.take(conn, a, duty_lease("webhooks"), now, 10)
         nodes, rows = leases.snapshot(two)
         assert rows[camera_lease("cam1")].holder == "ib" and rows[duty_lease("webhooks")].node == "a"
+
+
+# ---- the board and the API show which node watches each camera ----
+
+BOARD_HALL = """
+hall: {name: Node hall, language: LANG}
+storage: {database: hall.db, media_dir: media}
+cameras:
+  - id: cam1
+    url: rtsp://127.0.0.1:9/a
+    windows:
+      - id: w01
+        staff_zone: [[0, 0], [0.5, 0], [0.5, 0.6], [0, 0.6]]
+        counter: [[0, 0.6], [0.5, 0.6], [0.5, 0.8], [0, 0.8]]
+  - id: cam2
+    url: rtsp://127.0.0.1:9/b
+    windows:
+      - id: w02
+        staff_zone: [[0, 0], [1, 0], [1, 0.6], [0, 0.6]]
+        counter: [[0, 0.6], [1, 0.6], [1, 0.8], [0, 0.8]]
+"""
+
+
+@pytest.mark.parametrize("lang, watched, unwatched", [("zh-CN", "节点 hall-east", "无节点监看"),
+                                                      ("en", "node hall-east", "no node watching")])
+def test_board_and_api_name_the_node_watching_each_camera(hall_database, tmp_path, lang, watched, unwatched):
+    import time
+
+    from dashboard import create_app
+    from dashboard.accounts import Accounts
+    from vision.config import parse_config
+    config = parse_config(BOARD_HALL.replace("LANG", lang), base_dir=tmp_path)
+    store = hall_database()
+    accounts = Accounts(store)
+    accounts.add_user("vic", "correct horse battery", "viewer")
+    token = accounts.create_token("reader", "read")[1]
+    hall = Hall()
+    east = hall.node(hall_database, "hall-east", time.time, cams=["cam1"], duties=()).join()
+    east.joined_at -= 5                      # settled: takes at its first tick
+    east.tick()
+    with store.write() as conn:              # cam2's node died 20 s ago: its lease ran out, nobody took it yet
+        leases.take(conn, Me("hall-west", "dead", "h", 9), camera_lease("cam2"), time.time() - 20, 10)
+    app = create_app(config, store=store, testing=True, secret_key=b"s" * 32)
+    client = app.test_client()
+    client.get("/login")
+    with client.session_transaction() as s:
+        csrf = s["csrf"]
+    assert client.post("/login", data={"username": "vic", "password": "correct horse battery",
+                                       "csrf_token": csrf}).status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    tiles = page.split('data-window="')[1:]
+    assert watched in next(t for t in tiles if t.startswith("w01"))
+    assert unwatched in next(t for t in tiles if t.startswith("w02"))
+    cameras = app.test_client().get("/api/cameras", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert {c["id"]: c["node"] for c in cameras["cameras"]} == {"cam1": "hall-east", "cam2": None}
+    east.stop()
+    cameras = app.test_client().get("/api/cameras", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert {c["id"]: c["node"] for c in cameras["cameras"]} == {"cam1": None, "cam2": None}

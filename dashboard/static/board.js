@@ -103,7 +103,10 @@
       const since = el('span', 'tile-since'); since.dataset.since = tile.since || '';
       const types = el('span', 'tile-types');
       tile.active_types.forEach(function (ty) { types.append(el('span', 'chip', T.types[ty] || ty)); });
-      a.append(since, el('span', 'tile-cam', tile.camera_name), types);
+      const cam = el('span', 'tile-cam', tile.camera_name);
+      if (tile.node) cam.append(el('span', 'tile-node', ' · ' + T.watchedBy.replace('{node}', tile.node)));
+      else if (tile.unwatched) cam.append(el('span', 'tile-node unwatched', ' · ' + T.noNode));
+      a.append(since, cam, types);
       box.append(a);
       const b = pauseButton(tile);
       if (b) box.append(b);

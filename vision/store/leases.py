@@ -191,6 +191,12 @@ def camera_nodes(store, now: float) -> dict[str, str]:
     return {r["name"][len(CAMERA):]: r["node"] for r in rows}
 
 
+def live_node_count(store, now: float) -> int:
+    """How many nodes are running now (0: the hall runs without nodes, or none is up)."""
+    with store.read() as conn:
+        return conn.execute("SELECT COUNT(*) AS n FROM nodes WHERE expires_at > ?", (now,)).fetchone()["n"]
+
+
 def snapshot(store) -> tuple[list[NodeRow], dict[str, LeaseRow]]:
     """Every node and lease row, read in one snapshot."""
     with store.read() as conn:
