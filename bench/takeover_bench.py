@@ -5,8 +5,9 @@
 Starts real RTSP cameras (vtest.avi, 480x270) and ``--nodes`` real `python -m hallmonitor run --node
 NAME` processes on one database, then per run: ``kill -9`` the node that runs the dispatcher and time until every
 camera is watched again by exactly one live node (its lease, and its worker in that node's process per
-the node's own /api/cameras) and the dispatcher runs on a live node; restart it and time until the load
-is rebalanced (every node within one camera of the others, no camera watched twice); then once a
+the node's own /api/cameras) and the dispatcher runs on a live node; restart it and time until it has
+joined (the process's imports and models) and from then until the load is rebalanced (every node
+within one camera of the others, no camera watched twice); then once a
 clean stop (SIGTERM), which frees the leases at once. Prints a table of medians. A benchmark, not a
 test: it never fails on a slow machine. Defaults: lease 10 s, renewed every 2 s (vision/runtime/node.py).
 """
@@ -29,6 +30,7 @@ from tests.node_fixtures import database_setting  # noqa: E402
 from vision.media.footage import RtspServerProcess  # noqa: E402
 from vision.runtime.node import RENEW_S, TTL_S  # noqa: E402
 from vision.store.database import Store  # noqa: E402
+from vision.store.leases import snapshot  # noqa: E402
 
 NAMES = ("east", "west", "north", "south", "centre", "annex")
 
@@ -37,6 +39,11 @@ def balanced(store: Store, nodes: list[NodeProcess], cameras, token: str) -> boo
     cams = holders(store, time.time())[0]
     counts = [sum(1 for h in cams.values() if h == n.name) for n in nodes]
     return max(counts) - min(counts) <= 1 and watched_once(store, nodes, cameras, token)
+
+
+def joined_at(store: Store, name: str) -> float | None:
+    """When the node's current run joined (its row's ``started_at``, written by that run's clock)."""
+    return next((n.started_at for n in snapshot(store)[0] if n.name == name), None)
 
 
 def main() -> None:
@@ -51,7 +58,8 @@ def main() -> None:
     cameras = [f"cam{i}" for i in range(1, args.cameras + 1)]
     receiver = Receiver()
     rows: dict[str, list[float]] = {"kill -9: cameras watched again": [], "kill -9: dispatcher running again": [],
-                                    "restart: rebalanced": [], "SIGTERM: cameras watched again": []}
+                                    "restart: process start to joined": [], "restart: joined to rebalanced": [],
+                                    "SIGTERM: cameras watched again": []}
     with RtspServerProcess({c: small_stream() for c in cameras}) as server:
         config = folder / "cameras.yaml"
         config.write_text(hall_yaml(folder, server.urls, receiver.url))
@@ -86,13 +94,18 @@ def main() -> None:
                     rows["kill -9: dispatcher running again"].append(dispatcher_s)
                 print(f"run {run + 1}: killed {victim.name}{' (dispatcher)' if had_dispatcher else ''}: cameras "
                       f"{cameras_s:.1f} s, dispatcher {dispatcher_s:.1f} s", file=sys.stderr)
+                old = joined_at(store, victim.name)
                 nodes[victim.name] = NodeProcess(victim.name, config, folder)
-                t1 = time.monotonic()
-                back = wait_for("rebalanced", lambda: balanced(store, list(nodes.values()), cameras, token), 180,
-                                nodes.values())
-                rows["restart: rebalanced"].append(back)
-                print(f"run {run + 1}: {victim.name} restarted, rebalanced after {time.monotonic() - t1:.1f} s "
-                      "(from its start, models loading included)", file=sys.stderr)
+                t1 = time.time()
+                wait_for("restarted node joined", lambda name=victim.name, before=old: joined_at(store, name) != before,
+                         300, nodes.values())
+                joined = joined_at(store, victim.name)
+                wait_for("rebalanced", lambda: balanced(store, list(nodes.values()), cameras, token), 120,
+                         nodes.values())
+                rows["restart: process start to joined"].append(joined - t1)
+                rows["restart: joined to rebalanced"].append(time.time() - joined)
+                print(f"run {run + 1}: {victim.name} restarted: joined after {joined - t1:.1f} s (imports, models), "
+                      f"rebalanced {time.time() - joined:.1f} s after joining", file=sys.stderr)
             victim = nodes[NAMES[0]]
             survivors = [n for n in nodes.values() if n is not victim]
             t0 = time.monotonic()

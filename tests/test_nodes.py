@@ -9,6 +9,7 @@ somewhere once the leases allow. The three-process drill with real cameras is te
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -36,30 +37,41 @@ class Hall:
         self.running: dict[str, str] = {}       # camera -> node running it
         self.duties: dict[str, str] = {}
         self.log: list[tuple[str, str, str]] = []
+        self.double: list[str] = []             # every start of a camera that runs elsewhere (must stay empty)
 
-    def job(self, node: str, cam: str, table: dict) -> Job:
+    def job(self, node: str, cam: str, table: dict, stop_s: float = 0.0) -> Job:
         def start():
             with self.lock:
-                assert cam not in table, f"{cam} started on {node} while {table.get(cam)} runs it"
+                if cam in table:
+                    self.double.append(f"{cam} started on {node} while {table[cam]} runs it")
                 table[cam] = node
                 self.log.append(("start", node, cam))
 
         def stop():
+            time.sleep(stop_s)                  # a worker finishing its frame
             with self.lock:
                 if table.get(cam) == node:
                     del table[cam]
                 self.log.append(("stop", node, cam))
         return Job(start, stop)
 
-    def node(self, open_store, name: str, clock, cams=CAMS, duties=("webhooks",)) -> Node:
-        return Node(open_store(), name, {c: self.job(name, c, self.running) for c in cams},
-                    {d: self.job(name, d, self.duties) for d in duties}, clock=clock, patience_s=4.0)
+    def node(self, open_store, name: str, clock, cams=CAMS, duties=("webhooks",), stop_s=0.0, **timing) -> Node:
+        return Node(open_store(), name, {c: self.job(name, c, self.running, stop_s) for c in cams},
+                    {d: self.job(name, d, self.duties) for d in duties}, clock=clock,
+                    **({"patience_s": 4.0} | timing))
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for n in self.running.values():
             out[n] = out.get(n, 0) + 1
         return out
+
+
+@pytest.fixture()
+def hall() -> Hall:
+    made = Hall()
+    yield made
+    assert made.double == []
 
 
 def tick_all(nodes, clock: Clock, seconds: float, step: float = 2.0) -> None:
@@ -71,8 +83,8 @@ def tick_all(nodes, clock: Clock, seconds: float, step: float = 2.0) -> None:
         clock.t += step
 
 
-def test_three_nodes_share_the_cameras_and_one_runs_the_dispatcher(hall_database):
-    clock, hall = Clock(), Hall()
+def test_three_nodes_share_the_cameras_and_one_runs_the_dispatcher(hall, hall_database):
+    clock = Clock()
     nodes = [hall.node(hall_database, n, clock).join() for n in ("a", "b", "c")]
     tick_all(nodes, clock, 12)
     assert sorted(hall.running) == CAMS
@@ -82,8 +94,8 @@ def test_three_nodes_share_the_cameras_and_one_runs_the_dispatcher(hall_database
         assert leases.camera_nodes(store, clock.t) == hall.running
 
 
-def test_kill_9_one_node_the_others_take_its_cameras_within_the_lease(hall_database):
-    clock, hall = Clock(), Hall()
+def test_kill_9_one_node_the_others_take_its_cameras_within_the_lease(hall, hall_database):
+    clock = Clock()
     nodes = [hall.node(hall_database, n, clock).join() for n in ("a", "b", "c")]
     tick_all(nodes, clock, 12)
     dispatcher_on = hall.duties["webhooks"]
@@ -104,8 +116,8 @@ def test_kill_9_one_node_the_others_take_its_cameras_within_the_lease(hall_datab
     assert hall.duties["webhooks"] != victim.name
 
 
-def test_a_node_that_comes_back_gets_its_share_without_a_double_watch(hall_database):
-    clock, hall = Clock(), Hall()
+def test_a_node_that_comes_back_gets_its_share_without_a_double_watch(hall, hall_database):
+    clock = Clock()
     a = hall.node(hall_database, "a", clock).join()
     tick_all([a], clock, 6)
     assert hall.counts() == {"a": 5}
@@ -119,8 +131,8 @@ def test_a_node_that_comes_back_gets_its_share_without_a_double_watch(hall_datab
         assert i_stop < hall.log.index(("start", "b", cam))
 
 
-def test_a_clean_stop_frees_everything_at_once(hall_database):
-    clock, hall = Clock(), Hall()
+def test_a_clean_stop_frees_everything_at_once(hall, hall_database):
+    clock = Clock()
     a, b = (hall.node(hall_database, n, clock).join() for n in ("a", "b"))
     tick_all([a, b], clock, 8)
     a.stop()
@@ -128,8 +140,8 @@ def test_a_clean_stop_frees_everything_at_once(hall_database):
     assert hall.counts() == {"b": 5} and hall.duties == {"webhooks": "b"}
 
 
-def test_the_same_node_name_twice_is_refused_while_the_first_runs(hall_database):
-    clock, hall = Clock(), Hall()
+def test_the_same_node_name_twice_is_refused_while_the_first_runs(hall, hall_database):
+    clock = Clock()
     first = hall.node(hall_database, "a", clock).join()
     first.tick()
     second = hall.node(hall_database, "a", clock)
@@ -139,8 +151,8 @@ def test_the_same_node_name_twice_is_refused_while_the_first_runs(hall_database)
         second.join(wait_s=0.2)
 
 
-def test_a_restarted_node_takes_its_name_once_the_dead_run_expires(hall_database):
-    clock, hall = Clock(), Hall()
+def test_a_restarted_node_takes_its_name_once_the_dead_run_expires(hall, hall_database):
+    clock = Clock()
     first = hall.node(hall_database, "a", clock).join()
     first.tick()
     clock.t += 10.5                         # the first was killed 10.5 s ago: its row ran out
@@ -148,8 +160,8 @@ def test_a_restarted_node_takes_its_name_once_the_dead_run_expires(hall_database
     assert second.joined_at == clock.t
 
 
-def test_a_node_that_cannot_renew_stops_its_cameras_before_its_leases_run_out(hall_database, tmp_path):
-    clock, hall = Clock(), Hall()
+def test_a_node_that_cannot_renew_stops_its_cameras_before_its_leases_run_out(hall, hall_database):
+    clock = Clock()
     a = hall.node(hall_database, "a", clock).join()
     tick_all([a], clock, 4)
     assert hall.counts() == {"a": 5}
@@ -158,8 +170,11 @@ def test_a_node_that_cannot_renew_stops_its_cameras_before_its_leases_run_out(ha
     a.tick()
     assert hall.counts() == {"a": 5}        # 6 s: still inside ttl - margin (8 s)
     clock.t += 2.5
-    a.tick()
-    assert hall.running == {} and hall.duties == {}
+    a.tick()                                # 8.5 s: stops everything (in threads: wait for them)
+    deadline = time.monotonic() + 5
+    while hall.running or hall.duties:
+        assert time.monotonic() < deadline, (hall.running, hall.duties)
+        time.sleep(0.02)
 
 
 def test_conditional_take_only_one_of_two_wins(hall_database):
@@ -201,7 +216,7 @@ cameras:
 
 @pytest.mark.parametrize("lang, watched, unwatched", [("zh-CN", "节点 hall-east", "无节点监看"),
                                                       ("en", "node hall-east", "no node watching")])
-def test_board_and_api_name_the_node_watching_each_camera(hall_database, tmp_path, lang, watched, unwatched):
+def test_board_and_api_name_the_node_watching_each_camera(hall, hall_database, tmp_path, lang, watched, unwatched):
     import time
 
     from dashboard import create_app
@@ -212,7 +227,6 @@ def test_board_and_api_name_the_node_watching_each_camera(hall_database, tmp_pat
     accounts = Accounts(store)
     accounts.add_user("vic", "correct horse battery", "viewer")
     token = accounts.create_token("reader", "read")[1]
-    hall = Hall()
     east = hall.node(hall_database, "hall-east", time.time, cams=["cam1"], duties=()).join()
     east.joined_at -= 5                      # settled: takes at its first tick
     east.tick()
@@ -234,3 +248,29 @@ def test_board_and_api_name_the_node_watching_each_camera(hall_database, tmp_pat
     east.stop()
     cameras = app.test_client().get("/api/cameras", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert {c["id"]: c["node"] for c in cameras["cameras"]} == {"cam1": None, "cam2": None}
+
+
+def test_a_clean_stop_keeps_renewing_until_its_slow_workers_have_stopped(hall, hall_database):
+    """Real time, short leases: a's worker takes 3 s to stop, longer than the lease; b must not start
+    the camera before a's worker has stopped, and gets it right after."""
+    timing = {"ttl_s": 1.5, "renew_s": 0.2, "margin_s": 0.4, "patience_s": 0.0}
+    a = hall.node(hall_database, "a", time.time, cams=["cam1"], duties=(), stop_s=3.0, **timing).join()
+    a.joined_at -= 1
+    a.start()
+    deadline = time.monotonic() + 5
+    while hall.running != {"cam1": "a"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    b = hall.node(hall_database, "b", time.time, cams=["cam1"], duties=(), **timing).join()
+    b.start()
+    try:
+        stopped_at = time.monotonic()
+        a.stop()
+        took = time.monotonic() - stopped_at
+        assert took >= 3.0
+        while hall.running != {"cam1": "b"}:
+            assert time.monotonic() - stopped_at < 6
+            time.sleep(0.05)
+        assert hall.log.index(("stop", "a", "cam1")) < hall.log.index(("start", "b", "cam1"))
+    finally:
+        b.stop()

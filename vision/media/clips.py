@@ -404,7 +404,10 @@ def prune_media(media_dir: Path, max_age_days: float, max_bytes: int, keep: Abst
     for path in media_dir.rglob("*"):
         if not path.is_file() or path.name.startswith("."):
             continue
-        st = path.stat()
+        try:
+            st = path.stat()
+        except FileNotFoundError:   # another node pruning the same shared folder got there first
+            continue
         groups.setdefault(media_event_id(path), []).append((path, st.st_mtime, st.st_size))
     order = sorted(groups.items(), key=lambda item: max(m for _, m, _ in item[1]))
     total = sum(size for files in groups.values() for _, _, size in files)

@@ -109,6 +109,7 @@ class Node:
         self._deadline = float("-inf")        # by our clock: stop everything if not renewed by then
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._closing = threading.Event()     # stopping: renew what is held, take nothing
         self._thread: threading.Thread | None = None
         self._handovers: list[threading.Thread] = []
 
@@ -155,10 +156,10 @@ class Node:
         return self
 
     def stop(self) -> None:
-        """Stop every worker and duty of this node, then free its leases for the other nodes."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(self.ttl_s)
+        """Stop every worker and duty of this node, then free its leases for the other nodes. The ticks
+        go on renewing (and take nothing) until everything has stopped, so no lease runs out while a
+        worker is still finishing."""
+        self._closing.set()
         for t in list(self._handovers):
             t.join(15)
         with self._lock:
@@ -166,6 +167,9 @@ class Node:
             self.watching.clear()
             self.doing.clear()
         self._stop_all(cameras, duties, wait=True)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.ttl_s)
         try:
             with self.store.write() as conn:
                 leases.leave(conn, self.me, self.clock())
@@ -206,6 +210,9 @@ class Node:
             with self.store.write() as conn:
                 if not leases.beat(conn, self.me, now, self.ttl_s):
                     raise NodeTaken(f"node {self.name!r}: another run took this node name")
+                if self._closing.is_set():
+                    self._deadline = now + self.ttl_s - self.margin_s
+                    return None
                 nodes, rows = leases.read_nodes(conn), leases.read_leases(conn)
                 settled = self.joined_at is not None and now >= self.joined_at + self.renew_s
                 plan = plan_cameras(self.me.instance, list(self.cameras), rows, nodes, now,
@@ -248,7 +255,10 @@ class Node:
             self._run_job(self.cameras[cam].start, f"camera {cam}: start")
         for duty in start_duties:
             log.info("node %s: running the %s", self.name, duty)
-            self._run_job(self.duties[duty].start, f"{duty}: start")
+            if not self._run_job(self.duties[duty].start, f"{duty}: start"):
+                with self._lock:                  # let another node (or the next tick) try
+                    self.doing.discard(duty)
+                self._release([duty], kind=duty_lease)
         if release_now:
             self._release(release_now)
         for cam in handover:
@@ -269,8 +279,8 @@ class Node:
             with self._lock:
                 self.leaving.discard(cam)
 
-    def _release(self, cams: Iterable[str]) -> None:
-        names = [camera_lease(c) for c in cams]
+    def _release(self, cams: Iterable[str], kind: Callable[[str], str] = camera_lease) -> None:
+        names = [kind(c) for c in cams]
         try:
             with self.store.write() as conn:
                 leases.release(conn, self.me, names, self.clock())
@@ -305,11 +315,13 @@ class Node:
             for t in threads:
                 t.join(15)
 
-    def _run_job(self, fn: Callable[[], Any], what: str) -> None:
+    def _run_job(self, fn: Callable[[], Any], what: str) -> bool:
         try:
             fn()
+            return True
         except Exception:  # noqa: BLE001 - one camera or duty failing to start or stop must not stop the node
             log.exception("node %s: %s failed", self.name, what)
+            return False
 
     # ---- what the board and the status line show ----
 

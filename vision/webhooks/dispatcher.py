@@ -21,7 +21,9 @@ fails the delivery is ``failed`` and the endpoint disabled. Redirects are not fo
 
 The SSRF guard (address_guard.py) checks every attempt.
 
-One dispatcher per database (``hallmonitor run`` starts it). Its tables are declared in vision/webhooks/tables.py.
+One dispatcher per database: ``hallmonitor run`` starts it on the one node holding the ``duty:webhooks``
+lease (vision/runtime/node.py), and another node takes over when that one dies. Its tables are declared
+in vision/webhooks/tables.py.
 """
 
 from __future__ import annotations
