@@ -274,3 +274,13 @@ def test_a_clean_stop_keeps_renewing_until_its_slow_workers_have_stopped(hall, h
         assert hall.log.index(("stop", "a", "cam1")) < hall.log.index(("start", "b", "cam1"))
     finally:
         b.stop()
+
+
+@pytest.mark.parametrize("name", ["two words", "", "x" * 101, "tab\there"])
+def test_run_refuses_a_node_name_it_cannot_show(tmp_path, name):
+    from click.testing import CliRunner
+
+    from hallmonitor.cli import main
+    result = CliRunner().invoke(main, ["run", "--config", str(tmp_path / "none.yaml"), "--node", name])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"error: --node {name!r}: give a name of 1 to 100 characters without spaces" in result.output

@@ -17,10 +17,11 @@ def run(config_path: Path, log_json: bool, node: str | None) -> None:
     """Run the hall's cameras (this node's share): capture, models, rules, events with snapshots and clips."""
     from vision.config import load_config
     from vision.logs import setup_logging
-    from vision.runtime.node import default_name
+    from vision.runtime.node import check_name, default_name
+    node = check_name(node) if node is not None else default_name()
     setup_logging(log_json)
     config = load_config(config_path)
-    run_until_signal(config, config_path=config_path.resolve(), node=node or default_name())
+    run_until_signal(config, config_path=config_path.resolve(), node=node)
 
 
 @click.command()

@@ -78,6 +78,14 @@ class Duty:
         return Job(self.start, self.stop)
 
 
+def check_name(name: str) -> str:
+    """``name`` if it can name a node (what the board shows beside each camera), else a HallmonitorError."""
+    if not name or len(name) > 100 or any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise HallmonitorError(f"--node {name!r}: give a name of 1 to 100 characters without spaces, e.g. "
+                               f"--node hall-a-2")
+    return name
+
+
 def default_name() -> str:
     """The node name when `--node` is not given: the host's name."""
     return socket.gethostname() or "node"
@@ -89,8 +97,7 @@ class Node:
     def __init__(self, store, name: str, cameras: Mapping[str, Job], duties: Mapping[str, Job] | None = None, *,
                  ttl_s: float = TTL_S, renew_s: float = RENEW_S, margin_s: float = MARGIN_S,
                  patience_s: float | None = None, clock: Callable[[], float] = time.time):
-        if not name or len(name) > 100 or any(ch.isspace() for ch in name):
-            raise HallmonitorError(f"--node {name!r}: give a name of 1 to 100 characters without spaces")
+        check_name(name)
         if not 0 < renew_s < ttl_s - margin_s:
             raise HallmonitorError(f"node leases: renew_s ({renew_s:g}) must be above 0 and below ttl_s - "
                                    f"margin_s ({ttl_s - margin_s:g})")
