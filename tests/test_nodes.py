@@ -284,3 +284,16 @@ def test_run_refuses_a_node_name_it_cannot_show(tmp_path, name):
     result = CliRunner().invoke(main, ["run", "--config", str(tmp_path / "none.yaml"), "--node", name])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"error: --node {name!r}: give a name of 1 to 100 characters without spaces" in result.output
+
+
+def test_cameras_yaml_edited_while_running_a_removed_camera_stops_a_new_one_is_leased(hall, hall_database):
+    clock = Clock()
+    a = hall.node(hall_database, "a", clock, cams=["cam1", "cam2"]).join()
+    tick_all([a], clock, 4)
+    assert sorted(hall.running) == ["cam1", "cam2"]
+    a.set_cameras({c: hall.job("a", c, hall.running) for c in ("cam1", "cam9")})   # cam2 removed, cam9 added
+    assert sorted(hall.running) == ["cam1"]
+    with hall_database() as store:
+        assert camera_lease("cam2") not in {n for n, r in leases.snapshot(store)[1].items() if r.held(clock.t)}
+    tick_all([a], clock, 2)
+    assert sorted(hall.running) == ["cam1", "cam9"]
