@@ -198,7 +198,10 @@ def test_the_shipped_heads_load_and_read_the_shipped_backbone(backbone):
     for name in SHIPPED:
         head = load_head(name)
         assert isinstance(head, Head) and head.backbone == backbone.name and head.dim == backbone.dim
-        assert head.training["held_out"]["balanced_accuracy"] >= 0.6
+        if "held_out" in head.training or name in DEFAULT_HEADS:
+            assert head.training["held_out"]["balanced_accuracy"] >= 0.6
+        else:   # shipped off, with what it was measured on (head-phone_in_use: docs/models.md, session 4)
+            assert head.training.get("held_out_synthetic") and head.training.get("trained_by")
 
 
 # --- the Analyzer's heads stage and observe --------------------------------------------------------
