@@ -294,3 +294,14 @@ cameras:
     p = run("eval", str(photos), "--labels", str(photos / "labels.json"), "--config", str(cfg), "--camera", "nope")
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr.strip().endswith("error: no camera 'nope' in the config (cameras: gate)")
+
+
+def test_cli_head_switches_a_head_on_for_the_run_and_names_an_unknown_one(photos, tmp_path):
+    args = ("eval", str(photos), "--labels", str(photos / "labels.json"), "--sheet", str(tmp_path / "s.html"),
+            "--limit", "1", "--json")
+    off = json.loads(run(*args).stdout)
+    on = run(*args, "--head", "head-phone_in_use")
+    assert on.returncode == 0, on.stderr
+    assert json.loads(on.stdout)["timing_ms"]["heads"] > off["timing_ms"]["heads"]
+    p = run(*args, "--head", "head-nope")
+    assert p.returncode == 3 and "Traceback" not in p.stderr and "no model 'head-nope'" in p.stderr

@@ -198,7 +198,10 @@ def test_the_shipped_heads_load_and_read_the_shipped_backbone(backbone):
     for name in SHIPPED:
         head = load_head(name)
         assert isinstance(head, Head) and head.backbone == backbone.name and head.dim == backbone.dim
-        assert head.training["held_out"]["balanced_accuracy"] >= 0.6
+        if "held_out" in head.training or name in DEFAULT_HEADS:
+            assert head.training["held_out"]["balanced_accuracy"] >= 0.6
+        else:   # shipped off, with what it was measured on (head-phone_in_use: docs/models.md, session 4)
+            assert head.training.get("held_out_synthetic") and head.training.get("trained_by")
 
 
 # --- the Analyzer's heads stage and observe --------------------------------------------------------
@@ -221,7 +224,9 @@ def test_the_pipeline_scores_the_staff_persons_only(heads_analyzer, photos):
     assert any(staff) and not all(staff)
     for is_staff, scores in zip(staff, frame.head_scores):
         if is_staff:
-            assert set(scores) == {load_head(n).behaviour for n in SHIPPED}
+            # person-crop heads score every staff member; a hands head only those with a hand square
+            assert ({load_head(n).behaviour for n in SHIPPED if load_head(n).crop == "person"} <= set(scores)
+                    <= {load_head(n).behaviour for n in SHIPPED})
             assert all(0.0 <= v <= 1.0 for v in scores.values())
         else:
             assert scores is None

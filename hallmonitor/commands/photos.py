@@ -108,10 +108,14 @@ def analyze(source: Path, config_path, camera_id, counter, as_json, annotate_pat
               help="contact sheet of every miss and false alarm (default: LABELS.sheet.html beside the labels)")
 @click.option("--json", "as_json", is_flag=True, help="print the metrics as JSON")
 @click.option("--limit", type=click.IntRange(min=1), help="score only the first N records")
-def eval_command(folder: Path, labels_path: Path, config_path, camera_id, sheet_path, as_json, limit) -> None:
+@click.option("--head", "extra_heads", multiple=True,
+              help="switch this behaviour head (a models.yaml name) on for the run, on top of the config's "
+                   "models.heads: measure a head before turning it on; may be given more than once")
+def eval_command(folder: Path, labels_path: Path, config_path, camera_id, sheet_path, as_json, limit,
+                 extra_heads) -> None:
     """Score the verdicts on labelled photos: P/R/F1 and balanced accuracy per verdict, per source, cost per
     stage, and an HTML contact sheet of the misses."""
-    from vision.config import load_config
+    from vision.config import ModelChoice, load_config
     from vision.errors import InputError
     from vision.evaluation.labels import load_records, missing_images
     from vision.evaluation.run import run_eval
@@ -137,7 +141,10 @@ def eval_command(folder: Path, labels_path: Path, config_path, camera_id, sheet_
             click.echo("eval: --config given, so the records' desk_region is not used (the windows' counters are)",
                        err=True)
     sheet = sheet_path or labels_path.with_name(labels_path.stem + ".sheet.html")
-    analyzer = load_analyzer(config.models if config else None, config.base_dir if config else None)
+    choice = config.models if config else ModelChoice()
+    if extra_heads:
+        choice = choice.model_copy(update={"heads": list(dict.fromkeys([*choice.heads, *extra_heads]))})
+    analyzer = load_analyzer(choice, config.base_dir if config else None)
     run = run_eval(folder, records, analyzer, sheet, config, camera_id)
     report = run.report
     if run.unreadable:

@@ -56,6 +56,9 @@ class Thresholds(Strict):
     phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
     hand_phone_score: float = Field(0.30, ge=0, le=1, description="minimum score for a cell phone the hand zoom "
                                     "finds in a staff member's hand square (models.hand_zoom_every_s)")
+    phone_head_score: float | None = Field(None, ge=0, le=1, description="probability from a phone_in_use head "
+                                           "(models.heads) at or above which the staff member has a phone in use; "
+                                           "None: the head's own threshold")
     keypoint_score: float = Field(0.30, ge=0, le=1, description="minimum score for a keypoint to be used")
     staff_zone_overlap: float = Field(0.5, gt=0, le=1, description="share of a person's box inside the staff zone to "
                                                                    "count as staff")

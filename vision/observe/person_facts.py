@@ -272,9 +272,12 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
         p.head_down = down
         p.evidence["head"] = why
         scores = p.heads or {}
-        said = heads_say(scores, frame.head_thresholds)
+        cuts = dict(frame.head_thresholds)
+        if th.phone_head_score is not None:
+            cuts["phone_in_use"] = th.phone_head_score
+        said = heads_say(scores, cuts)
         if said:
-            p.evidence["heads"] = {b: {"p": scores[b], "threshold": frame.head_thresholds.get(b, 0.5),
+            p.evidence["heads"] = {b: {"p": scores[b], "threshold": cuts.get(b, 0.5),
                                        "seen": seen} for b, seen in said.items()}
         if said.get("phone_in_use") and not p.phone_in_hand and not p.phone_at_ear:
             p.phone_in_hand = True

@@ -35,6 +35,9 @@ DEFAULT_BACKBONE = "efficientnet-lite0"
 # `models: {heads: [head-badge_worn]}` in cameras.yaml.
 DEFAULT_HEADS: tuple[str, ...] = ()
 FORMAT = 1
+# what a head looks at: the person's crop (vision.perception.crops.person_crop), or each square the hand
+# zoom would look at (vision.perception.hand_zoom.hand_regions), the person's score being the best square's
+CROPS = ("person", "hands")
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,11 @@ class Head:
     scale: np.ndarray              # (D,)
     threshold: float = 0.5         # probability at or above which the behaviour is said to be seen
     training: dict = field(default_factory=dict)   # what it was trained on and how it scored
+    crop: str = "person"           # what it looks at: "person" crops, or "hands" (the hand zoom's squares)
 
     def __post_init__(self) -> None:
+        if self.crop not in CROPS:
+            raise ValueError(f"head {self.name!r}: crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
         d = self.weights.shape
         if self.weights.ndim != 1 or self.mean.shape != d or self.scale.shape != d:
             raise ValueError(f"head {self.name!r}: weights, mean and scale must be 1-D of one length, got "
@@ -73,8 +79,11 @@ class Head:
         return self.predict(features) >= self.threshold
 
     def meta(self) -> dict:
-        return {"format": FORMAT, "name": self.name, "behaviour": self.behaviour, "backbone": self.backbone,
+        meta = {"format": FORMAT, "name": self.name, "behaviour": self.behaviour, "backbone": self.backbone,
                 "bias": float(self.bias), "threshold": float(self.threshold), "training": self.training}
+        if self.crop != "person":       # heads from before the field keep their bytes
+            meta["crop"] = self.crop
+        return meta
 
     def save(self, path: Path | str) -> Path:
         """Write the head to ``path`` (.npz). Same head, same bytes."""
@@ -107,7 +116,8 @@ def read_head(path: Path | str) -> Head:
             meta = json.loads(str(z["meta"]))
             return Head(name=meta["name"], behaviour=meta["behaviour"], backbone=meta["backbone"],
                         weights=z["weights"], bias=float(meta["bias"]), mean=z["mean"], scale=z["scale"],
-                        threshold=float(meta["threshold"]), training=meta.get("training") or {})
+                        threshold=float(meta["threshold"]), training=meta.get("training") or {},
+                        crop=meta.get("crop", "person"))
     except FileNotFoundError:
         raise ModelError(f"head file {path} not found") from None
     except (KeyError, ValueError, OSError) as exc:
@@ -144,7 +154,7 @@ def _best_threshold(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float
 
 def fit_head(features: np.ndarray, labels, behaviour: str, *, name: str | None = None,
              backbone: str = DEFAULT_BACKBONE, groups=None, C: float = 0.1,
-             summary: dict | None = None) -> Head:
+             summary: dict | None = None, crop: str = "person") -> Head:
     """Fit a head on (N, D) features and N booleans (True = the behaviour is seen).
 
     Logistic regression on standardised features with balanced class weights. The threshold is
@@ -191,7 +201,7 @@ def fit_head(features: np.ndarray, labels, behaviour: str, *, name: str | None =
                 "out_of_fold_f1": None if np.isnan(f1) else round(f1, 4), **(summary or {})}
     return Head(name=name or f"head-{behaviour}", behaviour=behaviour, backbone=backbone,
                 weights=clf.coef_[0].astype(np.float64), bias=float(clf.intercept_[0]),
-                mean=mean, scale=scale, threshold=threshold, training=training)
+                mean=mean, scale=scale, threshold=threshold, training=training, crop=crop)
 
 
 def register_head(head: Head, manifest: Path | str = DEFAULT_MANIFEST, *, license: str,

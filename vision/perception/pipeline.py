@@ -27,6 +27,9 @@ def merge_detections(dets: list[Detection], iou: float = 0.5) -> list[Detection]
     return [dets[i] for i in batched_nms(boxes, scores, classes, iou)]
 
 
+# a hands head (Head.crop "hands") looks at the hand squares of wrists MoveNet scores at least this: webcam
+# close-ups get wrist scores of 0.1-0.3 (docs/models.md, "Phone in use, session 4")
+HAND_HEAD_KEYPOINT = 0.1
 HEAD_AND_SHOULDERS = (KP["nose"], KP["left_eye"], KP["right_eye"], KP["left_ear"], KP["right_ear"],
                       KP["left_shoulder"], KP["right_shoulder"])
 
@@ -235,7 +238,7 @@ class Analyzer:
                 self.mouth.read(image, faces)
                 timing["mouth"] = t.ms()
         t = Timer()
-        head_scores = self._head_scores(image, persons, head_focus)
+        head_scores = self._head_scores(image, persons, head_focus, poses)
         timing["heads"] = t.ms()
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
                                hand_phones=hand_phones,
@@ -261,18 +264,38 @@ class Analyzer:
                 out.append(d)
         return out[: self.max_confirm]
 
-    def _head_scores(self, image: np.ndarray, persons: list[Detection], focus) -> list[dict[str, float] | None]:
-        """Each head's probability for the focus persons' crops; None for everyone else."""
+    def _head_scores(self, image: np.ndarray, persons: list[Detection], focus,
+                     poses: list | None = None) -> list[dict[str, float] | None]:
+        """Each head's probability for the focus persons, in one batched backbone call: a person-crop head
+        reads the person's crop; a hands head (``Head.crop == "hands"``) reads every square the hand zoom
+        would look at (``hand_zoom.hand_regions`` at wrist score >= ``HAND_HEAD_KEYPOINT``) and gives the
+        best square's, or nothing for a person with no square. None for everyone else."""
         scores: list[dict[str, float] | None] = [None] * len(persons)
         if not self.heads or self.backbone is None or not persons:   # no heads means no backbone
             return scores
         chosen = [i for i, p in enumerate(persons) if focus is None or focus(p)][: self.max_head_persons]
         if not chosen:
             return scores
-        features = self.backbone.features([person_crop(image, persons[i].box) for i in chosen])
-        probs = {hd.behaviour: hd.predict(features) for hd in self.heads}
+        h, w = image.shape[:2]
+        crops = [person_crop(image, persons[i].box) for i in chosen] if any(hd.crop == "person"
+                                                                            for hd in self.heads) else []
+        squares: list[tuple[int, tuple[int, int, int, int]]] = []
+        if poses is not None and any(hd.crop == "hands" for hd in self.heads):
+            squares = [(row, r.box) for row, i in enumerate(chosen)
+                       for r in hand_regions(poses[i], persons[i].box, i, w, h, min_score=HAND_HEAD_KEYPOINT)]
+        features = self.backbone.features(crops + [image[y1:y2, x1:x2] for _, (x1, y1, x2, y2) in squares])
+        out: list[dict[str, float]] = [{} for _ in chosen]
+        for hd in self.heads:
+            if hd.crop == "person":
+                probs = hd.predict(features[: len(crops)])
+                for row in range(len(chosen)):
+                    out[row][hd.behaviour] = round(float(probs[row]), 4)
+            elif squares:
+                probs = hd.predict(features[len(crops):])
+                for (row, _), p in zip(squares, probs):
+                    out[row][hd.behaviour] = max(out[row].get(hd.behaviour, 0.0), round(float(p), 4))
         for row, i in enumerate(chosen):
-            scores[i] = {b: round(float(p[row]), 4) for b, p in probs.items()}
+            scores[i] = out[row]
         return scores
 
     def look_at_hands(self, image: np.ndarray, persons: list[Detection], poses: list, focus) -> list[Detection]:
