@@ -30,3 +30,6 @@ def skimage_data() -> Path:
 def analyzer():
     from vision.perception.load import load_analyzer
     return load_analyzer()
+
+
+from tests.pg_fixtures import backend, pg_server, store_target  # noqa: E402,F401 - shared fixtures: both back-ends

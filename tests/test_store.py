@@ -1,4 +1,6 @@
-"""vision.store (the Store) on real SQLite files: migrations, the event lifecycle, the outbox, paging, durability."""
+"""vision.store (the Store) on both back-ends, a real SQLite file and a real PostgreSQL database (tests/pg_fixtures.py):
+migrations, the event lifecycle, the outbox, paging, durability. Tests that take ``db`` are about the SQLite file
+itself (pragmas, permissions, WAL); those that take ``store`` or ``store_target`` run on both."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from vision.store.connection import StoreError
 from vision.store.database import Store
 from vision.store.events import MESSAGE_TYPES, REVIEW_STATUSES, message_type
 from vision.store.schema import LATEST_VERSION, migrate, schema_version
+from tests.pg_fixtures import BACKENDS, count_rows, fresh_database, fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 HALL_TZ = timezone(timedelta(hours=8))
@@ -58,15 +61,21 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path):
+def store(store_target):
+    with Store(store_target) as s:
+        yield s
+
+
+@pytest.fixture
+def sqlite_store(db: Path):
     with Store(db) as s:
         yield s
 
 
 # ---- opening, pragmas, migrations ----
 
-def test_new_database_is_migrated_to_latest_with_wal_and_foreign_keys(store: Store, db: Path):
-    conn = store._conn()
+def test_new_database_is_migrated_to_latest_with_wal_and_foreign_keys(sqlite_store: Store, db: Path):
+    conn = sqlite_store._conn()
     assert schema_version(conn) == LATEST_VERSION == len(store_module.MIGRATIONS) >= 4
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -117,7 +126,8 @@ def test_database_from_a_newer_hallmonitor_is_refused_and_left_alone(db: Path):
         Store(db)
     assert str(err.value) == (
         f"{db}: the database has schema version 99, but this hallmonitor knows versions up to {LATEST_VERSION}; it was "
-        f"written by a newer hallmonitor. Upgrade hallmonitor, or set storage.database to another file.")
+        f"written by a newer hallmonitor. Upgrade hallmonitor, or point store.url (or storage.database) at another "
+        f"database.")
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
 
@@ -176,7 +186,7 @@ def test_lifecycle_started_updated_ended(store: Store):
     assert json.loads(out[2]["body"]) == {"type": "event.ended", "timestamp": iso(T0 + 95), "data": ended.to_json()}
 
 
-def test_recording_the_same_transition_twice_adds_nothing(store: Store, db: Path):
+def test_recording_the_same_transition_twice_adds_nothing(store: Store, store_target):
     started = make()
     assert store.record(started) is True
     assert store.record(started) is False
@@ -185,11 +195,11 @@ def test_recording_the_same_transition_twice_adds_nothing(store: Store, db: Path
     with_clip = later.advance("updated", T0 + 60, clip="clips/1.mp4")  # same key, content filled in
     assert store.record(with_clip) is False
     assert store.get_event(started.id)["clip"] == "clips/1.mp4"
-    assert table_count(db, "event_log") == 2 and table_count(db, "outbox") == 2
+    assert count_rows(store_target, "event_log") == 2 and count_rows(store_target, "outbox") == 2
     assert store.record_many([started, later, with_clip]) == 0
 
 
-def test_nothing_moves_an_ended_event_back(store: Store, db: Path):
+def test_nothing_moves_an_ended_event_back(store: Store, store_target):
     started = make()
     ended = started.advance("ended", T0 + 30, clip="clips/a.mp4")
     store.record(started)
@@ -198,7 +208,7 @@ def test_nothing_moves_an_ended_event_back(store: Store, db: Path):
     assert store.record(started.advance("ended", T0 + 50)) is False
     assert store.record(started.advance("started", T0 + 60)) is False
     assert store.event(started.id) == ended
-    assert table_count(db, "event_log") == 2 and table_count(db, "outbox") == 2
+    assert count_rows(store_target, "event_log") == 2 and count_rows(store_target, "outbox") == 2
 
 
 def test_stale_or_repeated_start_is_ignored(store: Store):
@@ -236,22 +246,34 @@ def test_message_types(type, phase, expected):
     assert expected in MESSAGE_TYPES
 
 
-def test_outbox_row_is_written_in_the_same_transaction_as_the_event(store: Store, db: Path):
-    with sqlite3.connect(db) as conn:  # the outbox insert fails, for real, inside SQLite
-        conn.execute("CREATE TRIGGER outbox_down BEFORE INSERT ON outbox "
-                     "BEGIN SELECT RAISE(ABORT, 'outbox unavailable'); END")
+def outbox_down(target, down: bool) -> None:
+    """A trigger that makes every outbox insert fail (SQLite: RAISE(ABORT); PostgreSQL: a check_violation)."""
+    if isinstance(target, Path):
+        with sqlite3.connect(target) as conn:
+            conn.execute("CREATE TRIGGER outbox_down BEFORE INSERT ON outbox "
+                         "BEGIN SELECT RAISE(ABORT, 'outbox unavailable'); END" if down else "DROP TRIGGER outbox_down")
+        return
+    import psycopg
+    with psycopg.connect(target, autocommit=True) as conn:
+        if down:
+            conn.execute("CREATE OR REPLACE FUNCTION outbox_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                         "RAISE EXCEPTION 'outbox unavailable' USING ERRCODE = 'check_violation'; END $$")
+            conn.execute("CREATE TRIGGER outbox_down BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION outbox_down()")
+        else:
+            conn.execute("DROP TRIGGER outbox_down ON outbox")
+
+
+def test_outbox_row_is_written_in_the_same_transaction_as_the_event(store: Store, store_target):
+    outbox_down(store_target, True)   # the outbox insert fails, for real, inside the database
     started = make()
     with pytest.raises(sqlite3.IntegrityError, match="outbox unavailable"):
         store.record(started)
     assert store.get_event(started.id) is None
-    assert table_count(db, "event_log") == 0
+    assert count_rows(store_target, "event_log") == 0
 
-    with sqlite3.connect(db) as conn:
-        conn.execute("DROP TRIGGER outbox_down")
+    outbox_down(store_target, False)
     store.record(started)
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TRIGGER outbox_down BEFORE INSERT ON outbox "
-                     "BEGIN SELECT RAISE(ABORT, 'outbox unavailable'); END")
+    outbox_down(store_target, True)
     with pytest.raises(sqlite3.IntegrityError):
         store.record(started.advance("ended", T0 + 10))
     assert store.event(started.id) == started  # still open: the end will be recorded again
@@ -346,8 +368,8 @@ def test_pauses(store: Store):
 
 # ---- listing: filters and keyset paging ----
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def hall(tmp_path_factory, request):
     """2,000 events over a week (40 share one start time): a third started, a third updated, a third ended."""
     rng = random.Random(20261102)
     types = [t for t in EVENT_TYPES if t != "camera_offline"]
@@ -362,7 +384,10 @@ def hall(tmp_path_factory):
             e = e.advance("updated" if n % 3 == 1 else "ended", at + 90)
             transitions.append(e)
         events.append(e)
-    path = tmp_path_factory.mktemp("hall") / "hall.db"
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("hall") / "hall.db"
+    else:
+        path = fresh_database(request.getfixturevalue("pg_server"))
     acknowledged = {e.id for e in events[::7]}
     with Store(path, synchronous="NORMAL") as s:
         assert s.record_many(transitions) == len(transitions)
@@ -419,16 +444,15 @@ def test_filters_and_keyset_paging_match_a_plain_scan(hall, f):
         assert store.count_events(**query) == len(expected)
 
 
-def test_paging_is_stable_while_new_events_arrive(tmp_path: Path):
-    with Store(tmp_path / "h.db") as store:
-        store.record_many([make(n, at=T0 + n * 10) for n in range(100)])
-        page1, cursor = store.list_events(limit=30)
-        store.record_many([make(1000 + n, at=T0 + 5000 + n) for n in range(20)])  # newer than everything
-        seen = [r["id"] for r in page1]
-        while cursor:
-            rows, cursor = store.list_events(limit=30, cursor=cursor)
-            seen.extend(r["id"] for r in rows)
-        assert seen == [eid(n, T0 + n * 10) for n in reversed(range(100))]
+def test_paging_is_stable_while_new_events_arrive(store: Store):
+    store.record_many([make(n, at=T0 + n * 10) for n in range(100)])
+    page1, cursor = store.list_events(limit=30)
+    store.record_many([make(1000 + n, at=T0 + 5000 + n) for n in range(20)])  # newer than everything
+    seen = [r["id"] for r in page1]
+    while cursor:
+        rows, cursor = store.list_events(limit=30, cursor=cursor)
+        seen.extend(r["id"] for r in rows)
+    assert seen == [eid(n, T0 + n * 10) for n in reversed(range(100))]
 
 
 def test_open_events_by_camera(store: Store):
@@ -576,7 +600,7 @@ def test_webhook_schema_rejects_a_type_that_contradicts_the_data(validators, typ
 
 # ---- concurrency and durability ----
 
-def test_concurrent_writer_threads_and_a_reader(store: Store, db: Path):
+def test_concurrent_writer_threads_and_a_reader(store: Store, store_target):
     errors: list[BaseException] = []
     stop = threading.Event()
 
@@ -609,7 +633,7 @@ def test_concurrent_writer_threads_and_a_reader(store: Store, db: Path):
     read.join()
     assert errors == []
     assert store.count_events() == 40 and store.count_events(phases="ended") == 40
-    assert table_count(db, "event_log") == 120
+    assert count_rows(store_target, "event_log") == 120
     out = store.outbox_after(0, limit=1000)
     assert len(out) == 120 and len({o["id"] for o in out}) == 120
     assert [o["seq"] for o in out] == sorted(o["seq"] for o in out)
@@ -621,7 +645,7 @@ def _python(code: str, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_a_reader_process_sees_a_writer_process(store: Store, db: Path):
+def test_a_reader_process_sees_a_writer_process(store: Store, store_target):
     writer = _python("""
         import json
         from vision.events import Event
@@ -634,7 +658,7 @@ def test_a_reader_process_sees_a_writer_process(store: Store, db: Path):
                 s.record(e)
                 s.record(e.advance("ended", e.started_at + 5))
         print("done", flush=True)
-    """, str(db), json.dumps(make().to_json()))
+    """, str(store_target), json.dumps(make().to_json()))
     counts = []
     while writer.poll() is None:
         counts.append(store.count_events(phases="ended"))
@@ -684,7 +708,7 @@ def test_memory_databases_are_refused():
         Store(":memory:")
 
 
-def test_review_statuses_match_the_table_check(store: Store, db: Path):
+def test_review_statuses_match_the_table_check(store: Store, store_target):
     store.record(make())
     for status in REVIEW_STATUSES:
         assert store.set_review(eid(1), status, None, "li")["review_status"] == status

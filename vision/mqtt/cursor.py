@@ -37,11 +37,12 @@ class OutboxCursor:
 
     def read(self) -> int:
         with self.store.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO mqtt_cursor (id, seq, updated_at) "
-                         "SELECT 1, COALESCE(MAX(seq), 0), ? FROM outbox", (time.time(),))
+            conn.execute("INSERT INTO mqtt_cursor (id, seq, updated_at) "
+                         "SELECT 1, COALESCE(MAX(seq), 0), ? FROM outbox ON CONFLICT DO NOTHING", (time.time(),))
             return conn.execute("SELECT seq FROM mqtt_cursor WHERE id = 1").fetchone()[0]
 
     def advance(self, seq: int) -> None:
         """Move the cursor to ``seq`` (never back)."""
         with self.store.write() as conn:
-            conn.execute("UPDATE mqtt_cursor SET seq = MAX(seq, ?), updated_at = ? WHERE id = 1", (seq, time.time()))
+            conn.execute("UPDATE mqtt_cursor SET seq = ?, updated_at = ? WHERE id = 1 AND seq < ?",
+                         (seq, time.time(), seq))

@@ -44,8 +44,8 @@ class Batch:
 
 def start_cursor(conn: sqlite3.Connection, robot_id: str, now: float) -> None:
     """A robot seen for the first time starts after the newest outbox message."""
-    conn.execute("INSERT OR IGNORE INTO notify_cursor (robot_id, seq, updated_at) "
-                 "SELECT ?, COALESCE(MAX(seq), 0), ? FROM outbox", (robot_id, now))
+    conn.execute("INSERT INTO notify_cursor (robot_id, seq, updated_at) "
+                 "SELECT ?, COALESCE(MAX(seq), 0), ? FROM outbox ON CONFLICT DO NOTHING", (robot_id, now))
 
 
 def take_in(store, robot_id: str, wants: Callable[[str, dict], bool], batch: int = 500) -> int:
@@ -64,8 +64,8 @@ def take_in(store, robot_id: str, wants: Callable[[str, dict], bool], batch: int
                 continue
             alert = Alert.from_event_json(data)
             queued += conn.execute(
-                "INSERT OR IGNORE INTO notify_queue (robot_id, seq, window_key, event_id, alert, queued_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO notify_queue (robot_id, seq, window_key, event_id, alert, queued_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (robot_id, msg["seq"], alert.window_key, alert.event_id, json.dumps(data, ensure_ascii=False),
                  now)).rowcount
         conn.execute("UPDATE notify_cursor SET seq = ?, updated_at = ? WHERE robot_id = ?",

@@ -1,4 +1,9 @@
-"""The database file and its connections: one per thread, WAL mode, every write one ``BEGIN IMMEDIATE``.
+"""The database and its connections: one per thread; every write one transaction holding the write lock.
+
+The database is a SQLite file (the embedded default) or a PostgreSQL database named by a
+``postgresql://`` URL (vision/store/postgres.py); vision/store/dialect.py says how the two differ.
+What follows is about the SQLite file; on PostgreSQL a write is ``BEGIN`` plus one advisory lock, so
+writers queue the same way, and durability is the server's (``synchronous_commit``, its fsync).
 
 One file, shared by the worker process (writes) and the dashboard process (reads), each thread on
 its own connection. Every write is one ``BEGIN IMMEDIATE`` transaction, so a writer takes the write
@@ -24,6 +29,8 @@ from pathlib import Path
 
 from vision.errors import HallmonitorError, InputError
 from vision.store.checks import one_of
+from vision.store.dialect import POSTGRESQL, SQLITE, Dialect
+from vision.store.postgres import PgConnection, is_postgres_url, mask
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 10_000
@@ -38,7 +45,7 @@ class _Connection:
 
     __slots__ = ("conn", "__weakref__")
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection | PgConnection):
         self.conn = conn
 
     def __del__(self) -> None:
@@ -64,13 +71,36 @@ def make_private(path: Path) -> None:
             pass
 
 
-class Connections:
-    """Per-thread connections to one database file, and the transactions on them (the base of ``Store``)."""
+def sqlite_path(target: Path | str) -> Path:
+    """The file of a SQLite target: a path, or a ``sqlite:///path`` URL (``sqlite:////abs/path``)."""
+    text = str(target)
+    if text.startswith("sqlite://"):
+        text = text[len("sqlite://"):]
+        text = text[1:] if text.startswith("/") else text
+    if text in ("", ":memory:") or text.startswith("file:"):
+        raise InputError(f"database path {text!r}: give a file path (each thread opens its own connection)")
+    return Path(text)
 
-    def __init__(self, path: Path | str, synchronous: str):
-        if str(path) in ("", ":memory:") or str(path).startswith("file:"):
-            raise InputError(f"database path {str(path)!r}: give a file path (each thread opens its own connection)")
-        self.path = Path(path)
+
+class Connections:
+    """Per-thread connections to one database, and the transactions on them (the base of ``Store``).
+
+    ``target``: a SQLite file (a path or ``sqlite:///path``) or a ``postgresql://`` URL. ``where`` names
+    it in messages (a URL with its password masked).
+    """
+
+    dialect: Dialect
+    path: Path | None          # the SQLite file; None on PostgreSQL
+
+    def __init__(self, target: Path | str, synchronous: str):
+        if is_postgres_url(target):
+            self.dialect, self.path = POSTGRESQL, None
+            self._url = str(target)
+            self.where = mask(self._url)
+        else:
+            self.dialect, self.path = SQLITE, sqlite_path(target)
+            self._url = ""
+            self.where = str(self.path)
         self.synchronous = one_of("synchronous", str(synchronous).upper(), SYNCHRONOUS_MODES)
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Connection] = weakref.WeakSet()
@@ -78,6 +108,8 @@ class Connections:
         self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
+        if self.path is None:
+            return PgConnection(self._url)  # type: ignore[return-value] - reads like a sqlite3.Connection
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -89,7 +121,7 @@ class Connections:
 
     def _conn(self) -> sqlite3.Connection:
         if self._closed:
-            raise StoreError(f"{self.path}: the store is closed")
+            raise StoreError(f"{self.where}: the store is closed")
         holder = getattr(self._local, "holder", None)
         if holder is None:
             holder = _Connection(self._connect())
@@ -101,7 +133,7 @@ class Connections:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        self.dialect.start_write(conn)
         try:
             yield conn
         except BaseException:
@@ -114,7 +146,7 @@ class Connections:
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A snapshot for reads that take more than one statement."""
         conn = self._conn()
-        conn.execute("BEGIN")
+        conn.execute(self.dialect.begin_read)
         try:
             yield conn
         finally:
@@ -122,7 +154,7 @@ class Connections:
                 conn.execute("COMMIT")
 
     def write(self):
-        """A write transaction (BEGIN IMMEDIATE ... COMMIT) on this thread's connection, for modules
+        """A write transaction (holding the write lock until COMMIT) on this thread's connection, for modules
         that keep their own tables in this database (accounts, webhook endpoints)."""
         return self._write()
 
@@ -139,7 +171,7 @@ class Connections:
             holders = list(self._holders)
             self._holders.clear()
         mine = getattr(self._local, "holder", None)
-        if mine is not None:
+        if mine is not None and self.dialect is SQLITE:
             try:  # SQLite's advice for long-lived connections: refresh the planner's statistics on close
                 mine.conn.execute("PRAGMA optimize")
             except sqlite3.Error:

@@ -1,9 +1,12 @@
-"""The SQLite store: the one object the worker, the dashboard and the CLI open on the hall's database.
+"""The store: the one object the worker, the dashboard and the CLI open on the hall's database.
+
+The database is a SQLite file (the embedded default) or PostgreSQL (``Store("postgresql://...")``);
+vision/store/dialect.py keeps what differs, vision/store/postgres.py the PostgreSQL connection.
 
 ``Store`` is put together from the rooms of vision/store/, each with one job:
 
-- connection.py   the file, one connection per thread, WAL, ``BEGIN IMMEDIATE`` writes, durability
-- schema.py       every migration, numbered in one place, and the runner (``PRAGMA user_version``)
+- connection.py   the database, one connection per thread, WAL, write transactions, durability
+- schema.py       every migration, numbered in one place, and the runner
 - events.py       the events table, its timeline and the webhook outbox: recording transitions
 - reviews.py      each event's review history (处置记录); reviewing one event or many
 - feed.py         the live feed of the boards: every outbox message (transitions and reviews) in order
@@ -34,10 +37,16 @@ from vision.store.windows import WindowRecords
 
 
 class Store(EventRecords, ReviewRecords, EventQueries, LiveFeed, WindowRecords, RotaRecords):
-    """The hall's event database. Thread-safe (one connection per thread); several processes may share the file."""
+    """The hall's event database. Thread-safe (one connection per thread); several processes may share it.
 
-    def __init__(self, path: Path | str, *, synchronous: str = "FULL"):
-        super().__init__(path, synchronous)
+    ``target``: a file path or ``sqlite:///path`` (SQLite), or ``postgresql://user:password@host:port/db``.
+    """
+
+    def __init__(self, target: Path | str, *, synchronous: str = "FULL"):
+        super().__init__(target, synchronous)
+        if self.path is None:
+            self._open_postgres()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             make_private(self.path)
@@ -59,8 +68,22 @@ class Store(EventRecords, ReviewRecords, EventQueries, LiveFeed, WindowRecords, 
             self.close()
             raise
 
+    def _open_postgres(self) -> None:
+        try:
+            conn = self._conn()
+            schema.prepare(conn)
+            schema.refuse_newer(conn, self.where)
+            schema.migrate(conn, where=self.where)
+        except sqlite3.DatabaseError as exc:   # PostgreSQL's errors arrive as sqlite3's (vision/store/postgres.py)
+            self.close()
+            raise StoreError(f"store.url {self.where}: cannot set up the database ({exc}); the user needs the "
+                             f"right to create tables and functions in its schema") from None
+        except BaseException:
+            self.close()
+            raise
+
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r})"
+        return f"Store({self.where!r})"
 
     def __enter__(self) -> Store:
         return self

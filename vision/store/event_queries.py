@@ -104,7 +104,7 @@ class EventQueries(Connections):
     def open_events(self, camera_id: str | None = None) -> list[Event]:
         """Events not yet ended (oldest first), e.g. for a restarted worker to adopt or end."""
         # INDEXED BY: with statistics, SQLite may prefer the camera index and scan the whole camera
-        sql = "SELECT * FROM events INDEXED BY events_open WHERE phase != 'ended'"
+        sql = f"SELECT * FROM events {self.dialect.indexed_by('events_open')} WHERE phase != 'ended'"
         params: tuple = ()
         if camera_id is not None:
             sql += " AND camera_id = ?"
@@ -169,8 +169,10 @@ class EventQueries(Connections):
             raise InputError(f"period_summary: expected 2 or more bounds in order, got {len(bounds)}")
         span = {"lo": float(bounds[0]), "hi": float(bounds[-1])}
         real = "started_at >= :lo AND started_at < :hi AND review_status != 'false_positive'"
-        secs = "max(0.0, min(coalesce(ended_at, updated_at), :hi) - started_at)"
-        bucket = " + ".join(f"(started_at >= {float(b)!r})" for b in bounds[1:-1]) or "0"
+        # the seconds inside the period, never below 0 (CASE: SQLite's max(a, b) is PostgreSQL's greatest(a, b))
+        end = "CASE WHEN coalesce(ended_at, updated_at) < :hi THEN coalesce(ended_at, updated_at) ELSE :hi END"
+        secs = f"CASE WHEN {end} > started_at THEN {end} - started_at ELSE 0.0 END"
+        bucket = " + ".join(f"CASE WHEN started_at >= {float(b)!r} THEN 1 ELSE 0 END" for b in bounds[1:-1]) or "0"
         with self._read() as conn:
             cells = [dict(r) for r in conn.execute(
                 f"SELECT coalesce(window_id, 'camera:' || camera_id) AS place, type, count(*) AS n, "

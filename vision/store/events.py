@@ -25,6 +25,7 @@ from vision.events import Event, iso
 from vision.store.checks import dumps
 from vision.store.connection import Connections
 from vision.store.ddl import ddl
+from vision.store.dialect import dialect_of
 from vision.store.rota import staff_on_duty
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,14 @@ def allow_review_messages(conn: sqlite3.Connection) -> None:
     cascades to ``deliveries`` (foreign keys are on, and cannot be turned off inside the migration's
     transaction), so the deliveries are kept aside and put back.
     """
+    if dialect_of(conn).alters_constraints:   # PostgreSQL changes the table in place; seq, ids and deliveries stay
+        ddl(
+            conn,
+            "ALTER TABLE outbox ALTER COLUMN log_id DROP NOT NULL",
+            "ALTER TABLE outbox ADD COLUMN review_id INTEGER UNIQUE REFERENCES event_reviews (id) ON DELETE CASCADE",
+            "ALTER TABLE outbox ADD CHECK ((log_id IS NULL) != (review_id IS NULL))",
+        )
+        return
     old_seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
     ddl(
         conn,
@@ -274,8 +283,8 @@ class EventRecords(Connections):
                 return False
         conn.execute(_UPSERT_EVENT, values)
         log_id = conn.execute(
-            "INSERT INTO event_log (event_id, phase, at, severity, json) VALUES (?, ?, ?, ?, ?)",
-            (event.id, event.phase, values["updated_at"], event.severity, event_text)).lastrowid
+            "INSERT INTO event_log (event_id, phase, at, severity, json) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (event.id, event.phase, values["updated_at"], event.severity, event_text)).fetchone()[0]
         kind = message_type(event)
         # {"type", "timestamp", "data"}, reusing the event text serialised above
         payload = f'{{"type":{dumps(kind)},"timestamp":{dumps(data["updated_at"])},"data":{event_text}}}'

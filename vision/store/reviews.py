@@ -99,8 +99,8 @@ class ReviewRecords(Connections):
             now = time.time()
             for event_id in ids:
                 review_id = conn.execute(
-                    "INSERT INTO event_reviews (event_id, status, comment, user_name, at) VALUES (?, ?, ?, ?, ?)",
-                    (event_id, status, comment, user, at)).lastrowid
+                    "INSERT INTO event_reviews (event_id, status, comment, user_name, at) VALUES (?, ?, ?, ?, ?)"
+                    " RETURNING id", (event_id, status, comment, user, at)).fetchone()[0]
                 conn.execute(
                     "UPDATE events SET review_status = ?, review_comment = coalesce(?, review_comment),"
                     " reviewed_by = ?, reviewed_at = ? WHERE id = ?", (status, comment, user, at, event_id))

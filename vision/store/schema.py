@@ -5,7 +5,8 @@ Each table's owner declares its tables next to the queries that use them; this m
 dashboard, CLI) knows every migration, whatever it imported first. A process that knew fewer would
 take the file for a newer hallmonitor's.
 
-``PRAGMA user_version`` holds the number of the last migration applied. Opening an older file
+The database keeps the number of the last migration applied (SQLite: ``PRAGMA user_version``;
+PostgreSQL: the ``hallmonitor_schema`` row, vision/store/dialect.py). Opening an older file
 upgrades it, one transaction per migration; opening a file written by a newer hallmonitor fails
 with a message that says so. A new migration goes at the end, with the next number; a shipped one
 never changes (databases in the field have run it).
@@ -21,6 +22,7 @@ from vision.notify import tables as notify_tables
 from vision.store import accounts, events, leases, reviews, rota, windows
 from vision.store.connection import StoreError
 from vision.store.ddl import Migration
+from vision.store.dialect import POSTGRES_SETUP, dialect_of
 from vision.training import teaching, versions
 from vision.webhooks import tables as webhook_tables
 
@@ -76,7 +78,26 @@ LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    return dialect_of(conn).schema_version(conn)
+
+
+def prepare(conn: sqlite3.Connection) -> None:
+    """PostgreSQL: make the functions, collation and version table the migrations need (nothing on SQLite)."""
+    dialect = dialect_of(conn)
+    if dialect.name == "sqlite":
+        return
+    made = "SELECT to_regclass('hallmonitor_schema') IS NOT NULL"
+    if conn.execute(made).fetchone()[0]:
+        return
+    dialect.start_write(conn)
+    try:
+        if not conn.execute(made).fetchone()[0]:   # another process may have got here first
+            for sql in POSTGRES_SETUP:
+                conn.execute(sql)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def refuse_newer(conn: sqlite3.Connection, where: str) -> None:
@@ -89,8 +110,8 @@ def refuse_newer(conn: sqlite3.Connection, where: str) -> None:
 def _too_new(where: str, found: int) -> StoreError:
     return StoreError(
         f"{where}: the database has schema version {found}, but this hallmonitor knows versions up to "
-        f"{len(MIGRATIONS)}; it was written by a newer hallmonitor. Upgrade hallmonitor, or set "
-        f"storage.database to another file.")
+        f"{len(MIGRATIONS)}; it was written by a newer hallmonitor. Upgrade hallmonitor, or "
+        f"point store.url (or storage.database) at another database.")
 
 
 def migrate(conn: sqlite3.Connection, target: int | None = None, where: str = "database") -> int:
@@ -107,14 +128,16 @@ def migrate(conn: sqlite3.Connection, target: int | None = None, where: str = "d
     found = schema_version(conn)
     if found > latest:
         raise _too_new(where, found)
+    dialect = dialect_of(conn)
     for version, fn in MIGRATIONS[found:target]:
-        conn.execute("BEGIN IMMEDIATE")
+        dialect.start_write(conn)
         try:
             if schema_version(conn) < version:  # another process may have got here first
                 fn(conn)
-                conn.execute(f"PRAGMA user_version = {int(version)}")
+                dialect.set_schema_version(conn, version)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
     return schema_version(conn)

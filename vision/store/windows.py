@@ -104,8 +104,8 @@ class WindowRecords(Connections):
             raise InputError(f"until ({iso(end)}) must be after started_at ({iso(start)})")
         with self._write() as conn:
             pause_id = conn.execute(
-                "INSERT INTO pauses (window_id, source, reason, started_at, until) VALUES (?, ?, ?, ?, ?)",
-                (window_id, source, reason, start, end)).lastrowid
+                "INSERT INTO pauses (window_id, source, reason, started_at, until) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (window_id, source, reason, start, end)).fetchone()[0]
             row = conn.execute("SELECT * FROM pauses WHERE id = ?", (pause_id,)).fetchone()
         return pause_json(row)
 

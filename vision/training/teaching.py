@@ -226,9 +226,9 @@ class Teaching:
                 return row["id"]
             return conn.execute(
                 """INSERT INTO teach_frames (camera_id, event_id, source, taken_at, width, height, jpeg, sha256,
-                                             persons, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                             persons, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
                 (camera_id, event_id, source, float(taken_at), int(width), int(height), bytes(jpeg), digest,
-                 persons_text, time.time())).lastrowid
+                 persons_text, time.time())).fetchone()[0]
 
     def frame(self, frame_id: int) -> dict:
         row = self.store._conn().execute(
@@ -281,8 +281,9 @@ class Teaching:
             if old is None:
                 label_id = conn.execute(
                     """INSERT INTO teach_labels (frame_id, subject, subject_key, window_id, region, behaviour, value,
-                                                 labelled_by, labelled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (frame_id, subject, key, window_id, json.dumps(region), behaviour, value, by, now)).lastrowid
+                                                 labelled_by, labelled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       RETURNING id""",
+                    (frame_id, subject, key, window_id, json.dumps(region), behaviour, value, by, now)).fetchone()[0]
             else:
                 label_id = old["id"]
                 conn.execute("UPDATE teach_labels SET value = ?, labelled_by = ?, labelled_at = ?, window_id = ? "
@@ -334,8 +335,8 @@ class Teaching:
         region = _region("window", region)
         with self.store.write() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO teach_candidates (frame_id, window_id, region, suggested, reason, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)", (frame_id, window_id, json.dumps(region), suggested, reason, time.time()))
+                "INSERT INTO teach_candidates (frame_id, window_id, region, suggested, reason, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (frame_id, window_id, json.dumps(region), suggested, reason, time.time()))
             return cur.rowcount == 1
 
     def open_candidates(self, window_id: str) -> int:

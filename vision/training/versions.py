@@ -162,9 +162,9 @@ class HallHeads:
                 vid = conn.execute(
                     """INSERT INTO head_versions (head, behaviour, window_id, version, model_name, file, sha256,
                                                   metrics, trained_by, trained_at, run_id)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
                     (head, behaviour, window_id, version, model_name(head, version), file, sha256,
-                     json.dumps(metrics, allow_nan=False), by, now, run_id)).lastrowid
+                     json.dumps(metrics, allow_nan=False), by, now, run_id)).fetchone()[0]
             except sqlite3.IntegrityError:
                 raise InputError(f"{head} already has a version {version}") from None
             conn.execute("INSERT INTO head_audit (action, head, version, by, at) VALUES ('trained', ?, ?, ?, ?)",
@@ -284,8 +284,8 @@ class HallHeads:
                              "message = 'the process running it stopped' WHERE id = ?", (now, now, row["id"]))
             return conn.execute(
                 "INSERT INTO training_runs (status, behaviours, started_by, started_at, updated_at, stage, pid) "
-                "VALUES ('running', ?, ?, ?, ?, 'starting', ?)",
-                (json.dumps(behaviours), by, now, now, os.getpid())).lastrowid
+                "VALUES ('running', ?, ?, ?, ?, 'starting', ?) RETURNING id",
+                (json.dumps(behaviours), by, now, now, os.getpid())).fetchone()[0]
 
     def progress(self, run_id: int, progress: float, stage: str) -> None:
         with self.store.write() as conn:

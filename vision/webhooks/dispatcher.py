@@ -176,8 +176,9 @@ class Dispatcher:
                     for ep in endpoints:
                         if ep.wants(msg["type"], data.get("window_id"), data.get("camera_id"), self.camera_windows):
                             created += conn.execute(
-                                "INSERT OR IGNORE INTO deliveries (outbox_id, endpoint_id, status, attempts,"
-                                " next_attempt_at, seq, created_at) VALUES (?, ?, 'pending', 0, ?, ?, ?)",
+                                "INSERT INTO deliveries (outbox_id, endpoint_id, status, attempts,"
+                                " next_attempt_at, seq, created_at) VALUES (?, ?, 'pending', 0, ?, ?, ?)"
+                                " ON CONFLICT DO NOTHING",
                                 (msg["id"], ep.id, now, msg["seq"], now)).rowcount
             conn.execute("UPDATE webhook_cursor SET seq = ?, updated_at = ? WHERE id = 1", (messages[-1]["seq"], now))
         if created:
