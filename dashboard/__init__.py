@@ -76,8 +76,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
         JSON_AS_ASCII=False,
     )
     if store is None:
-        db = config.path(config.storage.database)
-        store = Store(db)
+        store = Store(config.store_target())
     app.extensions["hallmonitor.store"] = store
     app.extensions["hallmonitor.accounts"] = Accounts(store)
     app.extensions["hallmonitor.supervisor"] = supervisor

@@ -114,7 +114,7 @@ def ensure_demo_admin(config) -> str | None:
 
     from dashboard.accounts import Accounts
     from vision.store.database import Store
-    with Store(config.path(config.storage.database)) as store:
+    with Store(config.store_target()) as store:
         accounts = Accounts(store)
         if accounts.count_users():
             return None

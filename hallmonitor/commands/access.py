@@ -28,9 +28,9 @@ def users_add(username: str, role: str, config_path: Path, password_stdin: bool)
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    with Store(config.path(config.storage.database)) as store:
+    with Store(config.store_target()) as store:
         user = Accounts(store).add_user(username, password, role)
-    click.echo(f"user {user['username']} ({user['role']}) created in {config.path(config.storage.database)}")
+    click.echo(f"user {user['username']} ({user['role']}) created in {store.where}")
 
 
 @click.group()
@@ -43,7 +43,7 @@ def _accounts(config_path: Path):
     from vision.config import load_config
     from vision.store.database import Store
     config = load_config(config_path)
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     return store, Accounts(store)
 
 

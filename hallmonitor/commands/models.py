@@ -59,7 +59,7 @@ def train(config_path: Path, behaviours, activate: bool, by) -> None:
     from vision.training.fit import format_table, train_in_run
     config = load_config(config_path)
     who = by or f"cli:{getpass.getuser()}"
-    with Store(config.path(config.storage.database)) as store, \
+    with Store(config.store_target()) as store, \
             tqdm(total=100, desc="train", unit="%", file=sys.stderr, disable=not sys.stderr.isatty(),
                  bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
         def progress(fraction: float, stage: str) -> None:
@@ -88,7 +88,7 @@ def _hall_heads(config_path: Path):
     from vision.store.database import Store
     from vision.training.versions import HallHeads
     config = load_config(config_path)
-    return HallHeads(Store(config.path(config.storage.database)))
+    return HallHeads(Store(config.store_target()))
 
 
 def _prf(m) -> str:

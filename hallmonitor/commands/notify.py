@@ -25,7 +25,7 @@ def notify_test(config_path: Path, robot_ids: tuple[str, ...]) -> None:
     from vision.webhooks.address_guard import http_session
 
     config = load_config(config_path)
-    with Store(config.path(config.storage.database)) as store:
+    with Store(config.store_target()) as store:
         notifier = Notifier.from_config(store, config)
         robots = [r for r in notifier.robots if not robot_ids or r.id in robot_ids]
         unknown = set(robot_ids) - {r.id for r in notifier.robots}

@@ -360,6 +360,28 @@ class Storage(Strict):
     max_media_gb: float = Field(20, gt=0)
 
 
+STORE_URL_HELP = ("a PostgreSQL URL (postgresql://user:password@host:5432/database), or a SQLite file "
+                  "(a path, or sqlite:///path); without it, storage.database")
+
+
+class StoreLocation(Strict):
+    """Where the hall's events live: the embedded SQLite file (the default) or a PostgreSQL database."""
+
+    url: str | None = Field(None, description=STORE_URL_HELP)
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme not in ("", "sqlite", "postgresql", "postgres"):
+            raise ValueError(f"the URL's scheme is {scheme!r}; give {STORE_URL_HELP}")
+        if not value.strip():
+            raise ValueError(f"empty; give {STORE_URL_HELP}")
+        return value
+
+
 class WebhookEndpoint(Strict):
     """Where integrators receive events (Standard Webhooks: signed, retried, same webhook-id on retry)."""
 
@@ -541,6 +563,8 @@ class HallConfig(Strict):
     hall: Hall = Field(default_factory=Hall)
     models: ModelChoice = Field(default_factory=ModelChoice)
     storage: Storage = Field(default_factory=Storage)
+    store: StoreLocation = Field(default_factory=StoreLocation, description="where the events live (default: "
+                                 "the SQLite file storage.database)")
     schedule: Schedule = Field(default_factory=Schedule)
     badge: BadgeProfile = Field(default_factory=BadgeProfile)
     defaults: Defaults = Field(default_factory=Defaults)
@@ -550,6 +574,19 @@ class HallConfig(Strict):
     dashboard: Dashboard = Field(default_factory=Dashboard)
     mqtt: Mqtt | None = Field(None, description="publish events and window states to an MQTT broker")
     base_dir: Path = Path(".")   # set by the loader: relative paths resolve against the config's folder
+
+    def store_target(self) -> Path | str:
+        """What ``Store()`` opens: ``store.url`` if given (a PostgreSQL URL as it is, a SQLite path resolved
+        against the config's folder), else the file ``storage.database``."""
+        url = self.store.url
+        if url is None:
+            return self.path(self.storage.database)
+        if url.split("://", 1)[0].lower() in ("postgresql", "postgres"):
+            return url
+        if url.startswith("sqlite://"):
+            url = url[len("sqlite://"):]
+            url = url[1:] if url.startswith("/") else url
+        return self.path(Path(url))
 
     def duplicate_ids(self) -> list[tuple[tuple, str]]:
         """(path in the YAML, message) for every camera or window id used twice."""

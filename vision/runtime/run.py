@@ -102,7 +102,7 @@ def run(config: HallConfig, *, serve: Callable[[Supervisor], Service] | None = N
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     say(f"hallmonitor: {'node ' + hall_node.name + ': ' if hall_node else ''}watching "
-        f"{len(sup.workers) if hall_node is None else 'its share of the'} cameras; events in {sup.store.path}, "
+        f"{len(sup.workers) if hall_node is None else 'its share of the'} cameras; events in {sup.store.where}, "
         f"media in {config.path(config.storage.media_dir)}; Ctrl-C to stop")
     if on_started:
         on_started(sup)

@@ -32,9 +32,7 @@ class Supervisor:
         from vision.perception.load import load_pool
         from vision.perception.pipeline import AnalyzerPool
         self.config = config
-        db = config.path(config.storage.database)
-        db.parent.mkdir(parents=True, exist_ok=True)
-        self.store = Store(db)
+        self.store = Store(config.store_target())
         # the models, shared by every camera: one session per core by default
         if isinstance(analyzer, AnalyzerPool):
             self.pool = analyzer

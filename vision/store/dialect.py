@@ -59,6 +59,8 @@ def postgres_sql(sql: str, with_params: bool = True) -> str:
             out.append("%%" if with_params else "%")
         elif tok.startswith(":") and tok != "::":
             out.append(f"%({tok[1:]})s")
+        elif with_params:   # the driver reads every '%', inside quotes too
+            out.append(tok.replace("%", "%%"))
         else:
             out.append(tok)
         pos = m.end()

@@ -76,6 +76,13 @@ class ScratchServer:
         subprocess.run(self._cmd(str(self.bin / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust",
                                  "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"),
                        check=True, capture_output=True, cwd=self.dir)
+        # the cluster's own user logs in without a password; members of password_login must give theirs
+        (self.data / "pg_hba.conf").write_text(
+            "local all all trust\n"
+            "host all +password_login 127.0.0.1/32 scram-sha-256\n"
+            "host all all 127.0.0.1/32 trust\n")
+        if self.user:
+            shutil.chown(self.data / "pg_hba.conf", self.user, pwd.getpwnam(self.user).pw_gid)
         options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.dir}"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -83,16 +90,21 @@ class ScratchServer:
                                  "-o", options, "-w", "-t", "60", "start"),
                        check=True, capture_output=True, cwd=self.dir)
         self._started = True
+        self.sql("CREATE ROLE password_login NOLOGIN")
         return self
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 
+    def sql(self, statement: str, database: str = "postgres") -> None:
+        """Run one statement as the cluster's superuser."""
+        import psycopg
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            conn.execute(statement.encode())
+
     def create_database(self, name: str) -> str:
         """A new empty database; returns its URL."""
-        import psycopg
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        self.sql(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def stop(self) -> None:

@@ -28,6 +28,8 @@ CONNECT_TIMEOUT_S = 10
 class StoreUnreachable(HallmonitorError):
     """The PostgreSQL server named by ``store.url`` cannot be reached or refuses the login."""
 
+    status = 503
+
 
 def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.split("://", 1)[0].lower() in SCHEMES and "://" in target
