@@ -12,8 +12,11 @@ pkgs="ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools"
 # --test: a real browser for the dashboard's end-to-end tests (Debian's, never a downloaded one), and
 # Debian's MQTT broker for the MQTT tests (tests/mqtt_fixtures.py starts it on a free port; openssl makes
-# its test certificates)
-if [ "$want_test" -eq 1 ]; then pkgs="$pkgs chromium chromium-driver fonts-wqy-microhei mosquitto openssl"; fi
+# its test certificates), and Debian's PostgreSQL for the store tests on that back-end
+# (vision/store/pg_server.py runs a scratch server from /usr/lib/postgresql/*/bin on a free port)
+if [ "$want_test" -eq 1 ]; then
+  pkgs="$pkgs chromium chromium-driver fonts-wqy-microhei mosquitto openssl postgresql"
+fi
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -85,12 +85,12 @@ def record(store: Store, type_: str, window: str | None, start: float, minutes: 
 
 
 class Site:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, target: Path | str | None = None):
         self.folder = folder
         self.config_path = folder / "cameras.yaml"
         self.config_path.write_text(HALL_YAML, encoding="utf-8")
         self.config = load_config(self.config_path)
-        self.store = Store(self.config.path(self.config.storage.database))
+        self.store = Store(target or self.config.store_target())
         self.media = self.config.path(self.config.storage.media_dir)
         self.app = create_app(self.config, store=self.store, config_path=self.config_path, testing=True,
                               secret_key=b"t" * 32)

@@ -84,9 +84,9 @@ def heard_events(sub: Subscriber) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def hall(tmp_path, broker):
+def hall(tmp_path, broker, store_target):
     config = parse_config(hall_yaml(tmp_path, broker.port), base_dir=tmp_path)
-    store = Store(tmp_path / "hall.db")
+    store = Store(store_target)
     yield config, store
     store.close()
 

@@ -201,7 +201,7 @@ def wait_for(condition, timeout: float = 10.0, what: str = "condition") -> None:
 
 # ---- a hall with robots ----
 
-def hall_yaml(folder: Path, robots: str, windows: int = 3) -> Path:
+def hall_yaml(folder: Path, robots: str, windows: int = 3, store: Path | str | None = None) -> Path:
     wins = "\n".join(f"""      - id: w{i:02d}
         name: {i}号窗口
         staff_zone: [[0, 0], [1, 0], [1, 0.6], [0, 0.6]]
@@ -209,6 +209,7 @@ def hall_yaml(folder: Path, robots: str, windows: int = 3) -> Path:
     path = folder / "cameras.yaml"
     path.write_text(f"""hall: {{name: 测试大厅, language: zh-CN}}
 storage: {{database: hall.db, media_dir: media}}
+{f'store: {{url: "{store}"}}' if store else ''}
 schedule: {{timezone: Asia/Shanghai}}
 dashboard: {{public_url: "http://10.1.2.3:8080", secret_key_file: secret_key}}
 cameras:
@@ -274,7 +275,7 @@ def test_wecom_markdown_then_the_snapshot_as_an_image_whose_md5_matches(tmp_path
     kind: wecom
     url: {receiver.wecom_url}
     allow_private: true"""))
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     rel, picture = put_snapshot(config, media)
     notifiers(store, config).start()
     at = datetime(2026, 12, 1, 14, 3, 22, tzinfo=TZ).timestamp()
@@ -296,7 +297,7 @@ def test_wecom_news_links_a_snapshot_the_chat_app_opens_without_login(tmp_path, 
     format: news
     url: {receiver.wecom_url}
     allow_private: true"""))
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     rel, picture = put_snapshot(config, media)
     notifiers(store, config).start()
     ev = new_alert(store, snapshot=rel)
@@ -327,7 +328,7 @@ def test_dingtalk_signed_message_with_the_snapshot_link(tmp_path, receiver, noti
     url: {receiver.dingtalk_url}
     secret: {DING_SECRET}
     allow_private: true"""))
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     rel, _ = put_snapshot(config, media)
     notifiers(store, config).start()
     at = datetime(2026, 12, 1, 9, 0, 5, tzinfo=TZ).timestamp()
@@ -350,7 +351,7 @@ def test_a_wrong_dingtalk_secret_is_refused_retried_and_never_logged(tmp_path, r
     url: {receiver.dingtalk_url}
     secret: {wrong}
     allow_private: true"""))
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     caplog.set_level(logging.WARNING, logger="vision.notify")
     notifiers(store, config).start()
     new_alert(store)
@@ -371,14 +372,14 @@ def test_a_wrong_dingtalk_secret_is_refused_retried_and_never_logged(tmp_path, r
 
 # ---- grouping and the rate limit, in real time ----
 
-def test_one_message_per_window_per_interval_and_the_rest_summed_up_in_the_next(tmp_path, receiver, notifiers):
+def test_one_message_per_window_per_interval_and_the_rest_summed_up_in_the_next(tmp_path, receiver, notifiers, store_target):
     config = load_config(hall_yaml(tmp_path, f"""  - id: ding
     kind: dingtalk
     url: {receiver.dingtalk_url}
     secret: {DING_SECRET}
     min_interval_s: 1.5
-    allow_private: true"""))
-    store = Store(config.path(config.storage.database))
+    allow_private: true""", store=store_target))
+    store = Store(config.store_target())
     notifiers(store, config).start()
     first = new_alert(store, "phone_use", "w02")
     wait_for(lambda: len(receiver.got) == 1, what="the first alert at once")
@@ -407,7 +408,7 @@ def test_a_robot_never_posts_more_than_max_per_minute(tmp_path, receiver, notifi
     min_interval_s: 0
     max_per_minute: 2
     allow_private: true""", windows=5))
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     notifier = notifiers(store, config, rate_window_s=1.0)     # "a minute" of one second
     for i in range(1, 6):
         new_alert(store, "phone_use", f"w{i:02d}")           # five windows: five messages due at once
@@ -418,15 +419,15 @@ def test_a_robot_never_posts_more_than_max_per_minute(tmp_path, receiver, notifi
     assert sorted(m["markdown"]["title"] for m in receiver.messages()) == [f"{i}号窗口 · 窗口使用手机" for i in range(1, 6)]
 
 
-def test_filters_by_type_and_window_and_only_new_alerts(tmp_path, receiver, notifiers):
+def test_filters_by_type_and_window_and_only_new_alerts(tmp_path, receiver, notifiers, store_target):
     config = load_config(hall_yaml(tmp_path, f"""  - id: wx
     kind: wecom
     url: {receiver.wecom_url}
     types: [phone_use, camera_offline]
     windows: [w01]
     min_interval_s: 0
-    allow_private: true"""))
-    store = Store(config.path(config.storage.database))
+    allow_private: true""", store=store_target))
+    store = Store(config.store_target())
     notifiers(store, config).start()
     wanted = new_alert(store, "phone_use", "w01")
     new_alert(store, "phone_use", "w02")                  # another window
@@ -442,12 +443,12 @@ def test_filters_by_type_and_window_and_only_new_alerts(tmp_path, receiver, noti
     assert len(texts) == 2 and wanted.id in texts[0] and "摄像头离线" in texts[1] and offline.id in texts[1]
 
 
-def test_a_new_robot_does_not_post_the_halls_history(tmp_path, receiver, notifiers):
+def test_a_new_robot_does_not_post_the_halls_history(tmp_path, receiver, notifiers, store_target):
     config = load_config(hall_yaml(tmp_path, f"""  - id: wx
     kind: wecom
     url: {receiver.wecom_url}
-    allow_private: true"""))
-    store = Store(config.path(config.storage.database))
+    allow_private: true""", store=store_target))
+    store = Store(config.store_target())
     for _ in range(3):
         new_alert(store)
     notifiers(store, config).start()
@@ -457,11 +458,11 @@ def test_a_new_robot_does_not_post_the_halls_history(tmp_path, receiver, notifie
     assert len(receiver.got) == 1 and fresh.id in receiver.messages()[0]["markdown"]["content"]
 
 
-def test_told_alerts_are_dropped_from_the_queue_after_a_week(tmp_path):
+def test_told_alerts_are_dropped_from_the_queue_after_a_week(tmp_path, store_target):
     config = load_config(hall_yaml(tmp_path, """  - id: wx
     kind: wecom
-    url: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"""))
-    store = Store(config.path(config.storage.database))
+    url: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k""", store=store_target))
+    store = Store(config.store_target())
     robot = Robot.from_config(config.notify[0])
     Notifier(store, [robot], HallFacts.from_config(config))      # the cursor starts here
     new_alert(store, window="w01")
@@ -483,7 +484,7 @@ def test_metrics_show_each_robots_backlog_and_failing_windows_not_its_address(tm
     url: {receiver.dingtalk_url}
     secret: SEC{"2" * 64}
     allow_private: true"""))
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     notifiers(store, config).start()
     new_alert(store, window="w01")
     new_alert(store, window="w02")
@@ -507,7 +508,7 @@ from vision.config import load_config
 from vision.notify.sender import Notifier
 from vision.store.database import Store
 config = load_config(sys.argv[1])
-Notifier.from_config(Store(config.path(config.storage.database)), config, poll_s=0.05, schedule=(0.2,)).start()
+Notifier.from_config(Store(config.store_target()), config, poll_s=0.05, schedule=(0.2,)).start()
 print("started", flush=True)
 time.sleep(600)
 """
@@ -520,7 +521,7 @@ def _spawn(cfg: Path) -> subprocess.Popen:
     return proc
 
 
-def test_kill_9_of_the_sender_loses_no_alert(tmp_path):
+def test_kill_9_of_the_sender_loses_no_alert(tmp_path, store_target):
     receiver = RobotReceiver(delay_s=0.05)
     cfg = hall_yaml(tmp_path, f"""  - id: ding
     kind: dingtalk
@@ -528,9 +529,9 @@ def test_kill_9_of_the_sender_loses_no_alert(tmp_path):
     secret: {DING_SECRET}
     min_interval_s: 0
     max_per_minute: 600
-    allow_private: true""", windows=40)
+    allow_private: true""", windows=40, store=store_target)
     config = load_config(cfg)
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     Notifier.from_config(store, config)                 # the robot's cursor starts before these alerts
     alerts = [new_alert(store, "phone_use", f"w{i % 40 + 1:02d}") for i in range(80)]   # 2 per window
     proc = _spawn(cfg)
@@ -632,7 +633,7 @@ def test_a_robot_on_a_private_address_stops_the_start_without_showing_its_key(tm
     config = load_config(hall_yaml(tmp_path, f"""  - id: wx
     kind: wecom
     url: http://127.0.0.1:9/cgi-bin/webhook/send?key={WECOM_KEY}"""))
-    store = Store(config.path(config.storage.database))
+    store = Store(config.store_target())
     with pytest.raises(ConfigError) as err:
         Notifier.from_config(store, config)
     message = str(err.value)

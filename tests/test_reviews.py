@@ -18,8 +18,16 @@ from vision.store.database import Store
 from vision.store.reviews import MAX_BULK
 from vision.store.schema import LATEST_VERSION, migrate, schema_version
 
-from .test_dashboard import _read_until, login, record, site  # noqa: F401 - site is a fixture
+from .test_dashboard import Site, _read_until, login, record
 from .test_webhook import ROOT, dispatchers, endpoint, receiver, wait_for  # noqa: F401 - fixtures
+
+
+@pytest.fixture()
+def site(tmp_path, store_target):
+    """The dashboard on a store of either back-end (tests/pg_fixtures.py)."""
+    s = Site(tmp_path, store_target)
+    yield s
+    s.store.close()
 
 
 def ids_of(events) -> list[str]:

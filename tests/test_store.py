@@ -21,13 +21,13 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
 import vision.store.schema as store_module
+from tests.pg_fixtures import BACKENDS, count_rows, fresh_database, fresh_schema
 from vision.errors import InputError, NotFound
 from vision.events import EVENT_TYPES, PHASES, SEVERITIES, Event, iso
 from vision.store.connection import StoreError
 from vision.store.database import Store
 from vision.store.events import MESSAGE_TYPES, REVIEW_STATUSES, message_type
 from vision.store.schema import LATEST_VERSION, migrate, schema_version
-from tests.pg_fixtures import BACKENDS, count_rows, fresh_database, fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 HALL_TZ = timezone(timedelta(hours=8))

@@ -12,14 +12,14 @@ import psycopg
 import pytest
 
 from hallmonitor.cli import main
+from tests.pg_fixtures import fresh_schema
+from tests.test_store import T0, make
 from vision.config import load_config
 from vision.errors import ConfigError
 from vision.store.database import Store
 from vision.store.dialect import postgres_sql
 from vision.store.postgres import StoreUnreachable, mask
 from vision.store.schema import LATEST_VERSION, migrate, schema_version
-from tests.pg_fixtures import fresh_schema
-from tests.test_store import T0, make
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,8 +27,8 @@ from vision.training.versions import HallHeads, head_name
 
 
 @pytest.fixture()
-def store(tmp_path: Path):
-    with Store(tmp_path / "hall.db", synchronous="NORMAL") as s:
+def store(store_target):
+    with Store(store_target, synchronous="NORMAL") as s:
         yield s
 
 

@@ -119,8 +119,8 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "
 
 
 @pytest.fixture()
-def store(tmp_path):
-    s = Store(tmp_path / "hall.db", synchronous="NORMAL")
+def store(store_target):
+    s = Store(store_target, synchronous="NORMAL")
     yield s
     s.close()
 
@@ -394,7 +394,7 @@ def test_kill_9_mid_backlog_loses_nothing_and_duplicates_keep_their_id(store, re
     ep = endpoint(store, receiver)
     receiver.delay_s = 0.01
     ids = record(store, 200)
-    proc = _spawn(store.path)
+    proc = _spawn(store.path or store._url)
     try:
         wait_for(lambda: len(receiver.got) >= 60, timeout=30, what="60 deliveries before the kill")
         os.kill(proc.pid, signal.SIGKILL)
@@ -402,7 +402,7 @@ def test_kill_9_mid_backlog_loses_nothing_and_duplicates_keep_their_id(store, re
         got_before = len(receiver.got)
         assert got_before < 200, "the backlog finished before the kill; make it longer"
         more = record(store, 20)  # the outbox grows while no dispatcher runs
-        proc = _spawn(store.path)
+        proc = _spawn(store.path or store._url)
         wait_for(lambda: set(receiver.ids()) >= set(ids + more), timeout=60, what="every message after the restart")
         wait_for(lambda: len(Endpoints(store).deliveries(ep.id, "delivered", 500)) == 220, what="220 delivered rows")
     finally:

@@ -61,7 +61,8 @@ def _clean_pydantic_message(err: Mapping[str, Any]) -> str:
     if err["type"] == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == SLUG:
         return f"an id is {SLUG_HELP} (got {err['input']!r})"
     loc = tuple(err.get("loc", ()))
-    credential = bool(loc) and (loc[-1] in ("secret", "secrets") or (loc[0] in ("notify", "store") and loc[-1] == "url"))
+    credential = bool(loc) and (loc[-1] in ("secret", "secrets")
+                                or (loc[0] in ("notify", "store") and loc[-1] == "url"))
     if credential:   # a secret, a robot address with its key, a database URL with its password: never echoed back
         return msg
     if "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], (dict, list)):

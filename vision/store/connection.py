@@ -109,7 +109,7 @@ class Connections:
 
     def _connect(self) -> sqlite3.Connection:
         if self.path is None:
-            return PgConnection(self._url)  # type: ignore[return-value] - reads like a sqlite3.Connection
+            return PgConnection(self._url)  # type: ignore[return-value]  # reads like a sqlite3.Connection
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -128,7 +128,7 @@ class Connections:
             self._local.holder = holder
             with self._lock:
                 self._holders.add(holder)
-        return holder.conn
+        return holder.conn  # type: ignore[return-value]  # a PgConnection reads like a sqlite3.Connection
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -61,9 +61,10 @@ class ScratchServer:
             raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
         self.bin = found
         self.port = _free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="hallmonitor-pg-"))
-        self.data = self.dir / "data"
         self.user = _run_as()
+        # as root, under /tmp: the server's user must be able to reach the folder (root's TMPDIR may not be)
+        self.dir = Path(tempfile.mkdtemp(prefix="hallmonitor-pg-", dir="/tmp" if self.user else None))
+        self.data = self.dir / "data"
         self._started = False
 
     def _cmd(self, *args: str) -> list[str]:

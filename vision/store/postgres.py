@@ -84,7 +84,7 @@ class Row:
             return tuple(self._values) == tuple(other._values) and self._names == other._names
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment] - mutable-looking like sqlite3.Row: not a dict key
+    __hash__ = None  # type: ignore[assignment]  # like sqlite3.Row compared by value: not a dict key
 
     def __repr__(self) -> str:
         return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
@@ -94,7 +94,7 @@ def _row_factory(cursor: Any) -> Any:
     description = cursor.description
     if description is None:
         return None
-    names = {}
+    names: dict[str, int] = {}
     for i, column in enumerate(description):
         names.setdefault(column.name, i)
     return lambda values: Row(names, values)

@@ -336,7 +336,8 @@ class Teaching:
         with self.store.write() as conn:
             cur = conn.execute(
                 "INSERT INTO teach_candidates (frame_id, window_id, region, suggested, reason, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (frame_id, window_id, json.dumps(region), suggested, reason, time.time()))
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (frame_id, window_id, json.dumps(region), suggested, reason, time.time()))
             return cur.rowcount == 1
 
     def open_candidates(self, window_id: str) -> int:

@@ -295,7 +295,7 @@ class HallHeads:
     def finish_run(self, run_id: int, result: dict | None, message: str | None = None, failed: bool = False) -> None:
         now = time.time()
         with self.store.write() as conn:
-            conn.execute("UPDATE training_runs SET status = ?, progress = CASE WHEN ? THEN progress ELSE 1 END, "
+            conn.execute("UPDATE training_runs SET status = ?, progress = CASE WHEN ? = 1 THEN progress ELSE 1 END, "
                          "finished_at = ?, updated_at = ?, message = ?, result = ?, stage = ? WHERE id = ?",
                          ("failed" if failed else "done", failed, now, now, message,
                           None if result is None else json.dumps(result, allow_nan=False),
