@@ -63,20 +63,26 @@ def transition(kind: str = "unattended", window: str = "w1", at: float | None = 
                  severity="medium", started_at=at, updated_at=at)
 
 
-def outbox_events(db: Path) -> list[dict]:
-    with sqlite3.connect(db) as conn:
-        return [json.loads(r[0])["data"] for r in conn.execute("SELECT payload FROM outbox ORDER BY seq")]
+def _one_query(db: Path | str, sql: str) -> list:
+    """Rows read on a connection of their own (a SQLite file or a PostgreSQL URL), not the publisher's."""
+    if isinstance(db, Path):
+        with sqlite3.connect(db) as conn:
+            return conn.execute(sql).fetchall()
+    with Store(db) as s:
+        return s._conn().execute(sql).fetchall()
 
 
-def cursor_seq(db: Path) -> int | None:
-    with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT seq FROM mqtt_cursor WHERE id = 1").fetchone()
-        return None if row is None else row[0]
+def outbox_events(db: Path | str) -> list[dict]:
+    return [json.loads(r[0])["data"] for r in _one_query(db, "SELECT payload FROM outbox ORDER BY seq")]
 
 
-def max_seq(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]
+def cursor_seq(db: Path | str) -> int | None:
+    rows = _one_query(db, "SELECT seq FROM mqtt_cursor WHERE id = 1")
+    return rows[0][0] if rows else None
+
+
+def max_seq(db: Path | str) -> int:
+    return _one_query(db, "SELECT COALESCE(MAX(seq), 0) FROM outbox")[0][0]
 
 
 def heard_events(sub: Subscriber) -> list[tuple[str, str]]:
@@ -165,7 +171,7 @@ def test_no_page_or_api_answer_shows_the_password(tmp_path):
 
 # ---- against a real broker ----
 
-def test_every_transition_in_order_and_the_state_retained(hall, broker, tmp_path):
+def test_every_transition_in_order_and_the_state_retained(hall, broker, store_target):
     config, store = hall
     history = transition("badge_absent", "w2", at=time.time() - 3600)
     store.record(history)                       # before the first start: MQTT is live, history is not replayed
@@ -185,7 +191,7 @@ def test_every_transition_in_order_and_the_state_retained(hall, broker, tmp_path
         store.record(first.advance("updated", later, score=0.8))
         store.record(second.advance("ended", later))
         store.record(first.advance("ended", later + 1))
-        recorded = outbox_events(tmp_path / "hall.db")
+        recorded = outbox_events(store_target)
         assert sub.wait(lambda: len(heard_events(sub)) >= 5), heard_events(sub)
         store.set_review(first.id, "resolved", "talked to staff", "max")      # a review: its own topic
         assert sub.wait(lambda: sub.on(f"{P}/reviews"))
@@ -204,7 +210,7 @@ def test_every_transition_in_order_and_the_state_retained(hall, broker, tmp_path
     [review] = [json.loads(p) for p in sub.on(f"{P}/reviews")]
     assert review["event"]["id"] == first.id and review["event"]["phase"] == "ended"
     assert (review["review"]["status"], review["review"]["comment"]) == ("resolved", "talked to staff")
-    assert cursor_seq(tmp_path / "hall.db") == max_seq(tmp_path / "hall.db")
+    assert cursor_seq(store_target) == max_seq(store_target)
     assert sub.wait(lambda: sub.last(f"{P}/available") == "offline")          # a clean stop says so
     sub.close()
 
@@ -342,9 +348,9 @@ def test_kill_9_leaves_the_last_will_and_the_next_start_loses_nothing(tmp_path, 
         store.close()
 
 
-def test_a_broker_restart_delivers_what_was_recorded_meanwhile(hall, broker, tmp_path):
+def test_a_broker_restart_delivers_what_was_recorded_meanwhile(hall, broker, tmp_path, store_target):
     config, store = hall
-    db = tmp_path / "hall.db"
+    db = store_target
     # a subscriber that must not miss an event keeps a persistent session (QoS 1, clean_session false)
     sub = Subscriber(broker.port, [f"{P}/events"], client_id="queue-system", persistent=True)
     pub = Publisher(config, store, poll_s=0.1, reconnect_max_s=1).start()

@@ -38,7 +38,9 @@ class OutboxCursor:
     def read(self) -> int:
         with self.store.write() as conn:
             conn.execute("INSERT INTO mqtt_cursor (id, seq, updated_at) "
-                         "SELECT 1, COALESCE(MAX(seq), 0), ? FROM outbox ON CONFLICT DO NOTHING", (time.time(),))
+                         # WHERE true: SQLite reads "ON CONFLICT" after a bare FROM as a join's ON
+                         "SELECT 1, COALESCE(MAX(seq), 0), ? FROM outbox WHERE true ON CONFLICT DO NOTHING",
+                         (time.time(),))
             return conn.execute("SELECT seq FROM mqtt_cursor WHERE id = 1").fetchone()[0]
 
     def advance(self, seq: int) -> None:

@@ -45,7 +45,7 @@ class Batch:
 def start_cursor(conn: sqlite3.Connection, robot_id: str, now: float) -> None:
     """A robot seen for the first time starts after the newest outbox message."""
     conn.execute("INSERT INTO notify_cursor (robot_id, seq, updated_at) "
-                 "SELECT ?, COALESCE(MAX(seq), 0), ? FROM outbox ON CONFLICT DO NOTHING", (robot_id, now))
+                 "SELECT ?, COALESCE(MAX(seq), 0), ? FROM outbox WHERE true ON CONFLICT DO NOTHING", (robot_id, now))
 
 
 def take_in(store, robot_id: str, wants: Callable[[str, dict], bool], batch: int = 500) -> int:
@@ -81,7 +81,8 @@ def due(store, robot_id: str, min_interval_s: float, now: float, limit: int = 20
             "SELECT q.window_key, MIN(q.seq) AS first, w.last_sent_at, w.attempts, w.next_attempt_at"
             " FROM notify_queue q LEFT JOIN notify_windows w ON w.robot_id = q.robot_id AND"
             " w.window_key = q.window_key WHERE q.robot_id = ? AND q.sent_at IS NULL"
-            " GROUP BY q.window_key ORDER BY first", (robot_id,)).fetchall()
+            " GROUP BY q.window_key, w.last_sent_at, w.attempts, w.next_attempt_at ORDER BY first",  # w: one row
+            (robot_id,)).fetchall()
         out = []
         for row in rows:
             if row["last_sent_at"] is not None and row["last_sent_at"] + min_interval_s > now:
@@ -101,9 +102,11 @@ def next_wake(store, robot_id: str, min_interval_s: float) -> float | None:
     """When the earliest held batch of this robot becomes due (None: nothing waits)."""
     with store.read() as conn:
         row = conn.execute(
-            "SELECT MIN(MAX(COALESCE(w.last_sent_at + ?, 0), COALESCE(w.next_attempt_at, 0))) FROM"
+            # the later of the two times per window (CASE: SQLite's max(a, b) is PostgreSQL's greatest)
+            "SELECT MIN(CASE WHEN t.interval_end > t.retry THEN t.interval_end ELSE t.retry END) FROM"
+            " (SELECT COALESCE(w.last_sent_at + ?, 0) AS interval_end, COALESCE(w.next_attempt_at, 0) AS retry FROM"
             " (SELECT DISTINCT window_key FROM notify_queue WHERE robot_id = ? AND sent_at IS NULL) q"
-            " LEFT JOIN notify_windows w ON w.robot_id = ? AND w.window_key = q.window_key",
+            " LEFT JOIN notify_windows w ON w.robot_id = ? AND w.window_key = q.window_key) t",
             (min_interval_s, robot_id, robot_id)).fetchone()
     return row[0] if row and row[0] is not None else None
 
@@ -141,7 +144,8 @@ def status(store, robot_id: str) -> dict:
     """How far a robot is: untold alerts, told alerts, windows failing (for logs and tests)."""
     with store.read() as conn:
         untold, told_n = conn.execute(
-            "SELECT COALESCE(SUM(sent_at IS NULL), 0), COALESCE(SUM(sent_at IS NOT NULL), 0) FROM notify_queue"
+            "SELECT COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 1 ELSE 0 END), 0),"
+            " COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 0 ELSE 1 END), 0) FROM notify_queue"
             " WHERE robot_id = ?", (robot_id,)).fetchone()
         failing = [dict(r) for r in conn.execute(
             "SELECT window_key, attempts, last_error FROM notify_windows WHERE robot_id = ? AND attempts > 0",
