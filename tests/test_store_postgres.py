@@ -176,3 +176,19 @@ def test_the_command_line_works_on_postgresql(pg_server, tmp_path: Path):
     listed = CliRunner().invoke(main, ["tokens", "list", "--config", str(cfg)])
     assert listed.exit_code == 0 and "queue caller" in listed.output
     assert not (tmp_path / "var" / "hm.db").exists()     # nothing went to the SQLite file
+
+
+def test_a_lost_connection_fails_one_call_and_the_next_reconnects(pg_server):
+    """A server restart or failover ends the store's connections: the call that meets it fails (the
+    caller retries, as the dispatcher and the worker do), the next one opens a new connection."""
+    from vision.store.postgres import PgOperationalError
+    url = fresh_schema(pg_server)
+    with Store(url) as store:
+        store.record(make(1))
+        pid = store._conn().execute("SELECT pg_backend_pid()").fetchone()[0]
+        pg_server.sql(f"SELECT pg_terminate_backend({int(pid)})")
+        with pytest.raises(PgOperationalError):
+            store.count_events()
+        assert store.count_events() == 1
+        store.record(make(2, at=T0 + 1))
+        assert store.count_events() == 2

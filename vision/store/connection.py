@@ -123,6 +123,10 @@ class Connections:
         if self._closed:
             raise StoreError(f"{self.where}: the store is closed")
         holder = getattr(self._local, "holder", None)
+        if holder is not None and getattr(holder.conn, "broken", False):   # PostgreSQL only: the server went away
+            with self._lock:
+                self._holders.discard(holder)
+            holder = None
         if holder is None:
             holder = _Connection(self._connect())
             self._local.holder = holder

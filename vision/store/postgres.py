@@ -182,9 +182,15 @@ class PgConnection:
         return cur
 
     @property
+    def broken(self) -> bool:
+        """The server went away (restart, failover, a killed backend): the store opens a new connection."""
+        return self.raw.broken or self.raw.closed
+
+    @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        return self.raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR,
+                                                    TransactionStatus.ACTIVE)
 
     def close(self) -> None:
         self.raw.close()
