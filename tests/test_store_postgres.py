@@ -192,3 +192,22 @@ def test_a_lost_connection_fails_one_call_and_the_next_reconnects(pg_server):
         assert store.count_events() == 1
         store.record(make(2, at=T0 + 1))
         assert store.count_events() == 2
+
+
+def test_the_dashboard_takes_the_store_from_the_config(pg_server, tmp_path: Path):
+    from dashboard import create_app
+    url = fresh_schema(pg_server)
+    cfg = tmp_path / "cameras.yaml"
+    cfg.write_text(HALL.format(url=url))
+    app = create_app(load_config(cfg), testing=True, secret_key=b"t" * 32)
+    store = app.extensions["hallmonitor.store"]
+    try:
+        assert store.dialect.name == "postgresql"
+        store.record(make(1))
+        _, secret = app.extensions["hallmonitor.accounts"].create_token("board", "read")
+        health = app.test_client().get("/api/health", headers={"Authorization": f"Bearer {secret}"})
+        assert health.status_code == 200 and health.get_json()["database"] == "ok"
+        with Store(url) as other:                    # what the dashboard wrote is in that database
+            assert other.count_events() == 1
+    finally:
+        store.close()
