@@ -29,8 +29,8 @@ def at(text: str) -> float:
 
 
 @pytest.fixture()
-def store(tmp_path):
-    s = Store(tmp_path / "hm.db")
+def store(store_target):
+    s = Store(store_target)     # both back-ends (tests/pg_fixtures.py)
     yield s
     s.close()
 
