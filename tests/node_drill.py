@@ -68,7 +68,8 @@ class Receiver:
             return list(self.got)
 
 
-def hall_yaml(folder: Path, urls: dict[str, str], hook: str) -> str:
+def hall_yaml(folder: Path, urls: dict[str, str], hook: str, store: str | None = None) -> str:
+    """The drill's cameras.yaml; ``store``: a ``store.url`` (a PostgreSQL database) instead of the SQLite file."""
     cams = "".join(f"""
   - id: {cid}
     url: {url}
@@ -96,6 +97,7 @@ models:
   crop_pass: false
   counter_zoom_every_s: 0
 storage: {{database: {database_setting(folder)}, media_dir: {folder / 'media'}}}
+{f'store: {{url: "{store}"}}' if store else ''}
 dashboard: {{port: 0, secret_key_file: {folder / 'secret_key'}}}
 schedule:
   hours: {{mon-sun: ["00:00-24:00"]}}

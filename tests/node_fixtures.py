@@ -22,11 +22,13 @@ def database_setting(folder: Path) -> str:
 
 
 @pytest.fixture()
-def hall_database(tmp_path: Path) -> Iterator[Callable[[], Store]]:
+def hall_database(store_target) -> Iterator[Callable[[], Store]]:
+    """Opens the hall's database, once per node: a SQLite file or a PostgreSQL database, the test run on
+    both (store_target, tests/pg_fixtures.py)."""
     opened: list[Store] = []
 
     def open_store() -> Store:
-        store = Store(database_setting(tmp_path))
+        store = Store(store_target)
         opened.append(store)
         return store
 

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from tests.node_drill import NodeProcess, Receiver, hall_yaml, holders, small_stream, wait_for, watched_once
-from tests.node_fixtures import database_setting
 from vision.media.footage import RtspServerProcess
 from vision.store.database import Store
 
@@ -38,12 +37,15 @@ def cameras() -> Iterator[RtspServerProcess]:
         yield server
 
 
-def test_three_nodes_one_killed_every_camera_watched_once_no_event_lost_or_doubled(cameras, tmp_path):
+def test_three_nodes_one_killed_every_camera_watched_once_no_event_lost_or_doubled(cameras, tmp_path, pg_server):
+    """On one real PostgreSQL (tests/pg_fixtures.py), as a hall on several nodes runs."""
     from dashboard.accounts import Accounts
+    from tests.pg_fixtures import fresh_database
     receiver = Receiver()
     config = tmp_path / "cameras.yaml"
-    config.write_text(hall_yaml(tmp_path, cameras.urls, receiver.url))
-    store = Store(database_setting(tmp_path))
+    url = fresh_database(pg_server)
+    config.write_text(hall_yaml(tmp_path, cameras.urls, receiver.url, store=url))
+    store = Store(url)
     token = Accounts(store).create_token("drill", "read")[1]
     nodes = {n: NodeProcess(n, config, tmp_path) for n in NODES}
     try:
