@@ -179,20 +179,10 @@ class Analyzer:
             biggest = sorted(chosen, key=lambda i: persons[i].width * persons[i].height,
                              reverse=True)[: self.max_crop_persons]
             for i in biggest:
-                p = persons[i]
-                x1, y1, x2, y2 = p.box
-                px, py = (x2 - x1) * self.crop_pad, (y2 - y1) * self.crop_pad
-                cx1, cy1 = int(max(0, x1 - px)), int(max(0, y1 - py))
-                cx2, cy2 = int(min(w, x2 + px)), int(min(h, y2 + py))
-                if cx2 - cx1 < self.min_crop_px or cy2 - cy1 < self.min_crop_px:
+                kept = self.crop_finds(image, persons[i].box)
+                if kept is None:
                     continue
-                # a crop close to the whole frame adds nothing
-                if (cx2 - cx1) * (cy2 - cy1) > 0.8 * w * h:
-                    continue
-                crop_found = self.detector.detect(image[cy1:cy2, cx1:cx2], min_score=self.min_score,
-                                                  origin=(cx1, cy1))
                 crop_pre += self.detector.timing.get("preprocess", 0.0)
-                kept = [d for d in crop_found if d.label in self.crop_labels]
                 crop_objects[i] = kept
                 extra.extend(kept)
             objects = merge_detections(objects + extra)
@@ -245,6 +235,44 @@ class Analyzer:
                                confirmed=[why.get(i) for i in range(len(persons))], faces=faces,
                                head_scores=head_scores, crop_objects=crop_objects, weak_checked=weak_checked,
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
+
+    def crop_finds(self, image: np.ndarray, box) -> list[Detection] | None:
+        """The crop pass on one person: hall objects the detector finds on the person's crop enlarged by
+        ``crop_pad``; None when the crop is too small to look at or close to the whole frame."""
+        h, w = image.shape[:2]
+        x1, y1, x2, y2 = box
+        px, py = (x2 - x1) * self.crop_pad, (y2 - y1) * self.crop_pad
+        cx1, cy1 = int(max(0, x1 - px)), int(max(0, y1 - py))
+        cx2, cy2 = int(min(w, x2 + px)), int(min(h, y2 + py))
+        if cx2 - cx1 < self.min_crop_px or cy2 - cy1 < self.min_crop_px:
+            return None
+        if (cx2 - cx1) * (cy2 - cy1) > 0.8 * w * h:     # a crop close to the whole frame adds nothing
+            return None
+        found = self.detector.detect(image[cy1:cy2, cx1:cx2], min_score=self.min_score, origin=(cx1, cy1))
+        return [d for d in found if d.label in self.crop_labels]
+
+    def read_faces(self, image: np.ndarray, boxes: list, poses: list) -> list:
+        """The face stage on these persons (faces, landmarks, eyes; with the mouth reader, what is held at
+        each mouth): one reading per box, None where no face was found; all None without a face stage."""
+        if self.face is None or not boxes:
+            return [None] * len(boxes)
+        faces = list(self.face.read_all(image, boxes, poses))
+        if self.mouth is not None:
+            self.mouth.read(image, faces)
+        return faces
+
+    def counter_looks(self, image: np.ndarray, rect) -> list[tuple[int, int, int, int]]:
+        """The tiles of the detector's input size that ``zoom_counters`` looks at on one counter."""
+        h, w = image.shape[:2]
+        size = max(self.detector.spec.input.width, self.detector.spec.input.height)
+        return [t for t in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h))
+                if t[2] - t[0] >= 8 and t[3] - t[1] >= 8]
+
+    def zoom_tile(self, image: np.ndarray, tile) -> list[Detection]:
+        """Hall objects the detector finds on one counter tile."""
+        x1, y1, x2, y2 = tile
+        return [d for d in self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score, origin=(x1, y1))
+                if d.label in self.crop_labels]
 
     def _persons_from_faces(self, image: np.ndarray, region, focus, min_face_score: float = 0.75,
                             min_face_px: int = 24) -> list[Detection]:
@@ -310,39 +338,44 @@ class Analyzer:
 
     def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]]) -> list[Detection]:
         """Hall objects (phones, cups, food, cards) found in tiles of each counter rectangle."""
-        h, w = image.shape[:2]
-        size = max(self.detector.spec.input.width, self.detector.spec.input.height)
-        found: list[Detection] = []
-        for rect in counters:
-            for x1, y1, x2, y2 in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h)):
-                if x2 - x1 < 8 or y2 - y1 < 8:
-                    continue
-                found.extend(d for d in self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score,
-                                                              origin=(x1, y1))
-                             if d.label in self.crop_labels)
-        return found
+        return [d for rect in counters for tile in self.counter_looks(image, rect) for d in self.zoom_tile(image, tile)]
 
 
 class AnalyzerPool:
     """A few Analyzers shared by every camera: a frame takes whichever is free.
 
     On a small CPU, one single-threaded session per core analyses more frames per second
-    than one session spread over all cores (no thread hand-offs inside each inference)."""
+    than one session spread over all cores (no thread hand-offs inside each inference).
+    ``acquire(background=True)`` (the heavy looks, ``vision.runtime.heavy_looks``) waits while any
+    frame waits: a camera's presence look never queues behind another camera's crop pass or zoom."""
 
     def __init__(self, analyzers: list[Analyzer]):
-        import queue
+        import threading
         if not analyzers:
             raise ValueError("AnalyzerPool needs at least one Analyzer")
         self.analyzers = analyzers
-        self._free: queue.Queue[Analyzer] = queue.Queue()
-        for a in analyzers:
-            self._free.put(a)
+        self._free: list[Analyzer] = list(analyzers)
+        self._changed = threading.Condition()
+        self._frames_waiting = 0
 
     def __len__(self) -> int:
         return len(self.analyzers)
 
-    def acquire(self) -> Analyzer:
-        return self._free.get()
+    def acquire(self, background: bool = False) -> Analyzer:
+        with self._changed:
+            if background:
+                while not self._free or self._frames_waiting:
+                    self._changed.wait()
+            else:
+                self._frames_waiting += 1
+                try:
+                    while not self._free:
+                        self._changed.wait()
+                finally:
+                    self._frames_waiting -= 1
+            return self._free.pop()
 
     def release(self, analyzer: Analyzer) -> None:
-        self._free.put(analyzer)
+        with self._changed:
+            self._free.append(analyzer)
+            self._changed.notify_all()

@@ -1,6 +1,6 @@
-"""Runs every camera's worker with one shared detector; restarts what crashes; keeps media in budget;
-puts the hall's head switches into effect; applies an edited cameras.yaml while running
-(vision.runtime.reload: the file is checked every second)."""
+"""Runs every camera's worker with one shared detector and one queue for every camera's heavy looks;
+restarts what crashes; keeps media in budget; puts the hall's head switches into effect; applies an
+edited cameras.yaml while running (vision.runtime.reload: the file is checked every second)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from vision.config import HallConfig
 from vision.errors import ConfigError
 from vision.media.clips import ClipCutter, prune_media
+from vision.runtime.heavy_looks import HeavyLooks
 from vision.runtime.reload import ConfigFile, plan_changes
 from vision.runtime.worker import CameraWorker
 from vision.store.database import Store
@@ -41,6 +42,8 @@ class Supervisor:
         else:
             self.pool = load_pool(config.models, config.base_dir)
         self.head_switch = HeadSwitch(config, self.store, self.pool.analyzers)
+        # every camera's crop pass, face stage and counter zoom, in one queue behind the presence looks
+        self.heavy = HeavyLooks(self.pool)
         self._sync_heads()
         self.cutter = ClipCutter()
         self.publish = publish
@@ -58,7 +61,7 @@ class Supervisor:
 
     def _new_worker(self, camera) -> CameraWorker:
         return CameraWorker(self.config, camera, self.pool, self.store, self.cutter, publish=self.publish,
-                            head_switch=self.head_switch)
+                            head_switch=self.head_switch, heavy=self.heavy)
 
     def start(self, cameras: bool = True) -> Supervisor:
         """Start the supervisor and (unless ``cameras`` is False: a node starts them as it wins their
@@ -66,6 +69,7 @@ class Supervisor:
         for warning in self.config.clip_warnings():
             log.warning("%s", warning)
         self.cutter.start()
+        self.heavy.start()
         if cameras:
             for cam in self.config.cameras:
                 if cam.enabled:
@@ -103,6 +107,7 @@ class Supervisor:
             workers = list(self.workers.values())
         for worker in workers:
             worker.stop()
+        self.heavy.stop()
         self.cutter.stop(flush=True)
         if self._thread is not None:
             self._thread.join(5)

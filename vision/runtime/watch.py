@@ -8,6 +8,7 @@ camera would.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from vision.perception.geometry import bounding_rect, box_center, box_iou, box_o
 from vision.perception.motion import box_motion, to_gray
 from vision.perception.pipeline import merge_detections
 from vision.rules import WindowRules
+from vision.runtime.heavy_looks import HeavyFinds, HeavyLook, HeavyLooks
 from vision.runtime.schedule import STAGES, Plan, StageClock
 
 if TYPE_CHECKING:
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
 # the per-person stages and the FrameDetections list (aligned with persons) each one fills
 PERSON_STAGES = {s.name: s.holds for s in STAGES if s.holds}
 MOVED_SHARE = 0.01       # a window moved when this share of its pixels changed since a stage's last look
+# the stages a live watch hands to the hall's heavy-look queue (vision.runtime.heavy_looks) instead of
+# running them inside its frame
+HANDED_OFF = ("crop_pass", "face", "counter_zoom")
 
 
 @dataclass
@@ -67,6 +72,12 @@ class CameraWatch:
         # the hall's window-state heads (vision.training.versions.HeadSwitch: ``zone`` window id -> heads,
         # ``zone_backbone``); None: only the detector says whether a window is staffed
         self.zone_heads: HeadSwitch | None = None
+        # the hall's heavy-look queue (the live worker's): the crop pass, face stage and counter zoom go
+        # there and their finds are held from the next frame on; None: they run inside the frame
+        self.heavy: HeavyLooks | None = None
+        self._heavy_inbox: deque[HeavyFinds] = deque()
+        self._heavy_out = False        # a look of this camera is queued or running
+        self._generation = 0           # a gap in the frames starts a new one: older finds are dropped
 
     def _configure(self, config: HallConfig, camera_id: str) -> None:
         """What the config decides: each window's rules (kept, with their state, for the windows
@@ -156,13 +167,26 @@ class CameraWatch:
             where = window_rects[(window_id, self.clock.stages[stage].watches)]
             return ref is None or box_motion(ref, gray, where, w) > MOVED_SHARE
 
+        heavy_timing = self._take_heavy_finds()
         plan = self.clock.plan(ts, moved)
-        if plan.idle and self._last_frame is not None:
+        handed: dict[str, frozenset[str]] = {}
+        if self.heavy is not None and any(plan.runs(s) for s in HANDED_OFF):
+            here = {name: wins for name, wins in plan.due.items() if name not in HANDED_OFF}
+            if self._heavy_out:      # the camera's last heavy look is not back yet: these stay due
+                plan = Plan(ts, here, plan.late)
+            else:
+                handed = {name: plan.windows(name) for name in HANDED_OFF if plan.runs(name)}
+            run = Plan(ts, here, plan.late)
+        else:
+            run = plan
+        if run.idle and self._last_frame is not None:
             # nothing changed where it matters: the rules see what the last look saw
             frame = replace(self._last_frame, timing_ms={})
         else:
-            frame = self._look(image, ts, analyzer, plan, staff_of, at_counter, region, counter_rects)
+            frame = self._look(image, ts, analyzer, run, staff_of, at_counter, region, counter_rects)
             self._last_frame = frame
+        if handed:
+            self._hand_off(image, ts, frame, handed, staff_of, counter_rects, analyzer)
         self._hold_hand_phones(frame, plan, staff_of)
         self.clock.done(plan)
         for stage, wins in plan.due.items():
@@ -183,7 +207,7 @@ class CameraWatch:
         for obs in observations:
             events.extend(self.rules[obs.window_id].update(obs, ts))
         t3 = time.perf_counter()
-        timing = {**frame.timing_ms, "observe": (t2 - t1) * 1000 - zone_ms, "zone_heads": zone_ms,
+        timing = {**frame.timing_ms, **heavy_timing, "observe": (t2 - t1) * 1000 - zone_ms, "zone_heads": zone_ms,
                   "rules": (t3 - t2) * 1000, "analyse": (t1 - t0) * 1000}
         return Step(ts, frame, observations, events, timing)
 
@@ -235,6 +259,61 @@ class CameraWatch:
             frame.objects = merge_detections(frame.objects + kept)
             frame.zoomed = list(frame.zoomed) + kept
         return frame
+
+    def _hand_off(self, image, ts, frame: FrameDetections, handed: dict[str, frozenset[str]], staff_of,
+                  counter_rects, analyzer) -> None:
+        """Queue this frame's heavy looks (``handed``: stage -> windows) with the staff it picks, as the
+        frame's own pass would have: the biggest ``max_crop_persons`` for the crop pass, the first
+        ``max_face_persons`` for the face stage; their finds are held from a later frame on."""
+        def staff_in(stage: str) -> list[int]:
+            due = handed.get(stage, frozenset())
+            return [i for i, p in enumerate(frame.persons) if set(staff_of(p)) & due]
+
+        crop_idx = sorted(staff_in("crop_pass"), key=lambda i: frame.persons[i].width * frame.persons[i].height,
+                          reverse=True)[: getattr(analyzer, "max_crop_persons", 3)]
+        face_idx = staff_in("face")[: getattr(analyzer, "max_face_persons", 3)]
+        poses = list(frame.poses) or [None] * len(frame.persons)
+        look = HeavyLook(
+            self.camera.id, ts, image,
+            crops=[(frame.persons[i].box, staff_of(frame.persons[i])) for i in crop_idx],
+            faces=[(frame.persons[i].box, poses[i], staff_of(frame.persons[i])) for i in face_idx],
+            counters=[(wid, counter_rects[wid]) for wid in sorted(handed.get("counter_zoom", ()))],
+            stages=handed, generation=self._generation, deliver=self._heavy_inbox.append)
+        if not (look.crops or look.faces or look.counters):
+            # nobody to look at: as a look that found nothing, at once
+            self._apply_heavy(HeavyFinds(look, [], [], {}, {}, 0.0))
+            return
+        assert self.heavy is not None
+        self._heavy_out = True
+        self.heavy.submit(look)
+
+    def _take_heavy_finds(self) -> dict[str, float]:
+        """Apply the heavy looks that came back since the last frame; their stage times (for the bench)."""
+        timing: dict[str, float] = {}
+        while self._heavy_inbox:
+            finds = self._heavy_inbox.popleft()
+            self._heavy_out = False
+            if finds.look.generation != self._generation or finds.error:
+                continue      # from before a gap (nothing seen then holds), or failed: the next look is due
+            self._apply_heavy(finds)
+            for stage, ms in finds.timing_ms.items():
+                timing[stage] = timing.get(stage, 0.0) + ms
+        return timing
+
+    def _apply_heavy(self, finds: HeavyFinds) -> None:
+        """A heavy look's finds replace what the last look at those windows found (held as a frame's own)."""
+        look = finds.look
+        for stage, entries in (("crop_pass", [(box, found, wins) for (box, wins), found
+                                              in zip(look.crops, finds.crop_objects)]),
+                               ("face", [(box, face, wins) for (box, _, wins), face in zip(look.faces, finds.faces)])):
+            due = look.stages.get(stage)
+            if due:
+                self._held[stage] = [e for e in self._held[stage] if not (set(e[2]) & due)] + entries
+        rects = dict(look.counters)
+        for wid in look.stages.get("counter_zoom", ()):
+            x1, y1, x2, y2 = rects.get(wid, (0, 0, 0, 0))
+            self._zoomed[wid] = [d for d in finds.zoomed.get(wid, []) if x1 <= box_center(d.box)[0] <= x2
+                                 and y1 <= box_center(d.box)[1] <= y2]
 
     def _hold_hand_phones(self, frame: FrameDetections, plan: Plan, staff_of) -> None:
         """The phones a hand look found stay in the hands that held them until that window's next look: a
@@ -305,6 +384,7 @@ class CameraWatch:
         self._hand_phones = []
         self._confirm_held = []
         self._held = {stage: [] for stage in PERSON_STAGES}
+        self._generation += 1         # a heavy look still out is dropped when it comes back
         self.clock.reset()
 
     def tick(self, ts: float) -> list[Event]:

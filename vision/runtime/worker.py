@@ -71,13 +71,14 @@ def ring_seconds(config: HallConfig, camera: Camera) -> float:
 
 class CameraWorker:
     def __init__(self, config: HallConfig, camera: Camera, pool: AnalyzerPool, store: Store, cutter: ClipCutter,
-                 publish: Callable[[Event], None] | None = None, head_switch=None):
+                 publish: Callable[[Event], None] | None = None, head_switch=None, heavy=None):
         self.config, self.camera, self.store, self.cutter = config, camera, store, cutter
         self.media_dir = config.path(config.storage.media_dir)
         self.pool = pool
         self.publish = publish
         self.watch = CameraWatch(config, camera.id, pool.analyzers[0])
         self.watch.zone_heads = head_switch      # the hall's window-state heads, switched by the supervisor
+        self.watch.heavy = heavy                 # the hall's heavy-look queue (vision.runtime.heavy_looks), or None
         keep_s = ring_seconds(config, camera)
         self.ring = PacketRing(keep_s=keep_s)
         self.reader = CameraReader(
