@@ -107,7 +107,8 @@ def test_reader_decodes_keyframes_only_when_the_gop_allows_and_every_frame_when_
         rtsp_server, thread_errors):
     slow = Recorder()
     fast = Recorder()
-    # 0.5 fps with a 2 s GOP: keyframes only. 2 fps with a 2 s GOP: decode all, deliver one per 0.5 s.
+    # 0.5 fps with a 2 s GOP: keyframes only. 2 fps with a 2 s GOP: decode from each keyframe up to the
+    # last frame due before the next one (1.5 s of each 2 s), deliver one per 0.5 s.
     keyframes = slow.reader("cam1", rtsp_server.urls["cam1"], analysis_fps=0.5).start()
     sampled = fast.reader("cam2", rtsp_server.urls["cam2"], analysis_fps=2.0).start()
     try:
@@ -122,10 +123,10 @@ def test_reader_decodes_keyframes_only_when_the_gop_allows_and_every_frame_when_
     assert k.mode == "keyframes" and k.keyframe_interval_s == pytest.approx(2.0, abs=0.01)
     assert s.mode == "sampled"
     # 15 fps for ~7 s: ~100 packets. Keyframe mode decodes the first GOP (to learn the interval)
-    # and then one keyframe per 2 s; sampled mode decodes them all.
+    # and then one keyframe per 2 s; sampled mode decodes the first GOP, then 1.5 s of each 2 s GOP.
     assert 80 <= k.packets <= 130, k
     assert k.decoded <= 2 * FPS + 5 < k.packets * 0.45, k
-    assert s.decoded >= s.packets - 2, s
+    assert s.packets * 0.6 <= s.decoded <= s.packets * 0.9, s
     steady = [f for f in slow.frames if f.index >= 2]
     assert len(steady) >= 2 and all(f.keyframe for f in steady)
     gaps = np.diff([f.ts for f in steady])

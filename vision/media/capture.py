@@ -7,8 +7,10 @@ compressed packet in a ``PacketRing`` and decodes frames at ``analysis_fps``:
 - ``keyframes`` mode, when the camera's keyframe interval is at most
   ``1/analysis_fps + keyframe_slack_s``: only keyframe packets reach the decoder (and only when
   a frame is due), so the camera costs about a demux plus one decode per analysed frame.
-- ``sampled`` mode otherwise (and during the first GOP, until the interval is known): every
-  packet is decoded, one frame per analysis period is converted and delivered.
+- ``sampled`` mode otherwise (and during the first GOP, until the interval is known): from each
+  keyframe on, packets are decoded (a P-frame needs the ones before it) and one frame per analysis
+  period is converted and delivered, up to the last frame due before the next keyframe; the rest of
+  the GOP is not decoded (a 2 s GOP at 1 analysis/s: the keyframe and the 1 s after it, half the GOP).
 
 Frames go to a bounded queue that drops the OLDEST frame when full and counts the drop, so a
 slow consumer never stalls the demuxer. With ``on_frame`` a small delivery thread calls it.
@@ -387,6 +389,7 @@ class CameraReader:
         last_key_s: float | None = None
         waiting_for_keyframe = True
         decoding_gop = False
+        key_wall = last_emit_wall = time.time()
         next_due = 0.0
         got = False
         self._last_packet_wall = time.time()
@@ -427,8 +430,11 @@ class CameraReader:
                 if last_key_s is not None and t_key > last_key_s:
                     self._key_interval_s = t_key - last_key_s
                 last_key_s = t_key
+                key_wall = now
                 self._mode = self._choose_mode()
                 decoding_gop = self._mode == "sampled"
+                if decoding_gop and self._key_interval_s and now - last_emit_wall >= period / 2:
+                    next_due = now    # the cadence starts at the keyframe: the fewest frames decoded after it
             due = now >= next_due
             if self._mode == "keyframes":
                 # Decode a keyframe when the next analysis is due within half a keyframe interval.
@@ -444,6 +450,11 @@ class CameraReader:
             # Keep the cadence (no drift), but never owe a burst of frames after a gap.
             next_due = next_due + period if next_due and next_due + period > now else now + period
             self._emit(image, now, key)
+            last_emit_wall = now
+            if (self._mode == "sampled" and self._key_interval_s
+                    and next_due >= key_wall + self._key_interval_s - self.keyframe_slack_s):
+                # the next frame due is the next keyframe (or about): the rest of this GOP is not needed
+                decoding_gop = False
         return got
 
     def _choose_mode(self) -> str:
