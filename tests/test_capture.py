@@ -103,6 +103,36 @@ def test_frame_queue_drops_the_oldest_and_counts():
     assert queue.get(0.01) is None
 
 
+def test_an_h265_camera_with_a_2s_gop_at_25fps_is_read_from_each_keyframe_to_the_frame_due_1s_after(
+        thread_errors):
+    """Hikvision / Dahua defaults: H.265, 25 fps, a keyframe every 50 frames. At 1 analysis/s the reader
+    delivers the keyframe and the frame 1 s after it, and decodes nothing past that (about half the GOP)."""
+    from tests.rtsp_fixtures import STREAMS, vtest_path
+    from vision.media.footage import RtspServerProcess, prepare_stream_file
+    stream = prepare_stream_file(vtest_path(), STREAMS / "vtest_640x360_25fps_g2_12s.h265", width=640, height=360,
+                                 fps=25, gop_s=2.0, min_s=12, max_s=12, codec="h265")
+    rec = Recorder()
+    with RtspServerProcess({"cam": stream}) as server:
+        reader = rec.reader("cam", server.urls["cam"], analysis_fps=1.0).start()
+        try:
+            time.sleep(9.0)
+            s = reader.stats()
+        finally:
+            reader.stop()
+    assert s.connected and s.mode == "sampled" and s.keyframe_interval_s == pytest.approx(2.0, abs=0.01)
+    assert reader.codec_info.codec == "hevc" and reader.codec_info.width == 640
+    # the first GOP is decoded whole (its length is not known yet), then 26 of each 50 frames
+    assert s.decoded <= s.packets * 0.75, s
+    steady = [f for f in rec.frames if f.index >= 3]
+    assert len(steady) >= 4
+    gaps = np.diff([f.ts for f in steady])
+    assert np.all(np.abs(gaps - 1.0) < 0.3), gaps                       # still one analysis a second
+    assert sum(f.keyframe for f in steady) >= len(steady) // 2 - 1        # every other one is a keyframe
+    for frame in rec.frames:
+        assert frame.image.shape == (360, 640, 3) and frame.image.std() > 20
+    assert not thread_errors
+
+
 def test_reader_decodes_keyframes_only_when_the_gop_allows_and_every_frame_when_the_gop_is_too_long(
         rtsp_server, thread_errors):
     slow = Recorder()

@@ -389,7 +389,9 @@ class CameraReader:
         last_key_s: float | None = None
         waiting_for_keyframe = True
         decoding_gop = False
-        key_wall = last_emit_wall = time.time()
+        last_emit_s: float | None = None       # stream time of the last frame delivered
+        anchored = False
+        gop_due_s = 0.0
         next_due = 0.0
         got = False
         self._last_packet_wall = time.time()
@@ -425,17 +427,24 @@ class CameraReader:
             self.ring.append(PacketRecord(data=data, pts=pts, dts=dts, duration=duration, is_keyframe=key,
                                           wall=now, codec=info, session=self._session))
 
+            t_s = float(pts * tb)
             if key:
-                t_key = float(pts * tb)
+                t_key = t_s
                 if last_key_s is not None and t_key > last_key_s:
                     self._key_interval_s = t_key - last_key_s
                 last_key_s = t_key
-                key_wall = now
                 self._mode = self._choose_mode()
                 decoding_gop = self._mode == "sampled"
-                if decoding_gop and self._key_interval_s and now - last_emit_wall >= period / 2:
-                    next_due = now    # the cadence starts at the keyframe: the fewest frames decoded after it
-            due = now >= next_due
+                # a GOP longer than the period, of known length: the frames due are the keyframe and one
+                # per period after it, in the stream's own time (a burst of packets does not shift them),
+                # and nothing of the GOP after the last of them is decoded
+                anchored = decoding_gop and self._key_interval_s is not None
+                if anchored:     # the keyframe, unless the last frame was just before it: then a period after it
+                    gop_due_s = t_key if last_emit_s is None or t_key - last_emit_s >= period / 2 else t_key + period
+            if anchored:
+                due = t_s >= gop_due_s - 0.5 / fps
+            else:
+                due = now >= next_due
             if self._mode == "keyframes":
                 # Decode a keyframe when the next analysis is due within half a keyframe interval.
                 half_gop = (self._key_interval_s or 0.0) / 2
@@ -450,11 +459,11 @@ class CameraReader:
             # Keep the cadence (no drift), but never owe a burst of frames after a gap.
             next_due = next_due + period if next_due and next_due + period > now else now + period
             self._emit(image, now, key)
-            last_emit_wall = now
-            if (self._mode == "sampled" and self._key_interval_s
-                    and next_due >= key_wall + self._key_interval_s - self.keyframe_slack_s):
-                # the next frame due is the next keyframe (or about): the rest of this GOP is not needed
-                decoding_gop = False
+            last_emit_s = t_s
+            if anchored and last_key_s is not None and self._key_interval_s:
+                gop_due_s += period
+                if gop_due_s >= last_key_s + self._key_interval_s - self.keyframe_slack_s:
+                    decoding_gop = False      # the next frame due is the next keyframe (or about)
         return got
 
     def _choose_mode(self) -> str:

@@ -60,10 +60,12 @@ def _probe_duration(src: Path) -> float:
 
 
 def prepare_stream_file(src: Path, dst: Path, width: int = 1280, height: int = 720, fps: int = 15,
-                        gop_s: float = 2.0, min_s: float = 20.0, max_s: float | None = None) -> Path:
-    """Transcode ``src`` into an Annex-B H.264 elementary stream at ``dst`` and return ``dst``.
+                        gop_s: float = 2.0, min_s: float = 20.0, max_s: float | None = None,
+                        codec: str = "h264") -> Path:
+    """Transcode ``src`` into an Annex-B H.264 (or, with ``codec="h265"``, H.265) elementary stream at
+    ``dst`` and return ``dst``.
 
-    The stream is what an IP camera sends: H.264 main profile, yuv420p, no B-frames, a keyframe
+    The stream is what an IP camera sends: H.264 main profile (H.265 main), yuv420p, no B-frames, a keyframe
     every ``gop_s`` seconds, ``width`` x ``height`` at ``fps``. The source is looped until the
     result lasts at least ``min_s`` seconds; ``max_s`` cuts it shorter (tests use 24 s: a quicker
     transcode, and the server's loop point is crossed during a test run). Nothing is done when
@@ -71,6 +73,8 @@ def prepare_stream_file(src: Path, dst: Path, width: int = 1280, height: int = 7
     settings different names. Writes a temporary file and renames it, so an interrupted run never
     leaves a half file that looks cached.
     """
+    if codec not in ("h264", "h265"):
+        raise ValueError(f"codec must be h264 or h265, got {codec!r}")
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise InputError(f"{src}: footage not found; run `bash scripts/fetch-media.sh` to fetch the demo footage")
@@ -82,12 +86,18 @@ def prepare_stream_file(src: Path, dst: Path, width: int = 1280, height: int = 7
     gop = max(1, round(fps * gop_s))
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    if codec == "h264":
+        encode = ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p", "-bf", "0",
+                  "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bsf:v", "h264_mp4toannexb",
+                  "-f", "h264"]
+    else:
+        encode = ["-c:v", "libx265", "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p",
+                  "-x265-params", f"bframes=0:keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error",
+                  "-bsf:v", "hevc_mp4toannexb", "-f", "hevc"]
     cmd = [
         "ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(src),
         *(["-t", f"{max_s:g}"] if max_s else []),
-        "-an", "-vf", f"scale={width}:{height},fps={fps}", "-c:v", "libx264", "-preset", "veryfast",
-        "-profile:v", "main", "-pix_fmt", "yuv420p", "-bf", "0", "-g", str(gop), "-keyint_min", str(gop),
-        "-sc_threshold", "0", "-bsf:v", "h264_mp4toannexb", "-f", "h264", str(tmp),
+        "-an", "-vf", f"scale={width}:{height},fps={fps}", *encode, str(tmp),
     ]
     log.info("transcoding %s -> %s (%dx%d, %d fps, keyframe every %d frames)", src, dst, width, height, fps, gop)
     started = time.monotonic()

@@ -1,10 +1,11 @@
-"""A small RTSP server that serves H.264 files as live cameras (for tests and demos).
+"""A small RTSP server that serves H.264 and H.265 files as live cameras (for tests and demos).
 
 Run it with Debian's Python, which has the GStreamer bindings::
 
     /usr/bin/python3 vision/media/rtsp_server.py --port 8554 --mount cam1=/path/a.h264 --mount cam2=/path/b.h264
 
-Each ``--mount NAME=FILE`` serves an Annex-B H.264 elementary stream (no B-frames) at
+Each ``--mount NAME=FILE`` serves an Annex-B H.264 elementary stream (H.265 when the file ends in
+``.h265``, ``.hevc`` or ``.265``; no B-frames) at
 ``rtsp://HOST:PORT/NAME``, looped forever, without re-encoding, paced at the stream's own
 frame rate as a real camera would be. One pipeline per mount is shared by all its clients.
 The server prints ``ready rtsp://HOST:PORT/NAME`` per mount once it listens, and exits
@@ -14,7 +15,7 @@ This file must not import from the ``vision`` package or any third-party package
 ``gi``: Debian's ``/usr/bin/python3`` cannot see the project's virtualenv.
 Needs: ``apt-get install -y --no-install-recommends gir1.2-gst-rtsp-server-1.0 python3-gi
 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad`` (multifilesrc and
-rtph264pay are in -good, h264parse in -bad).
+rtph264pay / rtph265pay are in -good, h264parse / h265parse in -bad).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ except (ImportError, ValueError) as exc:  # ValueError: namespace not available
     sys.exit(3)
 
 log = logging.getLogger("rtsp_server")
+H265_SUFFIXES = (".h265", ".hevc", ".265")   # served as H.265; any other file as H.264
 
 
 def launch_line(path: Path) -> str:
@@ -52,9 +54,10 @@ def launch_line(path: Path) -> str:
     ``identity sync=true``. The PTS probe (``_copy_dts_to_pts``) is still needed for RTP timestamps.
     """
     location = str(path).replace("\\", "\\\\").replace('"', '\\"')
+    codec = "h265" if path.suffix.lower() in H265_SUFFIXES else "h264"
     return (
-        f'( multifilesrc location="{location}" loop=true ! h264parse name=parse '
-        "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        f'( multifilesrc location="{location}" loop=true ! {codec}parse name=parse '
+        f"! rtp{codec}pay name=pay0 pt=96 config-interval=-1 )"
     )
 
 
