@@ -59,34 +59,55 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_config(folder: Path, urls: list[str], windows_per_camera: int, fps: float, detect_on: str) -> str:
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "cameras.yaml"
+
+
+def shipped_hall(path: Path = SHIPPED) -> dict:
+    """The hall settings a bench camera takes from a cameras.yaml (the shipped one by default): its
+    ``models:``, ``defaults:`` (thresholds and rules) and ``badge:``; the cameras are the bench's own."""
+    from ruamel.yaml import YAML
+    data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8")) or {}
+    hall = {key: data[key] for key in ("models", "defaults", "badge") if data.get(key) is not None}
+    models = dict(hall.get("models") or {})
+    manifest = Path(models.get("manifest", "models/models.yaml"))
+    models["manifest"] = str(manifest if manifest.is_absolute() else Path(path).resolve().parent / manifest)
+    hall["models"] = models
+    return hall
+
+
+def bench_config(folder: Path, urls: list[str], windows_per_camera: int, fps: float, detect_on: str,
+                 hall: dict | None = None) -> str:
+    """The bench's cameras.yaml: ``urls`` as cameras of ``windows_per_camera`` windows side by side, the
+    ``hall``'s models, thresholds and rules (``shipped_hall``; None: the schema's defaults), and two rules
+    whose short dwells make events keep coming, so that the alert latency is measured (unattended and
+    extra person: 2 s; their dwells serve no model stage, so the schedule is the hall's). Written as JSON,
+    which is YAML."""
+    import json
     cams = []
     for i, url in enumerate(urls):
         wins = []
         for j in range(windows_per_camera):
-            x1 = 0.05 + 0.9 * j / windows_per_camera
-            x2 = 0.05 + 0.9 * (j + 1) / windows_per_camera
-            wins.append(f"""
-      - id: c{i}w{j}
-        staff_zone: [[{x1:.3f}, 0.20], [{x2:.3f}, 0.20], [{x2:.3f}, 0.55], [{x1:.3f}, 0.55]]
-        counter:    [[{x1:.3f}, 0.55], [{x2:.3f}, 0.55], [{x2:.3f}, 0.65], [{x1:.3f}, 0.65]]""")
-        cams.append(f"""
-  - id: cam{i}
-    url: {url}
-    analysis_fps: {fps}
-    detect_on: {detect_on}
-    clip: {{pre_s: 3, post_s: 3}}
-    windows:{''.join(wins)}""")
-    return f"""
-storage: {{database: {folder / 'bench.db'}, media_dir: {folder / 'media'}}}
-dashboard: {{port: 0, secret_key_file: {folder / 'secret_key'}}}
-schedule: {{hours: {{mon-sun: ["00:00-24:00"]}}}}
-defaults:
-  rules:
-    unattended: {{dwell_s: 2, grace_s: {max(1.5, 1.5 / fps)}, cooldown_s: 2}}
-    extra_person: {{dwell_s: 2, grace_s: {max(1.5, 1.5 / fps)}, cooldown_s: 2}}
-    late_opening: {{enabled: false}}
-cameras:{''.join(cams)}"""
+            x1 = round(0.05 + 0.9 * j / windows_per_camera, 3)
+            x2 = round(0.05 + 0.9 * (j + 1) / windows_per_camera, 3)
+            wins.append({"id": f"c{i}w{j}",
+                         "staff_zone": [[x1, 0.20], [x2, 0.20], [x2, 0.55], [x1, 0.55]],
+                         "counter": [[x1, 0.55], [x2, 0.55], [x2, 0.65], [x1, 0.65]]})
+        cams.append({"id": f"cam{i}", "url": url, "analysis_fps": fps, "detect_on": detect_on,
+                     "clip": {"pre_s": 3, "post_s": 3}, "windows": wins})
+    hall = dict(hall or {})
+    defaults = dict(hall.get("defaults") or {})
+    rules = dict(defaults.get("rules") or {})
+    grace = max(1.5, 1.5 / fps)
+    rules["unattended"] = {"dwell_s": 2, "grace_s": grace, "cooldown_s": 2}
+    rules["extra_person"] = {"dwell_s": 2, "grace_s": grace, "cooldown_s": 2}
+    rules["late_opening"] = {"enabled": False}
+    defaults["rules"] = rules
+    config = {"storage": {"database": str(folder / "bench.db"), "media_dir": str(folder / "media")},
+              "dashboard": {"port": 0, "secret_key_file": str(folder / "secret_key")},
+              "schedule": {"hours": {"mon-sun": ["00:00-24:00"]}},
+              **{k: v for k, v in hall.items() if k != "defaults"}, "defaults": defaults, "cameras": cams}
+    return json.dumps(config, ensure_ascii=False, indent=1, default=str)
 
 
 @dataclass
@@ -101,6 +122,9 @@ class RunResult:
     stage_cpu_s: dict[str, float]
     latencies_ms: list[float] = field(default_factory=list)
     rss_mb: float = 0.0
+    heavy_looks: int = 0            # the heavy looks (crop pass, face, counter zoom) done in the run
+    heavy_wait_s: float = 0.0       # their mean wait in the hall's queue
+    load: tuple[float, float] = (0.0, 0.0)   # the machine's 1-minute load average at the start and the end
 
     @property
     def fps(self) -> float:
@@ -121,7 +145,7 @@ class RunResult:
 
 
 def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: Path, pool,
-             warmup_s: float = 8.0, detect_on: str = "auto") -> RunResult:
+             warmup_s: float = 8.0, detect_on: str = "auto", hall: dict | None = None) -> RunResult:
     from vision.media.footage import RtspServerProcess
     from vision.runtime.supervisor import Supervisor
 
@@ -138,7 +162,8 @@ def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: P
             latencies.append((time.time() - parse_iso(fired)) * 1000)
 
     try:
-        config = parse_config(bench_config(folder, [server.urls[f"cam{i}"] for i in range(n)], k, fps, detect_on))
+        config = parse_config(bench_config(folder, [server.urls[f"cam{i}"] for i in range(n)], k, fps, detect_on,
+                                           hall))
         sup = Supervisor(config, analyzer=pool, publish=publish, status_every_s=3600).start()
         try:
             time.sleep(warmup_s)
@@ -148,6 +173,8 @@ def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: P
             readers0 = sum(thread_cpu_s(getattr(w.reader._thread, "native_id", None)) for w in workers)
             clips0 = thread_cpu_s(getattr(sup.cutter._thread, "native_id", None))
             stage0 = {s: sum(w.stage_ms.get(s, 0.0) for w in workers) for s in STAGES}
+            heavy0, waited0 = sup.heavy.done, sup.heavy.waited_s
+            load0 = os.getloadavg()[0]
             cpu0, t0 = time.process_time(), time.monotonic()
             measuring.set()
             time.sleep(seconds)
@@ -160,6 +187,8 @@ def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: P
             clips = thread_cpu_s(getattr(sup.cutter._thread, "native_id", None)) - clips0
             stage_ms = {s: sum(w.stage_ms.get(s, 0.0) for w in workers) - stage0[s] for s in STAGES}
             memory = rss_mb()
+            heavy, waited = sup.heavy.done - heavy0, sup.heavy.waited_s - waited0
+            load1 = os.getloadavg()[0]
         finally:
             sup.stop()
     finally:
@@ -170,13 +199,15 @@ def run_once(stream: Path, n: int, k: int, seconds: float, fps: float, folder: P
     stage_cpu = {"decode": readers, "clips": clips}
     stage_cpu.update({s: analysis_cpu * v / total_ms for s, v in split_ms.items()})
     return RunResult(cameras=n, windows=n * k, seconds=wall, analysed=analysed, expected=int(n * fps * wall),
-                     drops=drops, cpu_s=cpu, stage_cpu_s=stage_cpu, latencies_ms=latencies, rss_mb=memory)
+                     drops=drops, cpu_s=cpu, stage_cpu_s=stage_cpu, latencies_ms=latencies, rss_mb=memory,
+                     heavy_looks=heavy, heavy_wait_s=waited / heavy if heavy else 0.0, load=(load0, load1))
 
 
 def format_runs(results: list[RunResult], fps: float) -> str:
     head = (["cameras", "windows", "analysed fps", "missed ticks", "CPU % of a core per camera",
              "CPU ms per window per s"] + [f"{s} %" for s in STAGES]
-            + ["latency median ms", "latency p95 ms", "events", "RSS MB", "goal"])
+            + ["heavy looks", "their wait s", "latency median ms", "latency p95 ms", "events", "RSS MB", "load",
+               "goal"])
     lines = ["| " + " | ".join(head) + " |", "|" + " ---: |" * (len(head) - 1) + " --- |"]
     for r in results:
         per_cam = 100 * r.cpu_s / r.seconds / r.cameras
@@ -185,8 +216,9 @@ def format_runs(results: list[RunResult], fps: float) -> str:
         per_window = 1000 * r.cpu_s / r.seconds / r.windows
         cells = [str(r.cameras), str(r.windows), f"{r.fps:.2f}", missed, f"{per_cam:.1f}", f"{per_window:.0f}"]
         cells += [f"{100 * r.stage_cpu_s.get(s, 0.0) / r.seconds / r.cameras:.1f}" for s in STAGES]
+        cells += [str(r.heavy_looks), f"{r.heavy_wait_s:.2f}"]
         cells += ["-" if med is None else f"{med:.0f}", "-" if p95 is None else f"{p95:.0f}", str(len(r.latencies_ms)),
-                  f"{r.rss_mb:.0f}", "holds" if r.holds(fps) else "misses"]
+                  f"{r.rss_mb:.0f}", f"{r.load[0]:.0f}-{r.load[1]:.0f}", "holds" if r.holds(fps) else "misses"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -217,9 +249,53 @@ MODES: dict[str, BenchMode] = {
 }
 
 
-def make_pool(mode: str, crop_pass: bool):
+@dataclass(frozen=True)
+class StreamKind:
+    """What the bench cameras send."""
+    width: int
+    height: int
+    fps: int
+    gop_s: float
+    codec: str          # h264 | h265
+
+    def describe(self) -> str:
+        return (f"{self.width}x{self.height} {self.fps} fps {self.codec.upper().replace('H', 'H.')}, "
+                f"keyframe every {self.gop_s:g} s (GOP {round(self.fps * self.gop_s)})")
+
+    def file_name(self, name: str) -> str:
+        return f"vtest-{name}.{'h265' if self.codec == 'h265' else 'h264'}"
+
+
+STREAMS: dict[str, StreamKind] = {
+    # the bench's stream until 2026-12 (a 720p15 camera with a keyframe every second)
+    "720p15-h264-gop1": StreamKind(1280, 720, 15, 1.0, "h264"),
+    # Hikvision / Dahua defaults: 25 fps, a keyframe every 50 frames; the main stream often H.265
+    "720p25-h264-gop1": StreamKind(1280, 720, 25, 1.0, "h264"),
+    "720p25-h264-gop2": StreamKind(1280, 720, 25, 2.0, "h264"),
+    "720p25-h265-gop2": StreamKind(1280, 720, 25, 2.0, "h265"),
+    "1080p25-h265-gop2": StreamKind(1920, 1080, 25, 2.0, "h265"),   # a 2 MP main stream
+    "d1-h264-gop2": StreamKind(704, 576, 25, 2.0, "h264"),          # a D1 sub-stream
+}
+DEFAULT_STREAM = "720p15-h264-gop1"
+
+
+def stream_file(name: str) -> Path:
+    from hallmonitor.demo import footage_path
+    from vision.media.footage import prepare_stream_file
+    kind = STREAMS[name]
+    # 30 s of footage (looped by the server): the bench's first stream keeps its length (and its cached file)
+    return prepare_stream_file(footage_path(), ROOT / ".cache" / "streams" / kind.file_name(name), width=kind.width,
+                               height=kind.height, fps=kind.fps, gop_s=kind.gop_s, codec=kind.codec,
+                               max_s=None if name == DEFAULT_STREAM else 30.0)
+
+
+def make_pool(mode: str, crop_pass: bool, hall: dict | None = None):
+    """The analyzers of a bench mode: ``shipped`` loads what the hall's ``models:`` says (cameras.yaml)."""
     from vision.config import ModelChoice
     from vision.perception.load import load_pool
+    if mode == "shipped":
+        return load_pool(ModelChoice(**(hall or {}).get("models", {})), ROOT,
+                         crop_pass=None if crop_pass else False)
     m = MODES[mode]
     pool = load_pool(ModelChoice(sessions=m["sessions"], threads=m["threads"], detector=m.get("detector", "nanodet")),
                      crop_pass=crop_pass and m["crop_pass"])
@@ -229,45 +305,51 @@ def make_pool(mode: str, crop_pass: bool):
 
 
 def stream_bench(cameras: list[int], windows_per_camera: int, seconds: float, fps: float, modes: list[str],
-                 crop_pass: bool, sweep: bool) -> str:
-    from hallmonitor.demo import footage_path
-    from vision.media.footage import prepare_stream_file
-
-    root = Path(__file__).resolve().parent.parent
-    stream = prepare_stream_file(footage_path(), root / ".cache" / "streams" / "vtest-720p15-gop1.h264",
-                                 width=1280, height=720, fps=15, gop_s=1.0)
-    folder = root / "var" / "bench"
-    limit = physical_limit(stream, windows_per_camera)
-    click.echo(limit, err=True)
-    out = [limit, "", f"machine: {os.cpu_count()} cores; crop pass={'on' if crop_pass else 'off'}; "
-           f"{fps:g} analysis/s per camera, {windows_per_camera} windows per camera; "
-           f"720p15 H.264, keyframe every 1 s; {seconds:g} s per run"]
-    for mode in modes:
-        pool = make_pool(mode, crop_pass)
-        results: list[RunResult] = []
-        held: dict[int, bool] = {}
-        plan = list(cameras)
-        m = MODES[mode]
-        while plan:
-            n = plan.pop(0)
-            click.echo(f"bench [{mode}]: {n} cameras x {windows_per_camera} windows for {seconds:g} s ...", err=True)
-            r = run_once(stream, n, windows_per_camera, seconds, fps, folder, pool, detect_on=m["detect_on"])
-            results.append(r)
-            held[n] = r.holds(fps)
-            click.echo(format_runs([r], fps).splitlines()[-1], err=True)
-            if sweep and not plan:
-                nxt = next_count(held)
-                if nxt is not None:
-                    plan.append(nxt)
-        results.sort(key=lambda r: r.cameras)
-        out += ["", f"### {mode}: {MODES[mode]}", "", format_runs(results, fps)]
-        if sweep:
+                 crop_pass: bool, sweep: bool, streams: list[str] | None = None, config_path: Path = SHIPPED) -> str:
+    """The live bench: per stream kind and mode, the camera counts asked (and, with ``sweep``, the highest
+    that holds the goal), then windows per core held at the goal beside the physical limit."""
+    folder = ROOT / "var" / "bench"
+    cores = os.cpu_count() or 1
+    out: list[str] = []
+    shipped = shipped_hall(config_path)
+    for stream_name in streams or [DEFAULT_STREAM]:
+        kind = STREAMS[stream_name]
+        stream = stream_file(stream_name)
+        out += ["", f"## {stream_name}: {kind.describe()}", "",
+                f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f} at the start; "
+                f"{fps:g} analysis/s per camera, {windows_per_camera} windows per camera; {seconds:g} s per run"]
+        for mode in modes:
+            hall = shipped if mode == "shipped" else None
+            pool = make_pool(mode, crop_pass, hall)
+            limit = physical_limit(stream, windows_per_camera, fps, pool.analyzers[0].detector)
+            click.echo(limit.text, err=True)
+            results: list[RunResult] = []
+            held: dict[int, bool] = {}
+            plan = list(cameras)
+            detect_on = "auto" if mode == "shipped" else MODES[mode]["detect_on"]
+            while plan:
+                n = plan.pop(0)
+                click.echo(f"bench [{stream_name}, {mode}]: {n} cameras x {windows_per_camera} windows for "
+                           f"{seconds:g} s ...", err=True)
+                r = run_once(stream, n, windows_per_camera, seconds, fps, folder, pool, detect_on=detect_on, hall=hall)
+                results.append(r)
+                held[n] = r.holds(fps)
+                click.echo(format_runs([r], fps).splitlines()[-1], err=True)
+                if sweep and not plan:
+                    nxt = next_count(held)
+                    if nxt is not None:
+                        plan.append(nxt)
+            results.sort(key=lambda r: r.cameras)
+            what = f"the models and rules of {config_path.name}" if mode == "shipped" else str(MODES[mode])
+            out += ["", f"### {mode}: {what}", "", format_runs(results, fps), "", limit.text]
             best = highest_held(held)
-            cores = os.cpu_count() or 1
-            out += ["", f"highest camera count that holds the goal (>= 95 % of ticks analysed, alerts measured, "
-                        f"p95 alert latency <= 2 s): {best or 'none'} cameras = {best * windows_per_camera} windows "
-                        f"= {best * windows_per_camera / cores:.1f} windows per core on {cores} cores"]
-    return "\n".join(out)
+            held_per_core = best * windows_per_camera / cores
+            share = 100 * held_per_core / limit.windows_per_core
+            out += [f"held at the goal (>= 95 % of ticks analysed, alerts measured, p95 alert latency <= 2 s): "
+                    f"{best or 'no'} cameras = {best * windows_per_camera} windows = **{held_per_core:.1f} windows "
+                    f"per core**{' (highest count found by the sweep)' if sweep else ''}; physical limit "
+                    f"{limit.windows_per_core:.1f} windows per core ({share:.0f} % of it); goal 20 windows per core"]
+    return "\n".join(out).lstrip()
 
 
 def highest_held(held: dict[int, bool]) -> int:
@@ -289,34 +371,96 @@ def next_count(held: dict[int, bool], limit: int = 64) -> int | None:
     return (best + first_miss) // 2 if best else max(1, first_miss // 2)
 
 
-def physical_limit(stream: Path, windows_per_camera: int, repeats: int = 30) -> str:
-    """What the arithmetic costs on this machine: one detector inference (one thread) plus one keyframe decode."""
+@dataclass
+class PhysicalLimit:
+    infer_ms: float            # the detector on one camera-frame, one thread (median)
+    decode_ms: float           # CPU to decode what one analysed frame needs (keyframe, or the frames after one)
+    frames_per_analysis: float
+    windows_per_core: float
+    text: str
+
+
+def decode_cost(stream: Path, fps: float, limit_s: float = 20.0, every_frame: bool = False) -> tuple[float, float]:
+    """CPU ms (one thread) to decode and convert what one analysed frame needs, as the reader does it:
+    keyframes only when the GOP is no longer than the period, else from each keyframe to the last frame due
+    before the next one (``every_frame``: every frame, as the reader did before 2026-12); and the frames
+    decoded per analysed frame."""
+    import av
+    period = 1.0 / fps
+    with av.open(str(stream)) as container:
+        vs = container.streams.video[0]
+        vs.codec_context.thread_count = 1
+        rate = float(vs.average_rate or vs.guessed_rate or 25)
+        keys, index = [], 0
+        for packet in container.demux(vs):
+            if packet.size:
+                if packet.is_keyframe:
+                    keys.append(index)
+                index += 1
+        gop = (keys[1] - keys[0]) / rate if len(keys) > 1 else period
+    decoded = analysed = 0
+    cpu = 0.0
+    with av.open(str(stream)) as container:
+        vs = container.streams.video[0]
+        ctx = vs.codec_context
+        ctx.thread_count = 1
+        decoding, due, t_key, i = False, 0.0, 0.0, -1
+        for packet in container.demux(vs):
+            if not packet.size:
+                continue
+            i += 1
+            t = i / rate
+            if t > limit_s:
+                break
+            if packet.is_keyframe:
+                decoding, due, t_key = True, t, t
+            if not decoding:
+                continue
+            c0 = time.process_time()
+            frames = ctx.decode(packet)
+            if gop <= period + 0.25 and not every_frame:
+                frames += ctx.decode(None)
+                ctx.flush_buffers()
+            take = t >= due - 0.5 / rate
+            if take and frames:
+                frames[-1].to_ndarray(format="bgr24")
+            cpu += time.process_time() - c0
+            decoded += len(frames)
+            if take:
+                analysed += 1
+                due += period
+                if not every_frame and (gop <= period + 0.25 or due >= t_key + gop - 0.25):
+                    decoding = False
+    return 1000 * cpu / max(1, analysed), decoded / max(1, analysed)
+
+
+def physical_limit(stream: Path, windows_per_camera: int, fps: float = 1.0, detector=None,
+                   repeats: int = 30) -> PhysicalLimit:
+    """What the arithmetic costs on this machine with the cheapest models at the bar (the hall's detector,
+    once per camera-frame for all its windows) plus the decode one analysed frame needs."""
     import av
 
-    from vision.config import ModelChoice
-    from vision.perception.load import load_analyzer
-
-    analyzer = load_analyzer(ModelChoice(threads=1), crop_pass=False)
-    decode_ms, frames = [], []
+    if detector is None:
+        from vision.config import ModelChoice
+        from vision.perception.load import load_analyzer
+        detector = load_analyzer(ModelChoice(threads=1), crop_pass=False).detector
+    frames = []
     with av.open(str(stream)) as container:
         vs = container.streams.video[0]
         for packet in container.demux(vs):
-            if not packet.is_keyframe or packet.size == 0:
-                continue
-            t0 = time.perf_counter()
-            decoded = packet.decode()
-            decode_ms.append((time.perf_counter() - t0) * 1000)
-            frames += [f.to_ndarray(format="bgr24") for f in decoded]
-            if len(decode_ms) >= repeats:
-                break
+            if packet.is_keyframe and packet.size:
+                frames += [f.to_ndarray(format="bgr24") for f in packet.decode()]
+                if len(frames) >= repeats:
+                    break
     infer_ms = []
     for image in frames[:repeats]:
-        analyzer.detector.detect(image)
-        infer_ms.append(analyzer.detector.timing["infer"])
+        detector.detect(image)
+        infer_ms.append(detector.timing["infer"])
     infer = statistics.median(infer_ms[3:] or infer_ms)
-    decode = statistics.median(decode_ms[3:] or decode_ms)
-    per_core = 1000.0 / (infer + decode)
-    return (f"physical limit on this machine: detector inference {infer:.1f} ms (1 thread, median) + keyframe decode "
-            f"{decode:.1f} ms = {infer + decode:.1f} ms per camera-frame -> {per_core:.1f} camera-frames/s per core = "
-            f"{per_core * windows_per_camera:.1f} windows per core at {windows_per_camera} windows per camera "
-            f"(1 analysis/s)")
+    decode, per_analysis = decode_cost(stream, fps)
+    per_core = 1000.0 / (infer + decode) / fps
+    text = (f"physical limit on this machine: {detector.spec.name} inference {infer:.1f} ms (1 thread, median) "
+            f"+ decode {decode:.1f} ms CPU ({per_analysis:.1f} frames) = {infer + decode:.1f} ms per camera-frame "
+            f"-> {per_core:.1f} cameras per core = {per_core * windows_per_camera:.1f} windows per core at "
+            f"{windows_per_camera} windows per camera ({fps:g} analysis/s)")
+    return PhysicalLimit(infer, decode, per_analysis, per_core * windows_per_camera, text)

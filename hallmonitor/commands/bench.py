@@ -7,6 +7,10 @@ from pathlib import Path
 
 import click
 
+# the stream kinds of hallmonitor.stream_bench.STREAMS (named here so that --help needs no models loaded)
+STREAM_NAMES = ("720p15-h264-gop1", "720p25-h264-gop1", "720p25-h264-gop2", "720p25-h265-gop2", "1080p25-h265-gop2",
+                "d1-h264-gop2")
+
 
 @click.command()
 @click.option("--images", "image_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
@@ -21,22 +25,28 @@ import click
 @click.option("--fps", default=1.0, show_default=True, help="analyses per second per camera")
 @click.option("--sweep", is_flag=True, help="find the highest camera count that holds the goal (double, then bisect)")
 @click.option("--mode", "modes", multiple=True,
-              type=click.Choice(["baseline", "optimized", "lean", "optimized-int8", "lean-int8"]),
-              help="with --cameras: the pipeline settings to measure (default: optimized; repeat for both)")
+              type=click.Choice(["shipped", "baseline", "optimized", "lean", "optimized-int8", "lean-int8"]),
+              help="with --cameras: the pipeline settings to measure (default: shipped = the models and rules "
+                   "of --config; the others are the settings of earlier measurements, for comparison)")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="with --cameras: the cameras.yaml whose models, thresholds and rules the bench cameras take "
+                   "(default: the shipped one)")
+@click.option("--stream", "streams", multiple=True, type=click.Choice(sorted(STREAM_NAMES)),
+              help="with --cameras: what the bench cameras send (default 720p15-h264-gop1; repeat for several)")
 @click.option("--head", "heads", multiple=True,
               help="photos: run this behaviour head too (a head name in the manifest; repeat for several)")
 @click.option("--hand-zoom", is_flag=True, help="photos: look at the staff's hands too (models.hand_zoom_every_s)")
 def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera, seconds, fps, sweep, modes,
-          heads, hand_zoom) -> None:
+          config_path, streams, heads, hand_zoom) -> None:
     """Per-stage latency on photos; or, with --cameras, the live pipeline on N real RTSP streams."""
     if cameras:
         import logging
 
-        from hallmonitor.stream_bench import stream_bench
+        from hallmonitor.stream_bench import SHIPPED, stream_bench
         from vision.logs import setup_logging
         setup_logging(level=logging.WARNING)
-        click.echo(stream_bench(list(cameras), windows_per_camera, seconds, fps, list(modes) or ["optimized"],
-                                not no_crop_pass, sweep))
+        click.echo(stream_bench(list(cameras), windows_per_camera, seconds, fps, list(modes) or ["shipped"],
+                                not no_crop_pass, sweep, list(streams) or None, config_path or SHIPPED))
         return
     from hallmonitor.photo_bench import default_images, format_stage_table, stage_bench
     from vision.analysis.photo import list_images
