@@ -40,7 +40,8 @@ def main() -> None:
         path = stream_file(name)
         ms, frames = decode_cost(path, args.fps)
         all_ms, all_frames = decode_cost(path, args.fps, every_frame=True)
-        limits = [physical_limit(path, args.windows_per_camera, args.fps, det) for det in detectors.values()]
+        limits = [physical_limit(path, args.windows_per_camera, args.fps, det, decode=(ms, frames))
+                  for det in detectors.values()]
         cells = [f"{name} ({STREAMS[name].describe()})", f"{frames:.1f}", f"{ms:.1f}", f"{all_frames:.1f}",
                  f"{all_ms:.1f}"] + [f"{lim.windows_per_core:.1f} ({lim.infer_ms:.0f} ms + {lim.decode_ms:.0f} ms)"
                                       for lim in limits]

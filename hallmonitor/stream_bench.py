@@ -380,7 +380,7 @@ class PhysicalLimit:
     text: str
 
 
-def decode_cost(stream: Path, fps: float, limit_s: float = 20.0, every_frame: bool = False) -> tuple[float, float]:
+def decode_cost(stream: Path, fps: float, limit_s: float = 12.0, every_frame: bool = False) -> tuple[float, float]:
     """CPU ms (one thread) to decode and convert what one analysed frame needs, as the reader does it:
     keyframes only when the GOP is no longer than the period, else from each keyframe to the last frame due
     before the next one (``every_frame``: every frame, as the reader did before 2026-12); and the frames
@@ -434,16 +434,9 @@ def decode_cost(stream: Path, fps: float, limit_s: float = 20.0, every_frame: bo
     return 1000 * cpu / max(1, analysed), decoded / max(1, analysed)
 
 
-def physical_limit(stream: Path, windows_per_camera: int, fps: float = 1.0, detector=None,
-                   repeats: int = 30) -> PhysicalLimit:
-    """What the arithmetic costs on this machine with the cheapest models at the bar (the hall's detector,
-    once per camera-frame for all its windows) plus the decode one analysed frame needs."""
+def detector_ms(stream: Path, detector, repeats: int = 20) -> float:
+    """The detector's inference on the stream's keyframes (median, after three warm-up frames)."""
     import av
-
-    if detector is None:
-        from vision.config import ModelChoice
-        from vision.perception.load import load_analyzer
-        detector = load_analyzer(ModelChoice(threads=1), crop_pass=False).detector
     frames = []
     with av.open(str(stream)) as container:
         vs = container.streams.video[0]
@@ -456,11 +449,23 @@ def physical_limit(stream: Path, windows_per_camera: int, fps: float = 1.0, dete
     for image in frames[:repeats]:
         detector.detect(image)
         infer_ms.append(detector.timing["infer"])
-    infer = statistics.median(infer_ms[3:] or infer_ms)
-    decode, per_analysis = decode_cost(stream, fps)
-    per_core = 1000.0 / (infer + decode) / fps
+    return statistics.median(infer_ms[3:] or infer_ms)
+
+
+def physical_limit(stream: Path, windows_per_camera: int, fps: float = 1.0, detector=None,
+                   decode: tuple[float, float] | None = None) -> PhysicalLimit:
+    """What the arithmetic costs on this machine with the cheapest models at the bar (the hall's detector,
+    once per camera-frame for all its windows) plus the decode one analysed frame needs (``decode``: as
+    ``decode_cost`` gives it, if already measured)."""
+    if detector is None:
+        from vision.config import ModelChoice
+        from vision.perception.load import load_analyzer
+        detector = load_analyzer(ModelChoice(threads=1), crop_pass=False).detector
+    infer = detector_ms(stream, detector)
+    decode_ms, per_analysis = decode or decode_cost(stream, fps)
+    per_core = 1000.0 / (infer + decode_ms) / fps
     text = (f"physical limit on this machine: {detector.spec.name} inference {infer:.1f} ms (1 thread, median) "
-            f"+ decode {decode:.1f} ms CPU ({per_analysis:.1f} frames) = {infer + decode:.1f} ms per camera-frame "
-            f"-> {per_core:.1f} cameras per core = {per_core * windows_per_camera:.1f} windows per core at "
-            f"{windows_per_camera} windows per camera ({fps:g} analysis/s)")
-    return PhysicalLimit(infer, decode, per_analysis, per_core * windows_per_camera, text)
+            f"+ decode {decode_ms:.1f} ms CPU ({per_analysis:.1f} frames) = {infer + decode_ms:.1f} ms per "
+            f"camera-frame -> {per_core:.1f} cameras per core = {per_core * windows_per_camera:.1f} windows per core "
+            f"at {windows_per_camera} windows per camera ({fps:g} analysis/s)")
+    return PhysicalLimit(infer, decode_ms, per_analysis, per_core * windows_per_camera, text)
