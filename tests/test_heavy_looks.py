@@ -76,7 +76,7 @@ def test_finds_from_before_a_gap_are_dropped(analyzer, media):
 
 
 def test_a_heavy_look_waits_for_the_analyzer_while_a_frame_waits(analyzer):
-    pool = AnalyzerPool([analyzer])
+    pool = AnalyzerPool([analyzer], heavy_patience_s=30)
     order: list[str] = []
     held = pool.acquire()
 
@@ -97,3 +97,30 @@ def test_a_heavy_look_waits_for_the_analyzer_while_a_frame_waits(analyzer):
     frame.join(5)
     assert order == ["frame", "heavy look"]
     assert pool.acquire(background=True) is analyzer
+
+
+def test_a_heavy_look_is_not_starved_by_frames_that_keep_coming(analyzer):
+    """A saturated pool: a frame always waits. After its patience the heavy look takes its turn."""
+    pool = AnalyzerPool([analyzer], heavy_patience_s=0.3)
+    stop = threading.Event()
+    got: list[float] = []
+
+    def frames():
+        while not stop.is_set():
+            a = pool.acquire()
+            time.sleep(0.02)
+            pool.release(a)
+
+    cameras = [threading.Thread(target=frames) for _ in range(3)]
+    for t in cameras:
+        t.start()
+    try:
+        t0 = time.monotonic()
+        a = pool.acquire(background=True)
+        got.append(time.monotonic() - t0)
+        pool.release(a)
+    finally:
+        stop.set()
+        for t in cameras:
+            t.join(5)
+    assert 0.25 <= got[0] < 5.0, got

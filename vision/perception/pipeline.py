@@ -346,30 +346,45 @@ class AnalyzerPool:
 
     On a small CPU, one single-threaded session per core analyses more frames per second
     than one session spread over all cores (no thread hand-offs inside each inference).
-    ``acquire(background=True)`` (the heavy looks, ``vision.runtime.heavy_looks``) waits while any
-    frame waits: a camera's presence look never queues behind another camera's crop pass or zoom."""
+    ``acquire(background=True)`` (the heavy looks, ``vision.runtime.heavy_looks``) lets any waiting
+    frame go first, for up to ``heavy_patience_s``; then it takes the next free Analyzer like a frame.
+    So a camera's presence look waits for at most one heavy detector pass, and on a saturated machine
+    the heavy looks still get about one pass per ``heavy_patience_s`` (they are not starved)."""
 
-    def __init__(self, analyzers: list[Analyzer]):
+    def __init__(self, analyzers: list[Analyzer], heavy_patience_s: float = 0.5):
         import threading
         if not analyzers:
             raise ValueError("AnalyzerPool needs at least one Analyzer")
         self.analyzers = analyzers
+        self.heavy_patience_s = heavy_patience_s
         self._free: list[Analyzer] = list(analyzers)
         self._changed = threading.Condition()
         self._frames_waiting = 0
+        self._heavy_turn = 0       # heavy looks whose patience is over, waiting for the next free Analyzer
 
     def __len__(self) -> int:
         return len(self.analyzers)
 
     def acquire(self, background: bool = False) -> Analyzer:
+        import time
         with self._changed:
             if background:
-                while not self._free or self._frames_waiting:
-                    self._changed.wait()
+                until = time.monotonic() + self.heavy_patience_s
+                # a free Analyzer no frame waits for is its; else it waits, up to its patience
+                while (not self._free or self._frames_waiting) and time.monotonic() < until:
+                    self._changed.wait(max(0.01, until - time.monotonic()))
+                if not self._free or self._frames_waiting:
+                    self._heavy_turn += 1      # its patience is over: the next free Analyzer is its
+                    try:
+                        while not self._free:
+                            self._changed.wait()
+                    finally:
+                        self._heavy_turn -= 1
+                        self._changed.notify_all()
             else:
                 self._frames_waiting += 1
                 try:
-                    while not self._free:
+                    while not self._free or self._heavy_turn:
                         self._changed.wait()
                 finally:
                     self._frames_waiting -= 1
