@@ -35,6 +35,7 @@ from .present import (
     where,
     window_names,
 )
+from .privacy import clip_for, must_blur, record_look, snapshot_for
 from .sse import last_seq
 
 bp = Blueprint("pages", __name__)
@@ -130,7 +131,11 @@ def _event_or_404(event_id: str) -> dict:
 def event(event_id: str):
     ev = _event_or_404(event_id)
     timeline = timeline_steps(ev, store().timeline(event_id))
-    return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline,
+    clip_wait = None
+    if ev.get("clip") and must_blur(False):
+        _, _, job = clip_for(ev, media_file(ev["clip"]))
+        clip_wait = job is not None       # the player waits for the blurred copy, showing its progress
+    return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline, clip_wait=clip_wait,
                            reviews=store().reviews(event_id), near=store().neighbours(event_id),
                            camera_name=camera_names().get(ev["camera_id"], ev["camera_id"]),
                            statuses=REVIEW_STATUSES, **_helpers())
@@ -139,10 +144,30 @@ def event(event_id: str):
 @bp.route("/events/<event_id>/clip.mp4")
 @require("viewer", token=False)
 def clip(event_id: str):
-    path = media_file(_event_or_404(event_id).get("clip"))
+    ev = _event_or_404(event_id)
     download = request.args.get("download") == "1"
+    path, blurred, job = clip_for(ev, media_file(ev.get("clip")), download)
+    if path is None:
+        assert job is not None
+        if download and not wants_json():   # a page that shows the progress, then fetches the file
+            return render_template("export.html", ev=ev, job=job.to_json()), 202, {"Retry-After": "2"}
+        return jsonify(job.to_json()), 202, {"Retry-After": "2"}
+    record_look(event_id, "clip", "download" if download else "view", "dashboard", blurred)
     return send_evidence(path, mimetype="video/mp4", conditional=True, as_attachment=download,
-                     download_name=f"{event_id}.mp4", max_age=3600)
+                         download_name=f"{event_id}.mp4", max_age=3600)
+
+
+@bp.route("/events/<event_id>/clip/export")
+@require("viewer", token=False)
+def clip_export(event_id: str):
+    """The blurred copy's progress: ``ready``, or ``preparing`` with done/total frames, or ``failed``."""
+    ev = _event_or_404(event_id)
+    download = request.args.get("download") == "1"
+    path, _, job = clip_for(ev, media_file(ev.get("clip")), download)
+    if path is not None:
+        return jsonify({"status": "ready", "event_id": event_id})
+    assert job is not None
+    return jsonify(job.to_json())
 
 
 @bp.route("/events/<event_id>/boxes.json")
@@ -159,9 +184,13 @@ def boxes(event_id: str):
 @bp.route("/events/<event_id>/snapshot.jpg")
 @require("viewer", token=False)
 def snapshot(event_id: str):
-    path = media_file(_event_or_404(event_id).get("snapshot"))
+    ev = _event_or_404(event_id)
+    download = request.args.get("download") == "1"
+    path, blurred = snapshot_for(ev, media_file(ev.get("snapshot")), download)
     if request.args.get("thumb") != "1":
-        return send_evidence(path, mimetype="image/jpeg", conditional=True, max_age=86400)
+        record_look(event_id, "snapshot", "download" if download else "view", "dashboard", blurred)
+        return send_evidence(path, mimetype="image/jpeg", conditional=True, max_age=86400,
+                             as_attachment=download, download_name=f"{event_id}.jpg")
     # a thumbnail for lists: JPEG decoded at 1/4 (or 1/2) scale, then resized; cheap, no file kept
     image = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_4)
     if image is None:
