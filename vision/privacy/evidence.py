@@ -155,3 +155,34 @@ def blur_clip(original: Path, finder: FaceFinder, windows: Sequence, mode: str, 
         tmp.unlink(missing_ok=True)
         raise
     return _finish(tmp, path, original)
+
+
+class SnapshotBlurrer:
+    """The blurred copy of a camera's snapshot, for senders outside the dashboard (the group robots' image
+    messages); the face model is loaded on first use."""
+
+    def __init__(self, mode: str, camera_windows: dict[str, Sequence], finder: FaceFinder | None = None,
+                 models=None, base_dir=None):
+        self.mode = mode
+        self.camera_windows = camera_windows
+        self._finder = finder
+        self._models, self._base_dir = models, base_dir
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config) -> SnapshotBlurrer:
+        return cls(config.privacy.blur_faces, {c.id: list(c.windows) for c in config.cameras},
+                   models=config.models, base_dir=config.base_dir)
+
+    def copy_of(self, snapshot: Path, camera_id: str) -> Path:
+        """The file to send instead of ``snapshot`` (itself when blurring is off)."""
+        if self.mode == "off":
+            return snapshot
+        copy = blurred_path(snapshot)
+        with self._lock:
+            if not copy.is_file():
+                if self._finder is None:
+                    from vision.privacy.faces import load_face_finder
+                    self._finder = load_face_finder(self._models, self._base_dir)
+                blur_snapshot(snapshot, self._finder, self.camera_windows.get(camera_id, []), self.mode)
+        return copy
