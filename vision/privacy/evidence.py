@@ -29,7 +29,7 @@ from vision.privacy.blur import blur_boxes, faces_to_blur
 from vision.privacy.faces import FaceFinder
 
 BLURRED = ".blurred"
-DETECT_EVERY_S = 0.2
+DETECT_EVERY_S = 0.4          # people at a counter move little in 0.4 s; both looks around a frame count
 Progress = Callable[[int, int], None]
 
 
