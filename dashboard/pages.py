@@ -10,6 +10,7 @@ import cv2
 from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, url_for
 
 from vision.errors import InputError
+from vision.media.labels import WORDS
 from vision.events import EVENT_TYPES, SEVERITIES
 from vision.store.checks import BAD_CURSOR
 from vision.store.events import REVIEW_STATUSES
@@ -128,7 +129,7 @@ def _event_or_404(event_id: str) -> dict:
 
 @bp.route("/events/<event_id>")
 @require("viewer", token=False)
-def event(event_id: str):
+def event(event_id: str, review_error: str | None = None, comment_value: str | None = None):
     ev = _event_or_404(event_id)
     timeline = timeline_steps(ev, store().timeline(event_id))
     clip_wait = None
@@ -136,6 +137,7 @@ def event(event_id: str):
         _, _, job = clip_for(ev, media_file(ev["clip"]))
         clip_wait = job is not None       # the player waits for the blurred copy, showing its progress
     return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline, clip_wait=clip_wait,
+                           review_error=review_error, comment_value=comment_value, label_words=WORDS,
                            reviews=store().reviews(event_id), near=store().neighbours(event_id),
                            camera_name=camera_names().get(ev["camera_id"], ev["camera_id"]),
                            statuses=REVIEW_STATUSES, **_helpers())
@@ -221,9 +223,13 @@ def review(event_id: str):
     status = data.get("status")
     if status not in REVIEW_STATUSES:
         raise InputError(f"status: use one of {', '.join(REVIEW_STATUSES)}")
-    comment = (data.get("comment") or "").strip() or None
+    # a form posts line breaks as CRLF, which the textarea's maxlength counted as one character
+    comment = (data.get("comment") or "").replace("\r\n", "\n").strip() or None
     if comment is not None and len(comment) > 2000:
-        raise InputError("comment: at most 2000 characters")
+        if _wants_json():
+            raise InputError("comment: at most 2000 characters")
+        # the page again, with what was typed and the reason in the page's language: nothing is lost
+        return event(event_id, t("comment_too_long").format(n=len(comment)), comment), 400
     updated = store().set_review(event_id, status, comment, actor())
     if _wants_json():
         return jsonify(alert_json(updated))
