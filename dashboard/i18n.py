@@ -328,6 +328,7 @@ TEXT: dict[str, dict[str, str]] = {
     "api_in_query": {"zh-CN": "查询", "en": "query"},
     "api_schemas": {"zh-CN": "数据结构", "en": "Schemas"},
     "menu": {"zh-CN": "菜单", "en": "Menu"},
+    "zone_refused": {"zh-CN": "区域不合规，未保存：", "en": "Not saved; the zones do not validate:"},
     "teach_no_frame": {"zh-CN": "此事件没有可用于标注的画面（没有原始画面和视频，或已按保留期删除）", "en": "This event has no frame to teach from (no clean frame and no clip, or removed by retention)"},
 }
 
