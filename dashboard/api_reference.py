@@ -56,7 +56,7 @@ def _operations(doc: dict) -> list[tuple[str, list[dict]]]:
                     name = r["$ref"].rsplit("/", 1)[-1]
                     r = doc.get("components", {}).get("responses", {}).get(name, r)
                 content = r.get("content") or {}
-                mime, media = next(iter(content.items()), (None, {}))
+                mime, media = next(iter(content.items()), (None, {"schema": None}))
                 responses.append({"code": code, "description": r.get("description", ""), "mime": mime,
                                   "schema": schema_text(media.get("schema"))})
             by_tag.setdefault((op.get("tags") or ["other"])[0], []).append({
@@ -66,7 +66,7 @@ def _operations(doc: dict) -> list[tuple[str, list[dict]]]:
                 "params": [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
                             "schema": schema_text(p.get("schema")), "description": p.get("description", "")}
                            for p in op.get("parameters", [])],
-                "body": schema_text(next(iter(body.values()), {}).get("schema")) if body else "",
+                "body": schema_text(next(iter(body.values()), {"schema": None}).get("schema")) if body else "",
                 "responses": responses})
     return [(tag, ops) for tag, ops in by_tag.items() if ops]
 

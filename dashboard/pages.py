@@ -10,8 +10,8 @@ import cv2
 from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, url_for
 
 from vision.errors import InputError
-from vision.media.labels import WORDS
 from vision.events import EVENT_TYPES, SEVERITIES
+from vision.media.labels import WORDS
 from vision.store.checks import BAD_CURSOR
 from vision.store.events import REVIEW_STATUSES
 

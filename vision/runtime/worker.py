@@ -25,10 +25,10 @@ from vision.config import BEHAVIOURS, Camera, HallConfig
 from vision.errors import ConfigError
 from vision.events import Event, new_event_id
 from vision.media.annotate import draw_window
-from vision.media.labels import say
 from vision.media.capture import CameraReader
 from vision.media.clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
 from vision.media.event_frame import encode_jpeg, frame_persons, write_event_frame
+from vision.media.labels import say
 from vision.media.palette import ALERT, OBJECT, PERSON, STAFF
 from vision.media.ring import MAX_RING_S, PacketRing, seconds_for_clip
 from vision.observe.observations import WindowObservation, distinct

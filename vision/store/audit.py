@@ -60,7 +60,8 @@ def _access_json(row) -> dict:
 
 def _filters(user: str | None, event_id: str | None, since: float | None, until: float | None,
              user_column: str) -> tuple[str, list]:
-    where, args = [], []
+    where: list[str] = []
+    args: list[str | float] = []
     if user:
         where.append(f"{user_column} = ?")
         args.append(user)
