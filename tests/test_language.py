@@ -44,7 +44,8 @@ def test_api_reference_page_shows_every_operation_offline(site):
     doc = document(site.config)
     for path, item in doc["paths"].items():
         for method in item:
-            assert f'<code class="path">{path}</code>' in html, path
+            anchor = f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", "")
+            assert f'id="{anchor}"' in html and f'<code class="path">{path}</code>' in html, (method, path)
     assert 'id="schema-Event"' in html and "接口文档" in html
     # nothing from elsewhere: every src and stylesheet is this site's own
     assert not re.search(r'(src|href)="(https?:)?//', html)
