@@ -171,6 +171,21 @@ def test_audit_migration_and_filters(tmp_path):
             audit.record("ann", "evt_a", "face", "view", "dashboard", True)
 
 
+from tests.pg_fixtures import backend, pg_server, store_target  # noqa: E402,F401 - shared fixtures: both back-ends
+
+
+def test_audit_on_both_back_ends(store_target):
+    from vision.store.database import Store
+    with Store(store_target) as store:
+        audit = EvidenceAudit(store)
+        assert audit.record("ann", "evt_a", "clip", "view", "dashboard", True, "10.0.0.1", at=2000.0)
+        assert not audit.record("ann", "evt_a", "clip", "view", "dashboard", True, at=2200.0)
+        assert audit.record("bob", "evt_b", "snapshot", "download", "api", False, at=3000.0)
+        assert [(a["user"], a["blurred"]) for a in audit.accesses()] == [("bob", False), ("ann", True)]
+        assert [a["event_id"] for a in audit.accesses(user="ann", since=1000.0, until=2500.0)] == ["evt_a"]
+        assert audit.users() == ["ann", "bob"]
+
+
 # ---- through the dashboard ----
 
 def _zidane_event(site: Site, media: Path, with_clip: bool = False):
