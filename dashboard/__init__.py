@@ -56,7 +56,22 @@ class _StrictJSON(DefaultJSONProvider):
 
 def create_app(config: HallConfig, *, store: Store | None = None, supervisor=None, config_path: Path | None = None,
                testing: bool = False, secret_key: bytes | None = None) -> Flask:
-    from . import api, auth, errors, live, pages, report, rota, settings, settings_pages, shared, sse, teach
+    from . import (
+        api,
+        api_reference,
+        audit,
+        auth,
+        errors,
+        live,
+        pages,
+        report,
+        rota,
+        settings,
+        settings_pages,
+        shared,
+        sse,
+        teach,
+    )
     from .accounts import Accounts
     from .i18n import language, plural_forms, t, tn
     from .throttle import LoginThrottle
@@ -111,6 +126,8 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.register_blueprint(api.metrics_bp)
     app.register_blueprint(api.webhooks_pages_bp)
     app.register_blueprint(shared.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(api_reference.bp)
 
     @app.get("/favicon.ico")
     def favicon():

@@ -18,6 +18,7 @@ from vision.store.reviews import MAX_BULK, MAX_COMMENT
 from .api_common import hall, int_arg, json_body, query, store, text
 from .auth import actor, require
 from .evidence import send_evidence
+from .privacy import clip_for, record_look, snapshot_for
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 
@@ -125,7 +126,12 @@ def timeline(event_id: str):
 @require("viewer")
 def clip(event_id: str):
     query(set())
-    path = _media(event_id, _event(event_id)["clip"], "clip")
+    event = _event(event_id)
+    path, blurred, job = clip_for(event, _media(event_id, event["clip"], "clip"), download=True)
+    if path is None:          # faces are being blurred: ask again (Retry-After) until it is ready
+        assert job is not None
+        return jsonify(job.to_json()), 202, {"Retry-After": "2"}
+    record_look(event_id, "clip", "download", "api", blurred)
     # conditional: ETag/Last-Modified, 304, and Range (206) so a browser's <video> can seek
     return send_evidence(path, mimetype="video/mp4", conditional=True, max_age=3600)
 
@@ -134,7 +140,9 @@ def clip(event_id: str):
 @require("viewer")
 def snapshot(event_id: str):
     query(set())
-    path = _media(event_id, _event(event_id)["snapshot"], "snapshot")
+    event = _event(event_id)
+    path, blurred = snapshot_for(event, _media(event_id, event["snapshot"], "snapshot"), download=True)
+    record_look(event_id, "snapshot", "download", "api", blurred)
     return send_evidence(path, mimetype="image/jpeg", conditional=True, max_age=3600)
 
 

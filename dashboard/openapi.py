@@ -149,6 +149,20 @@ def _schemas() -> dict:
                         "webhook_backlog": {"type": "integer", "minimum": 0}}),
         "Token": _obj(token_props),
         "TokenList": _obj({"tokens": {"type": "array", "items": ref("Token")}}),
+        "ClipPreparing": _obj({"status": {"enum": ["preparing", "failed"]}, "event_id": {"type": "string"},
+                               "done": {"type": "integer", "minimum": 0}, "total": {"type": "integer", "minimum": 0},
+                               "progress": {"type": "number", "minimum": 0, "maximum": 1},
+                               "error": {"type": "string"}}, required=["status", "event_id", "done", "total",
+                                                                       "progress"]),
+        "EvidenceAccess": _obj({"id": {"type": "integer"}, "at": TIME, "user": {"type": "string"},
+                                "event_id": {"type": "string"}, "what": {"enum": ["clip", "snapshot"]},
+                                "action": {"enum": ["view", "download"]},
+                                "via": {"enum": ["dashboard", "api", "shared_link"]}, "blurred": {"type": "boolean"},
+                                "address": {"type": ["string", "null"]}}),
+        "LoginAttempt": _obj({"at": TIME, "user": {"type": "string"}, "address": {"type": ["string", "null"]},
+                              "ok": {"type": "boolean"}, "reason": {"type": ["string", "null"]}}),
+        "Audit": _obj({"accesses": {"type": "array", "items": ref("EvidenceAccess")},
+                       "logins": {"type": "array", "items": ref("LoginAttempt")}}),
         "TokenRequest": _obj({"name": {"type": "string", "minLength": 1, "maxLength": 100},
                               "scope": {"enum": ["read", "write"]}}, additionalProperties=False),
         "TokenCreated": _obj({"token": ref("Token"), "secret": {"type": "string", "pattern": "^hm_",
@@ -404,6 +418,17 @@ def _media(summary: str, mime: str, description: str) -> dict:
     return op
 
 
+def _clip_op() -> dict:
+    op = _media("The event's video clip", "video/mp4",
+                "MP4 (H.264) with citizens' faces blurred (privacy.blur_faces); supports Range for seeking")
+    op["description"] = ("The blurred copy is made on the first request; until it is ready the answer is 202 with "
+                         "its progress and a Retry-After header: ask again.")
+    op["responses"]["202"] = {"description": "the faces are being blurred; ask again after Retry-After seconds",
+                              "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                              "content": _json(ref("ClipPreparing"))}
+    return op
+
+
 def _paths(window_ids: list[str]) -> dict:
     window_param = _path("window_id", "window id from cameras.yaml")
     if window_ids:
@@ -445,10 +470,10 @@ def _paths(window_ids: list[str]) -> dict:
         "/api/events/{event_id}/timeline": {"get": _op(
             "Every transition of the event, oldest first", _ok("the timeline", "Timeline"), tag="events",
             errors=("NotFound",), params=[EVENT_ID])},
-        "/api/events/{event_id}/clip.mp4": {"get": _media(
-            "The event's video clip", "video/mp4", "MP4 (H.264 as the camera sends it); supports Range for seeking")},
+        "/api/events/{event_id}/clip.mp4": {"get": _clip_op()},
         "/api/events/{event_id}/snapshot.jpg": {"get": _media(
-            "The event's snapshot with boxes", "image/jpeg", "JPEG taken when the event started")},
+            "The event's snapshot with boxes", "image/jpeg", "JPEG taken when the event started, citizens' faces "
+            "blurred (privacy.blur_faces)")},
         "/api/events/{event_id}/boxes.json": {"get": _op(
             "Boxes to draw over the clip, per frame", {"description": "{version, width, height, frames: "
                                                                       "[{t, boxes: [{box, label, color}]}]}",
@@ -474,6 +499,16 @@ def _paths(window_ids: list[str]) -> dict:
             tag="windows", errors=("NotFound",), params=[window_param])},
         "/api/cameras": {"get": _op("Every camera with its live status", _ok("the cameras", "CameraList"),
                                     tag="cameras")},
+        "/api/audit": {"get": _op(
+            "Who viewed or downloaded which clip or snapshot, and the logins", _ok("newest first", "Audit"),
+            tag="admin", admin=True, params=[
+                {"name": "user", "in": "query", "schema": {"type": "string"}, "description": "one user's rows"},
+                {"name": "event", "in": "query", "schema": {"type": "string"},
+                 "description": "one event's looks (no logins then)"},
+                {"name": "since", "in": "query", "schema": WHEN, "description": "at >= this (ISO 8601 or Unix s)"},
+                {"name": "until", "in": "query", "schema": WHEN, "description": "at < this"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500,
+                                                            "default": 100}}])},
         "/api/tokens": {
             "get": _op("List API tokens", _ok("the tokens", "TokenList"), tag="admin", admin=True),
             "post": _op("Create an API token", _ok("the token and its secret (shown once)", "TokenCreated"),

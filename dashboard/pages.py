@@ -11,6 +11,7 @@ from flask import Blueprint, abort, jsonify, make_response, redirect, render_tem
 
 from vision.errors import InputError
 from vision.events import EVENT_TYPES, SEVERITIES
+from vision.media.labels import WORDS
 from vision.store.checks import BAD_CURSOR
 from vision.store.events import REVIEW_STATUSES
 
@@ -35,6 +36,7 @@ from .present import (
     where,
     window_names,
 )
+from .privacy import clip_for, must_blur, record_look, snapshot_for
 from .sse import last_seq
 
 bp = Blueprint("pages", __name__)
@@ -127,10 +129,15 @@ def _event_or_404(event_id: str) -> dict:
 
 @bp.route("/events/<event_id>")
 @require("viewer", token=False)
-def event(event_id: str):
+def event(event_id: str, review_error: str | None = None, comment_value: str | None = None):
     ev = _event_or_404(event_id)
     timeline = timeline_steps(ev, store().timeline(event_id))
-    return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline,
+    clip_wait = None
+    if ev.get("clip") and must_blur(False):
+        _, _, job = clip_for(ev, media_file(ev["clip"]))
+        clip_wait = job is not None       # the player waits for the blurred copy, showing its progress
+    return render_template("event.html", ev=ev, alert=alert_json(ev), timeline=timeline, clip_wait=clip_wait,
+                           review_error=review_error, comment_value=comment_value, label_words=WORDS,
                            reviews=store().reviews(event_id), near=store().neighbours(event_id),
                            camera_name=camera_names().get(ev["camera_id"], ev["camera_id"]),
                            statuses=REVIEW_STATUSES, **_helpers())
@@ -139,10 +146,30 @@ def event(event_id: str):
 @bp.route("/events/<event_id>/clip.mp4")
 @require("viewer", token=False)
 def clip(event_id: str):
-    path = media_file(_event_or_404(event_id).get("clip"))
+    ev = _event_or_404(event_id)
     download = request.args.get("download") == "1"
+    path, blurred, job = clip_for(ev, media_file(ev.get("clip")), download)
+    if path is None:
+        assert job is not None
+        if download and not wants_json():   # a page that shows the progress, then fetches the file
+            return render_template("export.html", ev=ev, job=job.to_json()), 202, {"Retry-After": "2"}
+        return jsonify(job.to_json()), 202, {"Retry-After": "2"}
+    record_look(event_id, "clip", "download" if download else "view", "dashboard", blurred)
     return send_evidence(path, mimetype="video/mp4", conditional=True, as_attachment=download,
-                     download_name=f"{event_id}.mp4", max_age=3600)
+                         download_name=f"{event_id}.mp4", max_age=3600)
+
+
+@bp.route("/events/<event_id>/clip/export")
+@require("viewer", token=False)
+def clip_export(event_id: str):
+    """The blurred copy's progress: ``ready``, or ``preparing`` with done/total frames, or ``failed``."""
+    ev = _event_or_404(event_id)
+    download = request.args.get("download") == "1"
+    path, _, job = clip_for(ev, media_file(ev.get("clip")), download)
+    if path is not None:
+        return jsonify({"status": "ready", "event_id": event_id})
+    assert job is not None
+    return jsonify(job.to_json())
 
 
 @bp.route("/events/<event_id>/boxes.json")
@@ -159,9 +186,13 @@ def boxes(event_id: str):
 @bp.route("/events/<event_id>/snapshot.jpg")
 @require("viewer", token=False)
 def snapshot(event_id: str):
-    path = media_file(_event_or_404(event_id).get("snapshot"))
+    ev = _event_or_404(event_id)
+    download = request.args.get("download") == "1"
+    path, blurred = snapshot_for(ev, media_file(ev.get("snapshot")), download)
     if request.args.get("thumb") != "1":
-        return send_evidence(path, mimetype="image/jpeg", conditional=True, max_age=86400)
+        record_look(event_id, "snapshot", "download" if download else "view", "dashboard", blurred)
+        return send_evidence(path, mimetype="image/jpeg", conditional=True, max_age=86400,
+                             as_attachment=download, download_name=f"{event_id}.jpg")
     # a thumbnail for lists: JPEG decoded at 1/4 (or 1/2) scale, then resized; cheap, no file kept
     image = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_4)
     if image is None:
@@ -192,9 +223,13 @@ def review(event_id: str):
     status = data.get("status")
     if status not in REVIEW_STATUSES:
         raise InputError(f"status: use one of {', '.join(REVIEW_STATUSES)}")
-    comment = (data.get("comment") or "").strip() or None
+    # a form posts line breaks as CRLF, which the textarea's maxlength counted as one character
+    comment = (data.get("comment") or "").replace("\r\n", "\n").strip() or None
     if comment is not None and len(comment) > 2000:
-        raise InputError("comment: at most 2000 characters")
+        if _wants_json():
+            raise InputError("comment: at most 2000 characters")
+        # the page again, with what was typed and the reason in the page's language: nothing is lost
+        return event(event_id, t("comment_too_long").format(n=len(comment)), comment), 400
     updated = store().set_review(event_id, status, comment, actor())
     if _wants_json():
         return jsonify(alert_json(updated))

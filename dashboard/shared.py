@@ -9,6 +9,7 @@ from vision.notify.links import link_is_valid, share_key
 
 from .evidence import send_evidence
 from .present import media_file, store
+from .privacy import record_look, snapshot_for
 
 bp = Blueprint("shared", __name__)
 
@@ -20,4 +21,6 @@ def snapshot(event_id: str):
     event = store().get_event(event_id)
     if event is None:
         abort(404, description="no such event (deleted by retention?)")
-    return send_evidence(media_file(event.get("snapshot")), mimetype="image/jpeg", max_age=3600)
+    path, blurred = snapshot_for(event, media_file(event.get("snapshot")), download=True)   # leaves the hall
+    record_look(event_id, "snapshot", "view", "shared_link", blurred, who="shared link")
+    return send_evidence(path, mimetype="image/jpeg", max_age=3600)

@@ -15,6 +15,7 @@ from vision.webhooks.endpoints import DELIVERY_STATUSES
 from .api_admin import endpoints
 from .api_common import windows
 from .auth import actor, require
+from .present import local
 
 bp = Blueprint("webhooks_pages", __name__, url_prefix="/settings/webhooks")  # linked from the settings page
 
@@ -22,7 +23,7 @@ TEXT = {
     "webhooks": ("Webhooks", "Webhook 推送"), "settings": ("Settings", "设置"),
     "intro": ("Each endpoint receives every matching event as a signed POST (Standard Webhooks). "
               "See docs/integration.md for verifying the signature.",
-              "每个推送地址以签名的 POST 请求（Standard Webhooks）接收匹配的事件。验签方法见 docs/integration.md。"),
+              "每个推送地址都会收到匹配事件的签名推送请求，验签方法见集成文档。"),
     "endpoint": ("Endpoint", "推送地址"), "source": ("Source", "来源"), "filters": ("Filters", "筛选"),
     "state": ("State", "状态"), "queue": ("Queue", "队列"), "actions": ("Actions", "操作"),
     "enabled": ("enabled", "已启用"), "disabled": ("disabled", "已停用"),
@@ -42,6 +43,11 @@ TEXT = {
     "code": ("HTTP", "HTTP"), "latency": ("Latency", "耗时"), "error": ("Last error", "最近错误"),
     "next": ("Next attempt", "下次尝试"), "all": ("all", "全部"), "show": ("Show", "显示"),
     "config_source": ("cameras.yaml", "配置文件"), "dashboard_source": ("dashboard", "页面"),
+    "if_none": ("if none is ticked", "不勾选即全部"), "docs": ("Integration guide:", "集成文档："),
+    "event.started": ("event started", "事件开始"), "event.updated": ("event updated", "事件更新"),
+    "event.ended": ("event ended", "事件结束"), "event.reviewed": ("event reviewed", "事件已处置"),
+    "camera.offline": ("camera offline", "摄像头离线"), "camera.online": ("camera back online", "摄像头恢复"),
+    "window.paused": ("window paused", "窗口暂停服务"), "window.resumed": ("window resumed", "窗口恢复服务"),
 }
 
 
@@ -65,7 +71,7 @@ def _page(status: int = 200, *, error: str | None = None, secret: str | None = N
         "webhooks.html", tw=tw, endpoints=eps.list(), backlog=backlog, selected=selected,
         status_filter=status_filter, deliveries=deliveries, message_types=MESSAGE_TYPES,
         window_ids=[w.id for w, _ in windows()], statuses=DELIVERY_STATUSES, error=error, secret=secret,
-        secret_for=secret_for, form=request.form if request.method == "POST" else {}), status
+        secret_for=secret_for, form=request.form if request.method == "POST" else {}, local=local), status
 
 
 @bp.get("")

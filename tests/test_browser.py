@@ -198,8 +198,13 @@ def test_event_clip_plays_with_boxes(hall, browser):
     ev, clip = hall["clip_event"], hall["clip"]
     browser.get(f"{hall['url']}/events/{ev.id}")
     video = browser.find_element(By.ID, "clip")
-    wait(browser, lambda d: d.execute_script("return arguments[0].readyState", video) == 4, 15,
+    # a manager sees citizens' faces blurred (dashboard/privacy.py): the page shows the blurring's progress,
+    # then plays the blurred copy (its frames and duration are the clip's)
+    assert browser.find_element(By.ID, "blur-wait").is_displayed()
+    wait(browser, lambda d: d.execute_script("return arguments[0].readyState", video) == 4, 90,
          "the clip did not reach readyState 4")
+    assert not browser.find_element(By.ID, "blur-wait").is_displayed()
+    assert video.get_attribute("src").endswith(f"/events/{ev.id}/clip.mp4")
     duration = browser.execute_script("return arguments[0].duration", video)
     assert abs(duration - clip.duration_s) < 0.1, (duration, clip.duration_s)
     assert browser.execute_script("return [arguments[0].videoWidth, arguments[0].videoHeight]", video) == [640, 360]

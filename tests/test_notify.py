@@ -33,6 +33,7 @@ from vision.notify import queue
 from vision.notify.links import snapshot_link
 from vision.notify.messages import Alert, HallFacts, fit_picture, robot_messages
 from vision.notify.sender import Notifier, Robot
+from vision.privacy.evidence import blurred_path
 from vision.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,8 +288,9 @@ def test_wecom_markdown_then_the_snapshot_as_an_image_whose_md5_matches(tmp_path
     content = text["markdown"]["content"]
     for words in ("2号窗口", "窗口使用手机", "2026-12-01 14:03:22", "东区", f"http://10.1.2.3:8080/events/{ev.id}"):
         assert words in content
-    assert base64.b64decode(image["image"]["base64"]) == picture    # the snapshot itself, unchanged
-    assert image["image"]["md5"] == hashlib.md5(picture).hexdigest()
+    sent = blurred_path(config.path(config.storage.media_dir) / rel).read_bytes()   # citizens' faces blurred
+    assert sent != picture and base64.b64decode(image["image"]["base64"]) == sent
+    assert image["image"]["md5"] == hashlib.md5(sent).hexdigest()
 
 
 def test_wecom_news_links_a_snapshot_the_chat_app_opens_without_login(tmp_path, receiver, notifiers, media):
@@ -309,7 +311,8 @@ def test_wecom_news_links_a_snapshot_the_chat_app_opens_without_login(tmp_path, 
     app = create_app(config, store=store, testing=True, secret_key=b"k" * 32)
     client = app.test_client()                   # nobody logged in: the chat app's fetch
     got = client.get(f"{pic.path}?{pic.query}")
-    assert got.status_code == 200 and got.data == picture
+    blurred = blurred_path(config.path(config.storage.media_dir) / rel)     # a link leaves the hall: blurred
+    assert got.status_code == 200 and got.data == blurred.read_bytes() != picture
     tampered = pic.query.replace("sig=", "sig=A")
     assert client.get(f"{pic.path}?{tampered}").status_code == 403
     other = new_alert(store, "eating", "w01", snapshot=rel)

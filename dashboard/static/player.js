@@ -10,6 +10,14 @@
   const toggle = document.getElementById('show-boxes');
   const state = document.getElementById('boxes-state');
   let doc = null, hold = 1.5;
+  // the overlay's labels are stored in English (vision/media/labels.py); the page says them in its language
+  const words = JSON.parse(video.dataset.words || '{}');
+  const wordRe = Object.keys(words).length ? new RegExp(Object.keys(words).sort((a, b) => b.length - a.length)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : null;
+  function say(label) {
+    if (!wordRe) return label;
+    return label.replace(wordRe, (w) => words[w]).replace(/: /g, '：').replace(/, /g, '、');
+  }
   window.hmPlayer = {draws: 0, boxesDrawn: 0, frames: 0};
 
   fetch(video.dataset.boxes, {credentials: 'same-origin'}).then(function (r) {
@@ -67,9 +75,10 @@
       const x = r.x + x1 * sx, y = r.y + y1 * sy, bw = (x2 - x1) * sx, bh = (y2 - y1) * sy;
       ctx.strokeStyle = colour; ctx.strokeRect(x, y, bw, bh);
       if (b.label) {
-        const tw = ctx.measureText(b.label).width + 6;
+        const label = say(b.label);
+        const tw = ctx.measureText(label).width + 6;
         ctx.fillStyle = colour; ctx.fillRect(x, Math.max(0, y - 16), tw, 16);
-        ctx.fillStyle = '#fff'; ctx.fillText(b.label, x + 3, Math.max(12, y - 4));
+        ctx.fillStyle = '#fff'; ctx.fillText(label, x + 3, Math.max(12, y - 4));
       }
       window.hmPlayer.boxesDrawn += 1;
     });

@@ -61,10 +61,13 @@
     }
 
     fetch(panel.dataset.view, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
-      .then((r) => r.json().then((d) => ({ok: r.ok, d: d})))
-      .then(({ok, d}) => {
+      .then((r) => r.json().then((d) => ({ok: r.ok, status: r.status, d: d})))
+      .then(({ok, status, d}) => {
         box.textContent = '';
-        if (!ok) { box.appendChild(el('p', {class: 'muted', text: d.error ? d.error.message : text.failed})); return; }
+        if (!ok) {   // the page's words (the API's English reason is for scripts: d.error.message)
+          box.appendChild(el('p', {class: 'muted', text: status === 404 && text.noframe ? text.noframe : text.failed}));
+          return;
+        }
         if (!d.persons.length) box.appendChild(el('p', {class: 'muted', text: text.none}));
         for (const p of d.persons) {
           const fig = el('figure', {class: 'crop', 'data-person': p.index},

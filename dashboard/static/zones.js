@@ -128,7 +128,13 @@
         headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf},
         body: JSON.stringify(body)});
       const out = await r.json();
-      if (!r.ok) { msg.className = 'zone-message error'; msg.textContent = (out.error && out.error.message) || r.status; return; }
+      if (!r.ok) {   // what is wrong in the page's words; where (file:line: key) and the check's own words as code
+        msg.className = 'zone-message error';
+        const where = document.createElement('code');
+        where.textContent = (out.error && out.error.message) || String(r.status);
+        msg.replaceChildren(document.createTextNode((T.refused || '') + ' '), where);
+        return;
+      }
       data.fileHash = out.file_hash; dirty = false; stage.classList.remove('drawing');
       msg.className = 'zone-message ok'; msg.textContent = out.message;
     } catch (err) { msg.className = 'zone-message error'; msg.textContent = String(err); }

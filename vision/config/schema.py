@@ -554,6 +554,16 @@ class Dashboard(Strict):
         return f"http://{host}:{self.port}"
 
 
+class Privacy(Strict):
+    """PIPL: whose faces are blurred in evidence that leaves the system (vision/privacy/blur.py)."""
+
+    blur_faces: Literal["all_but_staff", "citizen_zone", "off"] = Field(
+        "all_but_staff", description="all_but_staff: every face but those in a staff zone; citizen_zone: faces in "
+                                     "a citizen zone; off: none")
+    admins_see_originals: bool = Field(True, description="admins see unblurred snapshots and clips in the "
+                                                         "dashboard (downloads are blurred for everyone)")
+
+
 class Defaults(Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     rules: Rules = Field(default_factory=Rules)
@@ -572,6 +582,7 @@ class HallConfig(Strict):
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)
     notify: list[NotifyRobot] = Field(default_factory=list, description="WeCom / DingTalk group robots")
     dashboard: Dashboard = Field(default_factory=Dashboard)
+    privacy: Privacy = Field(default_factory=Privacy)
     mqtt: Mqtt | None = Field(None, description="publish events and window states to an MQTT broker")
     base_dir: Path = Path(".")   # set by the loader: relative paths resolve against the config's folder
 

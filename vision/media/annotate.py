@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from vision.config import Window
+from vision.media.labels import say
 from vision.media.palette import AMBER, BLUE, GREEN, GREY, RED, WHITE, ZONES
 from vision.observe.observations import WindowObservation, distinct
 from vision.perception.detections import SKELETON, Face
@@ -13,6 +14,11 @@ from vision.perception.geometry import to_pixels
 
 
 def _label(img: np.ndarray, text: str, org: tuple[int, int], color, scale: float) -> None:
+    if not text.isascii():    # Chinese words need a CJK font (Pillow), as the live view's labels
+        from vision.media.window_states import _chip
+        _chip(img, text, text.encode("ascii", "replace").decode(), (int(org[0]), int(org[1])), color,
+              max(12, round(30 * scale)))
+        return
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     x, y = int(org[0]), int(max(th + 2, org[1]))
     cv2.rectangle(img, (x, y - th - 3), (x + tw + 4, y + base - 1), color, -1)
@@ -45,15 +51,17 @@ def draw_face(img: np.ndarray, face: Face, eyes: str | None, scale: float = 1.0)
     _label(img, text, (x1, y2 + int(14 * scale)), color, 0.4 * scale)
 
 
-def draw_window(image: np.ndarray, window: Window) -> np.ndarray:
-    """A copy of ``image`` with one window's zones drawn (for event snapshots)."""
+def draw_window(image: np.ndarray, window: Window, language: str = "en") -> np.ndarray:
+    """A copy of ``image`` with one window's zones drawn (for event snapshots), named in ``language``."""
     out = image.copy()
     h, w = out.shape[:2]
     scale = max(0.8, min(w, h) / 600)
-    _poly(out, to_pixels(window.staff_zone, w, h), ZONES["staff_zone"], f"{window.name or window.id} staff zone", scale)
-    _poly(out, to_pixels(window.counter, w, h), ZONES["counter"], "counter", scale)
+    sep = " " if language == "en" else " · "
+    _poly(out, to_pixels(window.staff_zone, w, h), ZONES["staff_zone"],
+          f"{window.name or window.id}{sep}{say('staff zone', language)}", scale)
+    _poly(out, to_pixels(window.counter, w, h), ZONES["counter"], say("counter", language), scale)
     if window.citizen_zone:
-        _poly(out, to_pixels(window.citizen_zone, w, h), ZONES["citizen_zone"], "citizen zone", scale)
+        _poly(out, to_pixels(window.citizen_zone, w, h), ZONES["citizen_zone"], say("citizen zone", language), scale)
     return out
 
 

@@ -196,7 +196,11 @@ def write_snapshot(image: np.ndarray, path: Path, boxes: Iterable[BoxSpec] = ())
     for box, label, color in boxes:
         x1, y1, x2, y2 = (int(round(v)) for v in box)
         cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness)
-        if label:
+        if label and not label.isascii():    # Chinese needs a CJK font (Pillow)
+            from vision.media.window_states import _chip
+            top = max(0, y1 - round(28 * scale) - 6)
+            _chip(canvas, label, label.encode("ascii", "replace").decode(), (x1, top), color, round(28 * scale))
+        elif label:
             (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
             top = max(0, y1 - th - base - 4)
             cv2.rectangle(canvas, (x1, top), (x1 + tw + 6, top + th + base + 4), color, cv2.FILLED)

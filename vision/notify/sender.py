@@ -34,6 +34,7 @@ from vision.notify.messages import (
     dingtalk_url,
     robot_messages,
 )
+from vision.privacy.evidence import SnapshotBlurrer
 from vision.webhooks.address_guard import (
     Resolver,
     Unresolvable,
@@ -126,7 +127,7 @@ class Notifier:
     def __init__(self, store, robots: Sequence[Robot], facts: HallFacts, media_dir: Path | str | None = None, *,
                  poll_s: float = 0.5, schedule: Sequence[float] = queue.RETRY_S,
                  camera_windows: Mapping[str, Iterable[str]] | None = None, resolver: Resolver | None = None,
-                 rate_window_s: float = 60.0):
+                 rate_window_s: float = 60.0, blurrer: SnapshotBlurrer | None = None):
         ids = [r.id for r in robots]
         if len(set(ids)) != len(ids):
             raise InputError(f"notify: robot ids must be unique, got {ids}")
@@ -147,6 +148,7 @@ class Notifier:
             for robot in self.robots:
                 queue.start_cursor(conn, robot.id, now)
         self._share_key = links.share_key(store)
+        self.blurrer = blurrer
 
     @classmethod
     def from_config(cls, store, config, **kw) -> Notifier:
@@ -162,6 +164,7 @@ class Notifier:
                 raise ConfigError(f"notify[{i}] (robot {item.id}): {Robot.from_config(item).scrub(str(exc))}") from None
             robots.append(Robot.from_config(item))
         camera_windows = {c.id: [w.id for w in c.windows] for c in config.cameras}
+        kw.setdefault("blurrer", SnapshotBlurrer.from_config(config))   # a chat group is outside the hall
         return cls(store, robots, HallFacts.from_config(config), config.path(config.storage.media_dir),
                    camera_windows=camera_windows, **kw)
 
@@ -215,8 +218,11 @@ class Notifier:
         if not path.is_relative_to(self.media_dir) or not path.is_file():
             return None
         try:
+            if self.blurrer is not None:     # citizens' faces blurred (vision/privacy)
+                path = self.blurrer.copy_of(path, alert.camera_id)
             return path.read_bytes()
-        except OSError:
+        except (OSError, ValueError) as exc:
+            log.warning("event %s: snapshot not sent: %s", alert.event_id, exc)
             return None
 
     def send(self, robot: Robot, batch: queue.Batch, session: requests.Session) -> bool:

@@ -28,6 +28,7 @@ from vision.media.annotate import draw_window
 from vision.media.capture import CameraReader
 from vision.media.clips import ClipCutter, ClipJob, overlay_path, write_overlay, write_snapshot
 from vision.media.event_frame import encode_jpeg, frame_persons, write_event_frame
+from vision.media.labels import say
 from vision.media.palette import ALERT, OBJECT, PERSON, STAFF
 from vision.media.ring import MAX_RING_S, PacketRing, seconds_for_clip
 from vision.observe.observations import WindowObservation, distinct
@@ -249,8 +250,9 @@ class CameraWorker:
             try:
                 window = next((w for w in self.camera.windows if w.id == ev.window_id), None)
                 if window is not None:
-                    image = draw_window(image, window)
-                write_snapshot(image, snap_path, [(b["box"], b["label"], tuple(b["color"]))
+                    image = draw_window(image, window, self.config.hall.language)
+                write_snapshot(image, snap_path, [(b["box"], say(b["label"], self.config.hall.language),
+                                                   tuple(b["color"]))
                                                   for b in frame_boxes(step.observations)])
                 snapshot = self._relative(snap_path)
             except (OSError, ValueError) as exc:
