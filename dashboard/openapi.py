@@ -101,7 +101,7 @@ def _schemas() -> dict:
                             "type": "array", "items": ref("Review"), "description": "every review, oldest first"}},
                         "required": record["required"] + ["reviews"]},
         "ReviewList": _obj({"event_id": {"type": "string"}, "reviews": {"type": "array", "items": ref("Review")}}),
-        "BulkReviewRequest": _obj({"ids": {"type": "array", "items": {"type": "string", "minLength": 1},
+        "BulkReviewRequest": _obj({"ids": {"type": "array", "items": {"type": "string", "pattern": "\\S"},
                                            "minItems": 1, "maxItems": MAX_BULK},
                                    "status": {"enum": list(REVIEW_VERDICTS)},
                                    "comment": {"type": ["string", "null"], "maxLength": MAX_COMMENT}},
