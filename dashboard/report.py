@@ -217,6 +217,18 @@ def _types(this: Period, prev: Period) -> list[str]:
     return [ty for ty in EVENT_TYPES if ty in seen]
 
 
+def period_title(span: Span) -> str:
+    """A period as the page's language says it: 2026年第49周 (12-01 – 12-07) / Week 49, 2026 (...); months and days alike."""
+    first, last = span.first, span.last
+    if span.kind == "week":
+        year, week, _ = first.isocalendar()
+        text = t("period_week").replace("{year}", str(year)).replace("{week}", str(week))
+        return f"{text} ({first:%m-%d} – {last:%m-%d})"
+    if span.kind == "month":
+        return t("period_month").replace("{year}", str(first.year)).replace("{month}", str(first.month))
+    return first.isoformat()
+
+
 def _today() -> date:
     return datetime.now(hall_tz()).date()
 
@@ -257,9 +269,10 @@ def _page(kind: str):
                                 (prev_name, [r["prev_total"] for r in people], PREV_COLOUR)])
         if any(r["number"] is not None for r in people) else "",
     }
-    choices = [s.label for s in periods.recent(kind, _today(), PICKER_CHOICES[kind])]
-    if span.label not in choices:
-        choices.insert(0, span.label)
+    recent = periods.recent(kind, _today(), PICKER_CHOICES[kind])
+    if span not in recent:
+        recent.insert(0, span)
+    choices = [(s.label, period_title(s)) for s in recent]
     return render_template(
         "report.html", kind=kind, words=words, span=span, this=this, prev=prev, table=table, people=people,
         types=types, charts=charts, choices=choices, prev_label=span.before().label, next_label=span.after().label,

@@ -51,6 +51,8 @@ ROTA_TEXT: dict[str, dict[str, str]] = {
     "report_day": {"zh-CN": "日报", "en": "Day"},
     "report_week": {"zh-CN": "周报", "en": "Week"},
     "report_month": {"zh-CN": "月报", "en": "Month"},
+    "period_week": {"zh-CN": "{year}年第{week}周", "en": "Week {week}, {year}"},
+    "period_month": {"zh-CN": "{year}年{month}月", "en": "{month}/{year}"},
     "this_month": {"zh-CN": "本月", "en": "This month"},
     "previous_month": {"zh-CN": "上月", "en": "Last month"},
     "this_day": {"zh-CN": "当日", "en": "This day"},

@@ -435,6 +435,12 @@ def test_report_numbers(scripted_week):
     # any week can be picked; an empty week renders
     assert client.get("/report?week=2025-W01").status_code == 200
     assert "2026-W45" in client.get("/report?week=2026-W46").text
+    # the picker names weeks in the page's language; no native week input (it speaks the browser's language)
+    assert '<option value="2026-W46" selected>2026年第46周 (11-09 – 11-15)</option>' in html
+    assert 'type="week"' not in html
+    en = client.get("/report?week=2026-W46&lang=en").text
+    assert '<option value="2026-W46" selected>Week 46, 2026 (11-09 – 11-15)</option>' in en
+    assert ">2026年11月</option>" in client.get("/report/month?month=2026-11&lang=zh-CN").text
 
 
 def test_report_csv(scripted_week):
