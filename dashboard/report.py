@@ -218,7 +218,7 @@ def _types(this: Period, prev: Period) -> list[str]:
 
 
 def period_title(span: Span) -> str:
-    """A period as the page's language says it: 2026年第49周 (12-01 – 12-07) / Week 49, 2026 (...); months and days alike."""
+    """A period as the page's language says it: 2026年第49周 (12-01 – 12-07), Week 49, 2026 (...), 2026年12月."""
     first, last = span.first, span.last
     if span.kind == "week":
         year, week, _ = first.isocalendar()
