@@ -11,7 +11,7 @@ _BOUNDS = {"greater_than_equal": ("err_ge", "ge"), "greater_than": ("err_gt", "g
            "less_than_equal": ("err_le", "le"), "less_than": ("err_lt", "lt")}
 _NUMBER = {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float", "finite_number"}
 _DATE = {"date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"}
-# the schema's own checks (vision/config/schema.py), known by how their English message begins
+# the schema's own checks (the section modules of vision/config/), known by how their English message begins
 _OWN = [(re.compile(r"^weekday"), "err_weekday"), (re.compile(r"^service period .* must look like"), "err_period"),
         (re.compile(r"impossible time"), "err_period_time"), (re.compile(r"ends before it starts"), "err_period_order"),
         (re.compile(r"^unknown time zone"), "err_timezone"), (re.compile(r"^colour .* must be #rrggbb"), "err_colour"),

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
-from vision.config.schema import SLUG, SLUG_HELP, HallConfig
+from vision.config.base import SLUG, SLUG_HELP
+from vision.config.hall_config import HallConfig
 from vision.errors import ConfigError
 
 

@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from vision.config.schema import BEHAVIOURS
+from vision.config.rules import BEHAVIOURS
 from vision.events import Event
 
 WINDOW_STATES = ("occupied", "vacant", "paused", "closed", "offline", "unknown")

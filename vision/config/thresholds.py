@@ -1,0 +1,70 @@
+"""thresholds: (under defaults: and per window): the per-frame judgement thresholds, and their override."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from vision.config.base import Strict
+
+
+class Thresholds(Strict):
+    """Per-frame judgement thresholds (observe). Distances are in shoulder widths unless noted."""
+
+    person_score: float = Field(0.35, ge=0, le=1, description="minimum detector score for a person")
+    person_confirm_score: float = Field(0.15, ge=0, le=1, description="a person scored from this up to person_score "
+                                        "counts when the pose finds a head and shoulders in the box; set it to "
+                                        "person_score to count only the detector's score")
+    object_score: float = Field(0.30, ge=0, le=1, description="minimum score for cups, bottles, food")
+    phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
+    hand_phone_score: float = Field(0.30, ge=0, le=1, description="minimum score for a cell phone the hand zoom "
+                                    "finds in a staff member's hand square (models.hand_zoom_every_s)")
+    phone_head_score: float | None = Field(None, ge=0, le=1, description="probability from a phone_in_use head "
+                                           "(models.heads) at or above which the staff member has a phone in use; "
+                                           "None: the head's own threshold")
+    keypoint_score: float = Field(0.30, ge=0, le=1, description="minimum score for a keypoint to be used")
+    staff_zone_overlap: float = Field(0.5, gt=0, le=1, description="share of a person's box inside the staff zone to "
+                                                                   "count as staff")
+    citizen_zone_overlap: float = Field(0.5, gt=0, le=1)
+    counter_overlap: float = Field(0.5, gt=0, le=1, description="share of an object's box on the counter polygon")
+    hand_distance: float = Field(0.45, gt=0, description="phone centre to wrist, in shoulder widths, to count as held")
+    ear_distance: float = Field(0.55, gt=0, description="phone centre to ear/eye, in shoulder widths, for phone at ear")
+    mouth_distance: float = Field(0.5, gt=0, description="food/drink or wrist to mouth, in shoulder widths")
+    eating_cue_score: float = Field(0.30, ge=0, le=1, description="minimum score for the pose's eating cues: the "
+                                    "food/drink detection at the mouth, and the wrist and nose keypoints of a wrist "
+                                    "at the mouth (the mouth stage, mouth_object, is judged apart)")
+    mouth_object: float = Field(0.3, ge=0, le=1, description="probability of a mouth-held thing (cup, bottle, food) "
+                                "around the face at or above which the staff member is eating or drinking")
+    food_at_face: float = Field(0.6, ge=0, description="food/drink box to the mouth of the face found, in face widths")
+    head_down_tilt: float = Field(0.15, ge=0, description="nose below the eye line by this many shoulder widths")
+    pitch_is_head_down: bool = Field(False, description="a head pitched down (ears above the eyes) with the eyes "
+                                     "not seen counts as head down; off: on public photos it fired on 6 of 60 people "
+                                     "reading, writing or typing and on 1 of 70 sleepers (docs/models.md)")
+    head_down_drop: float = Field(0.10, description="eyes below the shoulder line minus this many shoulder widths")
+    min_shoulder_px: float = Field(24.0, gt=0, description="shoulder width in pixels below which the chest is too "
+                                                           "small to judge")
+    still_motion: float = Field(0.02, ge=0, le=1, description="changed-pixel share in a head-down person's box below "
+                                                              "which they are still")
+    face_score: float = Field(0.5, ge=0, le=1, description="face-landmark score below which the eyes are not judged "
+                                                           "(unknown)")
+    eye_min_px: float = Field(8.0, gt=0, description="eye width (corner to corner) in frame pixels below which the "
+                                                     "eyes are unknown")
+    eye_turned_ratio: float = Field(0.7, gt=0, le=1, description="narrower eye over the wider one below which the "
+                                                                 "head is turned: eyes unknown")
+    eye_closed_below: float = Field(0.20, ge=0, description="eyelid gap over eye width at or below which the eyes are "
+                                                            "closed (chosen on public eye photos: docs/models.md, "
+                                                            "Face and eyes)")
+    eye_open_above: float = Field(0.24, ge=0, description="eyelid gap over eye width at or above which the eyes are "
+                                                          "open (between: unknown)")
+
+
+def _patch_model(model: type[BaseModel]) -> type[BaseModel]:
+    """The same fields as ``model``, all optional: a per-window override."""
+    # every field of these models is annotated (f.annotation is never None)
+    fields: dict[str, Any] = {name: (f.annotation | None, None)  # type: ignore[operator]
+                              for name, f in model.model_fields.items()}
+    return create_model(f"{model.__name__}Override", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+
+
+ThresholdsOverride = _patch_model(Thresholds)
