@@ -8,7 +8,9 @@ from flask import Flask, jsonify, render_template, request
 from flask import make_response as app_response
 from werkzeug.exceptions import HTTPException
 
-from vision.errors import HallmonitorError
+from vision.errors import ConfigError, HallmonitorError
+
+from .settings_errors import config_problems
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +22,15 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def error_response(status: int, message: str, headers=None, **extra):
-    """The error as JSON (API, JSON clients) or as a page; ``headers`` such as Allow or Retry-After are kept."""
+def error_response(status: int, message: str, headers=None, page_problems: list[dict] | None = None,
+                   **extra):
+    """The error as JSON (API, JSON clients) or as a page; ``headers`` such as Allow or Retry-After are kept.
+    ``page_problems`` (a refused config's, in the page's language) are listed on the page above the English fold."""
     if wants_json():
         response = jsonify({"error": {"status": status, "message": message, **extra}})
     else:
-        response = app_response(render_template("error.html", status=status, message=message))
+        response = app_response(render_template("error.html", status=status, message=message,
+                                                problems=page_problems or []))
     response.status_code = status
     for name, value in headers or ():
         if name.lower() not in ("content-type", "content-length"):
@@ -36,6 +41,8 @@ def error_response(status: int, message: str, headers=None, **extra):
 def register(app: Flask) -> None:
     @app.errorhandler(HallmonitorError)
     def _hallmonitor(exc: HallmonitorError):
+        if isinstance(exc, ConfigError) and not wants_json():
+            return error_response(exc.status, exc.message, page_problems=config_problems(exc))
         return error_response(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)

@@ -17,6 +17,7 @@ from .auth import accounts, require
 from .i18n import t
 from .live import frame_response
 from .present import camera_or_404, hall, local, supervisor
+from .settings_errors import config_problems
 from .zones import ZONES, set_zones, text_hash, write_config
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -74,7 +75,8 @@ def save_zones(camera_id: str):
         new_text, config = set_zones(old_text, camera_id, body.get("windows"), source=path.name,
                                      base_dir=hall().base_dir)
     except ConfigError as exc:
-        return jsonify({"error": {"status": 400, "message": exc.message}}), 400
+        # the English lines for scripts; each problem's key and what is wrong in the page's language
+        return jsonify({"error": {"status": 400, "message": exc.message, "problems": config_problems(exc)}}), 400
     write_config(path, new_text, old_text)
     changes.record("zones", camera_id, changes.text_diff(old_text, new_text, path.name))
     current_app.config["HALL"] = config    # this process's pages at once; the cameras within seconds (live reload)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+from vision.config.loading import _loc_text
+from vision.errors import ConfigError
+
 from .i18n import t
 
 _BOUNDS = {"greater_than_equal": ("err_ge", "ge"), "greater_than": ("err_gt", "gt"),
@@ -16,7 +19,11 @@ _OWN = [(re.compile(r"^weekday"), "err_weekday"), (re.compile(r"^service period 
         (re.compile(r"impossible time"), "err_period_time"), (re.compile(r"ends before it starts"), "err_period_order"),
         (re.compile(r"^unknown time zone"), "err_timezone"), (re.compile(r"^colour .* must be #rrggbb"), "err_colour"),
         (re.compile(r"is used twice"), "err_duplicate_id"), (re.compile(r"is shorter than the .* between two analyses"),
-                                                               "err_grace_short")]
+                                                               "err_grace_short"),
+        (re.compile(r"polygon needs at least 3 points"), "err_polygon_short"),
+        (re.compile(r"is outside the frame"), "err_point_outside"), (re.compile(r"^no such file"), "err_no_such_file"),
+        (re.compile(r"is not an image OpenCV can read"), "err_not_image"),
+        (re.compile(r"not valid YAML"), "err_yaml"), (re.compile(r"top level must be a mapping"), "err_top_level")]
 
 
 def _number(v) -> str:
@@ -49,6 +56,21 @@ def problem_text(problem: dict) -> str:
         if pattern.search(msg):
             return t(key) + (f" ({_quoted(msg)})" if _quoted(msg) else "")
     return msg
+
+
+def config_problems(exc: ConfigError) -> list[dict]:
+    """A refused config as a page shows it: per problem ``where`` (file:line, from the English message's
+    lines), ``key`` (cameras[0].windows[1].counter) and ``text``, what is wrong in the page's language."""
+    lines = exc.message.splitlines()
+    if not exc.problems:
+        return [{"where": "", "key": "", "text": problem_text({"msg": exc.message})}]
+    out = []
+    for i, p in enumerate(exc.problems):
+        key = _loc_text(tuple(p.get("loc", ())))
+        line = lines[i] if i < len(lines) else ""
+        where = line.split(f": {key}:", 1)[0] if f": {key}:" in line else ""
+        out.append({"where": where, "key": key, "text": problem_text(p)})
+    return out
 
 
 def _quoted(msg: str) -> str:

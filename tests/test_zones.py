@@ -128,3 +128,41 @@ def test_only_admins_save_and_csrf_is_required(site):
     assert admin.post("/settings/cameras/cam-a/zones", json=body).status_code == 403
     assert admin.post("/settings/cameras/nope/zones", json=body).status_code in (403, 404)
     assert site.config_path.read_text(encoding="utf-8") == HALL_YAML
+
+
+def test_a_refused_save_names_the_key_in_the_pages_language(site):
+    admin = site.app.test_client()
+    token = login(admin, "admin")
+    bad = {"windows": {"w02": {"counter": [[0.1, 0.1], [0.5, 0.1]]},
+                       "w01": {"staff_zone": [[0.1, 0.1], [0.5, 0.1], [1.5, 0.2]]}}}
+    expected = {"zh-CN": ("多边形至少需要 3 个点", "有点超出画面"), "en": ("a polygon needs at least 3 points",
+                                                                 "a point is outside the frame")}
+    for lang, (short, outside) in expected.items():
+        admin.get(f"/?lang={lang}")
+        resp = admin.post("/settings/cameras/cam-a/zones", headers={"X-CSRF-Token": token}, json=bad)
+        assert resp.status_code == 400
+        problems = {p["key"]: p for p in resp.json["error"]["problems"]}
+        assert problems["cameras[0].windows[1].counter"]["text"] == short
+        assert problems["cameras[0].windows[1].counter"]["where"] == "cameras.yaml:26"
+        assert problems["cameras[0].windows[0].staff_zone"]["text"].startswith(outside)
+        assert resp.json["error"]["message"].startswith("cameras.yaml:")    # scripts keep the English lines
+    assert site.config_path.read_text(encoding="utf-8") == HALL_YAML
+
+
+def test_a_config_error_page_says_what_is_wrong_in_chinese(site):
+    """A config error that reaches a page (not JSON): each key with what is wrong in zh-CN above the fold."""
+    from vision.config import parse_config
+
+    @site.app.get("/_broken-config")
+    def _broken():
+        parse_config(HALL_YAML.replace("Asia/Shanghai", "Mars/Base", 1), source="cameras.yaml")
+        return "unreachable"
+
+    client = site.app.test_client()
+    login(client, "admin")
+    assert "Asia/Shanghai" in HALL_YAML
+    zh = client.get("/_broken-config?lang=zh-CN")
+    assert zh.status_code == 400
+    assert "配置未通过校验" in zh.text and "未知时区" in zh.text and "schedule.timezone</code>" in zh.text
+    en = client.get("/_broken-config?lang=en")
+    assert "unknown time zone" in en.text and "配置" not in en.text

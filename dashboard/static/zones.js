@@ -130,9 +130,25 @@
       const out = await r.json();
       if (!r.ok) {   // what is wrong in the page's words; where (file:line: key) and the check's own words as code
         msg.className = 'zone-message error';
-        const where = document.createElement('code');
-        where.textContent = (out.error && out.error.message) || String(r.status);
-        msg.replaceChildren(document.createTextNode((T.refused || '') + ' '), where);
+        const problems = (out.error && out.error.problems) || [];
+        msg.replaceChildren(document.createTextNode(T.refused || ''));
+        if (!problems.length) {
+          const where = document.createElement('code');
+          where.textContent = (out.error && out.error.message) || String(r.status);
+          msg.append(' ', where);
+        }
+        const list = document.createElement('ul');
+        problems.forEach(function (p) {
+          const li = document.createElement('li');
+          if (p.where || p.key) {
+            const where = document.createElement('code');
+            where.textContent = [p.where, p.key].filter(Boolean).join(': ');
+            li.append(where, ' ');
+          }
+          li.append(p.text);
+          list.append(li);
+        });
+        if (problems.length) msg.append(list);
         return;
       }
       data.fileHash = out.file_hash; dirty = false; stage.classList.remove('drawing');
