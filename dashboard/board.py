@@ -17,7 +17,8 @@ STATES = ("offline", "unattended", "late", "paused", "staffed", "closed", "unkno
 
 def board_tiles(config: HallConfig, store: Store) -> list[dict]:
     """``[{window_id, name, camera_id, camera_name, node, unwatched, state, since, active_types, open_events, paused,
-    pause_until, pause_source}]`` in config order; a window with an active pause (API or board) is paused at
+    pause_until, pause_source, staff}]`` in config order; ``staff`` ({name, number} or None) is who the window's
+    latest open event names as on duty; a window with an active pause (API or board) is paused at
     once. ``node`` is the node watching the window's camera (`hallmonitor run --node`); ``unwatched`` says that
     nodes run but none holds the camera (a node died and its lease has not run out yet)."""
     rows = {r["window_id"]: r for r in store.window_states()}
@@ -30,11 +31,14 @@ def board_tiles(config: HallConfig, store: Store) -> list[dict]:
     opened = store.open_events()
     offline_since: dict[str, float] = {}
     open_by_window: dict[str, list[str]] = {}
+    on_duty: dict[str, dict] = {}      # the staff member named by the window's latest open event (rota)
     for ev in opened:
         if ev.type == "camera_offline":
             offline_since[ev.camera_id] = min(ev.started_at, offline_since.get(ev.camera_id, ev.started_at))
         elif ev.window_id:
             open_by_window.setdefault(ev.window_id, []).append(ev.type)
+            if ev.staff:
+                on_duty[ev.window_id] = ev.staff
     tiles = []
     for cam in config.cameras:
         for win in cam.windows:
@@ -59,6 +63,6 @@ def board_tiles(config: HallConfig, store: Store) -> list[dict]:
                 "unwatched": any_node and cam.enabled and cam.id not in nodes, "state": state, "since": since,
                 "active_types": active, "open_events": len(open_by_window.get(win.id, [])),
                 "paused": pause is not None, "pause_until": pause["until"] if pause else None,
-                "pause_source": pause["source"] if pause else None,
+                "pause_source": pause["source"] if pause else None, "staff": on_duty.get(win.id),
             })
     return tiles

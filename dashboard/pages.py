@@ -30,6 +30,7 @@ from .present import (
     local_day_start,
     media_file,
     parse_day,
+    staff_text,
     store,
     timeline_steps,
     type_title,
@@ -47,7 +48,7 @@ THUMB_WIDTH = 320
 
 
 def _helpers() -> dict:
-    return {"local": local, "duration": duration, "type_title": type_title, "where": where}
+    return {"local": local, "duration": duration, "type_title": type_title, "where": where, "staff_text": staff_text}
 
 
 @bp.route("/")

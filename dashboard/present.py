@@ -15,6 +15,8 @@ from vision.config import HallConfig
 from vision.events import EVENT_TYPES, parse_iso
 from vision.store.database import Store
 
+from .i18n import TEXT
+
 
 def hall() -> HallConfig:
     return current_app.config["HALL"]
@@ -143,10 +145,18 @@ def timeline_steps(event: dict, timeline: list[dict]) -> list[dict]:
 REVIEW_KEYS = ("review_status", "review_comment", "reviewed_by")
 
 
+def staff_text(staff: dict | None) -> str:
+    """The staff member on duty (an event's or a tile's ``staff``) as the board shows it; "" for nobody."""
+    if not staff:
+        return ""
+    entry = TEXT["on_duty_as"]         # lang(), not t(): the SSE stream may run outside the request
+    return entry.get(lang(), entry["en"]).replace("{name}", str(staff.get("name", ""))).replace("{number}", str(staff.get("number", "")))
+
+
 def alert_json(event: dict) -> dict:
     """An event as the board gets it (page data, SSE ``alert`` message, review answer): the event's own
     JSON (``Event.to_json()``, the same as /api and the webhook ``data``), its review state, and what
-    to display in this hall's language under ``display`` (title, where, local time)."""
+    to display in this hall's language under ``display`` (title, where, local time, who was on duty)."""
     return {
         **event,
         "review_status": event.get("review_status") or "new",
@@ -155,5 +165,6 @@ def alert_json(event: dict) -> dict:
             "title": type_title(event["type"]),
             "where": where(event),
             "time": local(event.get("started_at"), "%m-%d %H:%M:%S"),
+            "staff": staff_text(event.get("staff")),
         },
     }

@@ -43,6 +43,7 @@ ROTA_TEXT: dict[str, dict[str, str]] = {
     "shift_to": {"zh-CN": "结束", "en": "To"},
     "imported_by": {"zh-CN": "导入人", "en": "Imported by"},
     "on_duty": {"zh-CN": "值班人员", "en": "On duty"},
+    "on_duty_as": {"zh-CN": "值班：{name}（工号 {number}）", "en": "On duty: {name} (no. {number})"},
     "nobody_on_rota": {"zh-CN": "排班表中无人", "en": "nobody on the rota"},
     "not_on_rota": {"zh-CN": "未排班", "en": "Not on the rota"},
     # reports: daily, weekly, monthly, per person

@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -140,3 +141,34 @@ def test_reports_have_per_person_numbers_in_the_page_s_language(hall, browser, p
     browser.get(f"{hall['url']}{path}?lang=en")
     assert browser.execute_script(PERSON_CHART, "Events per person")
     browser.get(f"{hall['url']}{path}?lang=zh-CN")
+
+
+def test_the_board_names_who_is_on_duty_in_live_alerts_and_tiles(hall, browser):
+    """Runs last: its open events would count in the reports above."""
+    store = hall["site"].store
+    log_in(browser, hall["url"], "viewer")
+    browser.get(hall["url"] + "/?lang=zh-CN")
+    wait(browser, lambda d: d.find_element(By.ID, "stream-state").get_attribute("data-state") == "connected",
+         message="the SSE stream did not connect")
+    now = time.time()
+    name, number = ("张三", "1001") if datetime.now(TZ).hour < 12 else ("李四", "1002")
+    named = record(store, "phone_use", "w01", now, None)
+    nobody = record(store, "unattended", "w03", now, None)                        # w03 is not on the rota
+    line = f"值班：{name}（工号 {number}）"
+    item = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'li[data-id="{named.id}"] .a-staff'), 8,
+                "the alert did not arrive")[0]
+    assert item.text == line
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'li[data-id="{nobody.id}"]'), 8, "no w03 alert")
+    assert not browser.find_element(By.CSS_SELECTOR, f'li[data-id="{nobody.id}"] .a-staff').is_displayed()
+    tile = wait(browser, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, '[data-window="w01"] .tile-staff')],
+                8, "the w01 tile does not name who is on duty")
+    assert tile == [line]
+    assert not browser.find_elements(By.CSS_SELECTOR, '[data-window="w03"] .tile-staff')
+    shot(browser, "board-on-duty")
+    for ev in (named, nobody):                                              # ended: the tile's line goes
+        store.record(ev.advance("ended", now + 60))
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-window="w01"] .tile-staff'), 8,
+         "the tile still names someone after its alert ended")
+    browser.get(hall["url"] + "/?lang=en")
+    assert f"On duty: {name} (no. {number})" in browser.find_element(
+        By.CSS_SELECTOR, f'li[data-id="{named.id}"] .a-staff').text

@@ -107,6 +107,9 @@
       if (tile.node) cam.append(el('span', 'tile-node', ' · ' + T.watchedBy.replace('{node}', tile.node)));
       else if (tile.unwatched) cam.append(el('span', 'tile-node unwatched', ' · ' + T.noNode));
       a.append(since, cam, types);
+      if (tile.staff) {   // who the open alert names as on duty (the rota)
+        a.append(el('span', 'tile-staff', T.onDutyAs.replace('{name}', tile.staff.name).replace('{number}', tile.staff.number)));
+      }
       box.append(a);
       const b = pauseButton(tile);
       if (b) box.append(b);
@@ -126,6 +129,9 @@
     const meta = [a.display.time, T.phase[a.phase]];
     if (a.duration_s) meta.push(fmtDuration(a.duration_s));
     e.querySelector('.a-meta').textContent = meta.join(' · ');
+    const staff = e.querySelector('.a-staff');
+    staff.textContent = a.display.staff || '';
+    staff.hidden = !a.display.staff;
     const st = e.querySelector('.a-status');
     st.textContent = T.review[a.review_status] + (a.reviewed_by && a.review_status !== 'new' ? ' · ' + T.by + ' ' + a.reviewed_by : '');
     st.className = 'a-status status status-' + a.review_status;
@@ -180,7 +186,7 @@
     const head = el('div', 'a-head');
     const title = el('a', 'a-title'); title.href = thumb.href;
     head.append(el('span', 'a-sev'), ' ', title, ' · ', el('span', 'a-where'));
-    body.append(head, el('div', 'a-meta small muted'), el('div', 'a-status'), el('q', 'a-comment small'));
+    body.append(head, el('div', 'a-meta small muted'), el('div', 'a-staff small'), el('div', 'a-status'), el('q', 'a-comment small'));
     const item = {data: a, el: li};
     if (data.canReview) {
       const actions = el('div', 'a-actions');
