@@ -14,6 +14,12 @@ A snapshot's blurred copy is made on the first request (well under a second). A 
 is ready the clip's URL answers 202 with the progress (``{"status": "preparing", "done": .., "total":
 ..}``) and the event page shows a progress bar, then plays the copy. Copies are kept beside the
 originals (vision/privacy/evidence.py), so each is made once.
+
+The teach panel's crops (a person, a window, a window-state candidate) are cut from the event's clean
+frame, which has no blur of its own: the same rule applies, so the frame is blurred first for those who
+get blurred media (a few recent frames are kept blurred in memory, since one panel asks for several
+crops), and each look is audited as a look at the evidence the frame came from. The live view is not
+evidence (nothing is kept) and stays as it is.
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from collections import OrderedDict
 from pathlib import Path
+
+import numpy as np
 
 from flask import current_app, g, request
 
-from vision.privacy.evidence import blur_clip, blur_snapshot, blurred_path
+from vision.privacy.evidence import blur_clip, blur_image, blur_snapshot, blurred_path
 from vision.privacy.faces import FaceFinder, load_face_finder
 from vision.store.audit import EvidenceAudit
 
@@ -76,6 +85,26 @@ def snapshot_for(event: dict, path: Path, download: bool = False) -> tuple[Path,
             if not copy.is_file():
                 blur_snapshot(path, _finder(), _windows(event["camera_id"]), hall().privacy.blur_faces)
     return copy, True
+
+
+BLURRED_FRAMES_KEPT = 8
+
+
+def frame_for(key: str, camera_id: str, image: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(picture to cut crops from, blurred?) for a clean frame of ``camera_id``: faces blurred as on its
+    snapshot for those who get blurred media. ``key`` names the frame (an event id, a teach frame id)."""
+    if not must_blur(False):
+        return image, False
+    kept: OrderedDict = current_app.extensions.setdefault("hallmonitor.blurred_frames", OrderedDict())
+    with _FIND_LOCK:
+        found = kept.get(key)
+        if found is None or found[0] != image.shape:
+            found = kept[key] = (image.shape, blur_image(image, _finder(), _windows(camera_id),
+                                                         hall().privacy.blur_faces)[0])
+        kept.move_to_end(key)
+        while len(kept) > BLURRED_FRAMES_KEPT:
+            kept.popitem(last=False)
+    return found[1], True
 
 
 @dataclass

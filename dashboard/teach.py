@@ -4,6 +4,7 @@ panel of an event shows: exactly the pictures the heads see (``vision.perception
 
 from __future__ import annotations
 
+import numpy as np
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
 from vision.media.event_frame import decode_jpeg, encode_jpeg
@@ -14,6 +15,7 @@ from .api_teach import camera_windows, event_and_frame, hall_heads, shown_person
 from .auth import actor, require
 from .i18n import t
 from .present import local, window_names
+from .privacy import frame_for, record_look
 from .report import bar_chart
 
 bp = Blueprint("teach_pages", __name__, url_prefix="/teach")
@@ -34,13 +36,21 @@ def _jpeg(image):
     return resp
 
 
+def _seen(ev: dict, frame) -> np.ndarray:
+    """The event's clean frame as this user may see it (dashboard/privacy.py), the look audited as one at
+    the evidence it came from (the snapshot's frame, or the clip)."""
+    image, blurred = frame_for(ev["id"], ev["camera_id"], frame.image)
+    record_look(ev["id"], "clip" if frame.source == "clip" else "snapshot", "view", "dashboard", blurred)
+    return image
+
+
 @bp.route("/events/<event_id>/person/<int:index>.jpg")
 @require("manager", token=False)
 def person_picture(event_id: str, index: int):
-    _, frame = event_and_frame(event_id)
+    ev, frame = event_and_frame(event_id)
     if index not in shown_persons(frame):
         abort(404, description=f"event {event_id}: no person {index} in its frame")
-    return _jpeg(person_crop(frame.image, frame.persons[index].box))
+    return _jpeg(person_crop(_seen(ev, frame), frame.persons[index].box))
 
 
 @bp.route("/events/<event_id>/window/<window_id>.jpg")
@@ -50,7 +60,7 @@ def window_picture(event_id: str, window_id: str):
     win = next((w for w in camera_windows(ev["camera_id"]) if w.id == window_id), None)
     if win is None:
         abort(404, description=f"event {event_id}: camera {ev['camera_id']} has no window {window_id!r}")
-    return _jpeg(zone_crop(frame.image, window_polygon(win, frame)))
+    return _jpeg(zone_crop(_seen(ev, frame), window_polygon(win, frame)))
 
 
 @bp.route("/candidates/<int:candidate_id>.jpg")
@@ -60,6 +70,7 @@ def candidate_picture(candidate_id: int):
     if not found:
         abort(404, description=f"no open window-state candidate {candidate_id}")
     image = decode_jpeg(teaching().frame_jpeg(found[0]["frame_id"]))
+    image, _ = frame_for(f"teach-frame-{found[0]['frame_id']}", found[0]["camera_id"], image)
     return _jpeg(zone_crop(image, found[0]["region"]))
 
 

@@ -280,3 +280,40 @@ def test_audit_page_and_api_are_for_admins_only(site, media):
     _, secret = site.app.extensions["hallmonitor.accounts"].create_token("erp", "read", "admin")
     assert site.app.test_client().get("/api/audit", headers={"Authorization": f"Bearer {secret}"}).status_code == 403
     assert "/audit" in admin.get("/").text and "/audit" not in site.client("manager").get("/").text
+
+
+# ---- the teach panel's crops ----
+
+def _in_crop(crop_shape, box, face, size) -> tuple[int, int, int, int]:
+    """Where ``face`` (frame pixels) lands in the served crop of the person ``box``: a mask cut the same way."""
+    from vision.perception.crops import person_crop
+    mask = np.zeros((size[1], size[0], 3), np.uint8)
+    x1, y1, x2, y2 = face
+    mask[y1:y2, x1:x2] = 255
+    cut = cv2.resize(person_crop(mask, box), (crop_shape[1], crop_shape[0]), interpolation=cv2.INTER_NEAREST)
+    ys, xs = np.nonzero(cut[:, :, 0] == 255)          # the padding is grey
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def test_teach_crops_follow_the_snapshot_policy_and_are_audited(site, media):
+    """Nobody marked as staff: the panel offers every person. A manager's crop of Zidane (outside every
+    staff zone) has his face blurred; Ancelotti (in w02's staff zone) stays sharp; an admin sees the clean frame."""
+    from vision.media.event_frame import FramePerson, write_event_frame
+    ev, original = _zidane_event(site, media)
+    people = [(123, 197, 712, 714), (747, 41, 1141, 712)]            # zidane, ancelotti (person boxes)
+    write_event_frame(site.media / ev.snapshot, original, [FramePerson(b, 0.9, False) for b in people], ev.started_at)
+    manager, admin = site.client("manager"), site.client("admin")
+    size = (original.shape[1], original.shape[0])
+    for index, (name, blurred) in enumerate((("zidane", True), ("ancelotti", False))):
+        seen = manager.get(f"/teach/events/{ev.id}/person/{index}.jpg")
+        clean = admin.get(f"/teach/events/{ev.id}/person/{index}.jpg")
+        assert seen.status_code == clean.status_code == 200
+        seen_img, clean_img = _decode(seen.data), _decode(clean.data)
+        face = _in_crop(seen_img.shape, people[index], ZIDANE[name], size)
+        if blurred:
+            assert _sharpness(seen_img, face) < 0.25 * _sharpness(clean_img, face)
+        else:
+            assert _diff(seen_img, clean_img, face) < 3
+    rows = EvidenceAudit(site.store).accesses()
+    assert sorted((r["user"], r["what"], r["action"], r["via"], r["blurred"]) for r in rows) == [
+        ("admin", "snapshot", "view", "dashboard", False), ("manager", "snapshot", "view", "dashboard", True)]
