@@ -22,6 +22,7 @@ import requests
 
 from tests.node_fixtures import database_setting
 from tests.rtsp_fixtures import STREAMS, vtest_path
+from tests.vtest_cameras import vtest_cameras
 from vision.media.footage import prepare_stream_file
 from vision.store.database import Store
 from vision.store.leases import CAMERA, DUTY, snapshot
@@ -70,22 +71,7 @@ class Receiver:
 
 def hall_yaml(folder: Path, urls: dict[str, str], hook: str, store: str | None = None) -> str:
     """The drill's cameras.yaml; ``store``: a ``store.url`` (a PostgreSQL database) instead of the SQLite file."""
-    cams = "".join(f"""
-  - id: {cid}
-    url: {url}
-    analysis_fps: 1
-    stall_s: 4
-    open_timeout_s: 3
-    read_timeout_s: 2
-    clip: {{pre_s: 1, post_s: 1}}
-    windows:
-      - id: {cid}-w
-        staff_zone: [[0.50, 0.15], [0.70, 0.15], [0.70, 0.35], [0.50, 0.35]]
-        counter:    [[0.50, 0.35], [0.70, 0.35], [0.70, 0.42], [0.50, 0.42]]
-      - id: {cid}-busy
-        staff_zone: [[0.20, 0.24], [0.46, 0.24], [0.46, 0.56], [0.20, 0.56]]
-        counter:    [[0.20, 0.56], [0.46, 0.56], [0.46, 0.64], [0.20, 0.64]]
-""" for cid, url in urls.items())
+    cams = vtest_cameras(urls, stall_s=4, pre_s=1, post_s=1)
     return f"""
 models:
   manifest: {ROOT / 'models' / 'models.yaml'}

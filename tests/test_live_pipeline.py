@@ -16,6 +16,7 @@ import pytest
 
 from tests.rtsp_fixtures import camera_stream, own_rtsp_server, rtsp_server  # noqa: F401
 from tests.test_clips import assert_playable_clip, wait_until
+from tests.vtest_cameras import vtest_cameras
 from vision.config import parse_config
 from vision.media.footage import RtspServerProcess, free_port
 from vision.runtime.supervisor import Supervisor
@@ -29,22 +30,7 @@ pytestmark = pytest.mark.slow
 
 def hall_yaml(folder: Path, cameras: dict[str, str], stall_s: float = 4.0) -> str:
     """A hall whose window `<cam>-w` watches a stretch of path people often leave empty (vtest.avi)."""
-    cams = "".join(f"""
-  - id: {cid}
-    url: {url}
-    analysis_fps: 1
-    stall_s: {stall_s}
-    open_timeout_s: 3
-    read_timeout_s: 2
-    clip: {{pre_s: 2, post_s: 3}}
-    windows:
-      - id: {cid}-w
-        staff_zone: [[0.50, 0.15], [0.70, 0.15], [0.70, 0.35], [0.50, 0.35]]
-        counter:    [[0.50, 0.35], [0.70, 0.35], [0.70, 0.42], [0.50, 0.42]]
-      - id: {cid}-busy
-        staff_zone: [[0.20, 0.24], [0.46, 0.24], [0.46, 0.56], [0.20, 0.56]]
-        counter:    [[0.20, 0.56], [0.46, 0.56], [0.46, 0.64], [0.20, 0.64]]
-""" for cid, url in cameras.items())
+    cams = vtest_cameras(cameras, stall_s)
     return f"""
 models: {{manifest: {ROOT / 'models' / 'models.yaml'}}}
 storage: {{database: {folder / 'hall.db'}, media_dir: {folder / 'media'}}}
