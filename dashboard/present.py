@@ -150,7 +150,8 @@ def staff_text(staff: dict | None) -> str:
     if not staff:
         return ""
     entry = TEXT["on_duty_as"]         # lang(), not t(): the SSE stream may run outside the request
-    return entry.get(lang(), entry["en"]).replace("{name}", str(staff.get("name", ""))).replace("{number}", str(staff.get("number", "")))
+    text = entry.get(lang(), entry["en"])
+    return text.replace("{name}", str(staff.get("name", ""))).replace("{number}", str(staff.get("number", "")))
 
 
 def alert_json(event: dict) -> dict:

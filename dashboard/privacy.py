@@ -27,12 +27,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from dataclasses import dataclass
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from flask import current_app, g, request
 
 from vision.privacy.evidence import blur_clip, blur_image, blur_snapshot, blurred_path
