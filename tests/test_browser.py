@@ -265,6 +265,15 @@ def test_live_view_and_zone_editor(hall, browser):
     moved = browser.execute_script("return window.hmZones.windows.w01.staff_zone[2]")
     assert moved != [0.45, 0.6] and moved[0] < 0.45 and moved[1] > 0.6
     shot(browser, "zones", full=False)
+    # a counter of two points is refused: the key and what is wrong in the page's language (zh-CN)
+    counter = browser.execute_script("const w = window.hmZones.windows.w01; const c = w.counter;"
+                                     " w.counter = c.slice(0, 2); return c")
+    browser.find_element(By.ID, "zone-save").click()
+    refused = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#zone-message.error li"), 5, "not refused")
+    assert "多边形至少需要 3 个点" in refused[0].text
+    assert refused[0].find_element(By.TAG_NAME, "code").text.endswith("cameras[0].windows[0].counter")
+    shot(browser, "zones-refused", full=False)
+    browser.execute_script("window.hmZones.windows.w01.counter = arguments[0]", counter)
     browser.find_element(By.ID, "zone-save").click()
     wait(browser, lambda d: "zone-message ok" in d.find_element(By.ID, "zone-message").get_attribute("class"), 5,
          "the zones were not saved")
