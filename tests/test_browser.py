@@ -37,6 +37,7 @@ assert CHROMIUM.exists() and CHROMEDRIVER.exists(), \
     ("needs Debian's chromium and chromium-driver: run `bash scripts/setup.sh --test` "
      "(apt-get install chromium chromium-driver)")
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -125,7 +126,9 @@ def shot(driver, name: str, full: bool = True) -> None:
 
 
 def wait(driver, condition, timeout: float = 10.0, message: str = ""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition, message)
+    # a tile the live stream re-renders between find and read is stale: look again, as for one not there yet
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
 
 
 def log_in(browser, url: str, username: str) -> None:

@@ -57,3 +57,13 @@ def test_a_plain_install_runs_the_demo_and_serves_the_dashboard(tmp_path: Path):
     out = "".join(lines)
     assert demo.returncode == 0, out[-3000:]
     assert "Traceback" not in out and "online" in out          # the demo cameras were read
+
+
+def test_every_source_package_is_listed_for_the_install():
+    """pyproject.toml lists its packages by hand; a new sub-package left off the list imports from the source
+    tree but not from an installed wheel (vision.privacy once did). Every folder with an __init__.py is listed."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(init.parent.relative_to(ROOT).parts)
+             for top in ("hallmonitor", "vision", "dashboard") for init in (ROOT / top).rglob("__init__.py")}
+    assert found - listed == set(), f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
