@@ -9,6 +9,7 @@ versions of the code can be compared by a ratio:
     python bench/watch_cost.py --seconds 60
     python bench/watch_cost.py --seconds 60 --still     # the same frame over and over
     python bench/watch_cost.py --seconds 60 --hand-off  # as the live worker: heavy looks to the hall's queue
+    python bench/watch_cost.py --seconds 60 --presence none  # the float detector on the presence pass too
 
 With ``--hand-off`` the crop pass, face stage and counter zoom go to a ``HeavyLooks`` queue on a second
 session (vision/runtime/heavy_looks.py), as in the live worker; the frame's own CPU is then the camera
@@ -45,13 +46,24 @@ def frames(seconds: int):
     return out
 
 
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=60, help="seconds of footage, one frame a second")
     ap.add_argument("--windows", type=int, default=2)
     ap.add_argument("--still", action="store_true", help="one frame over and over: a window where nothing changes")
     ap.add_argument("--hand-off", action="store_true", help="heavy looks to the hall's queue, as the live worker")
+    ap.add_argument("--presence", default="auto", help="models.presence_detector: auto (the shipped default: "
+                    "the detector's int8 twin), none (the detector), or a detect model's name")
     args = ap.parse_args()
+    presence = None if args.presence.lower() in ("none", "null") else args.presence
     from hallmonitor.stream_bench import bench_config
     from vision.config import ModelChoice, parse_config
     from vision.perception.load import load_analyzer
@@ -59,7 +71,9 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="watch-cost-"))
     config = parse_config(bench_config(folder, ["rtsp://127.0.0.1:1/cam0"], args.windows, 1.0, "auto"))
-    analyzer = load_analyzer(ModelChoice(threads=1))
+    rss0 = rss_mb()
+    analyzer = load_analyzer(ModelChoice(threads=1, presence_detector=presence))
+    rss1 = rss_mb()
     images = frames(args.seconds)
     if args.still:
         images = [images[0]] * len(images)
@@ -71,7 +85,7 @@ def main() -> None:
     if args.hand_off:
         from vision.perception.pipeline import AnalyzerPool
         from vision.runtime.heavy_looks import HeavyLooks
-        heavy = HeavyLooks(AnalyzerPool([load_analyzer(ModelChoice(threads=1))])).start()
+        heavy = HeavyLooks(AnalyzerPool([load_analyzer(ModelChoice(threads=1, presence_detector=presence))])).start()
         watch.heavy = heavy
     cpu, stages, events = [], {}, 0
     p0 = time.process_time()
@@ -92,6 +106,8 @@ def main() -> None:
           f"the frame's own CPU median {statistics.median(cpu):.1f} ms, mean {mean:.1f} ms, "
           f"p95 {sorted(cpu)[int(0.95 * (len(cpu) - 1))]:.1f} ms, max {max(cpu):.1f} ms; all CPU per camera-frame "
           f"{total:.1f} ms = {total / args.windows:.1f} ms per window per second; {events} events")
+    print(f"presence pass: {analyzer.presence.spec.name}, crop pass and zooms: {analyzer.detector.spec.name}; "
+          f"RSS {rss0:.0f} MB before the models, {rss1:.0f} MB after one Analyzer, {rss_mb():.0f} MB at the end")
     print("wall ms per frame by stage: " + ", ".join(f"{s} {v / len(images):.1f}" for s, v in stages.items()))
 
 

@@ -297,7 +297,8 @@ def make_pool(mode: str, crop_pass: bool, hall: dict | None = None):
         return load_pool(ModelChoice(**(hall or {}).get("models", {})), ROOT,
                          crop_pass=None if crop_pass else False)
     m = MODES[mode]
-    pool = load_pool(ModelChoice(sessions=m["sessions"], threads=m["threads"], detector=m.get("detector", "nanodet")),
+    pool = load_pool(ModelChoice(sessions=m["sessions"], threads=m["threads"], detector=m.get("detector", "nanodet"),
+                                 presence_detector=None),     # the modes' one detector on every pass
                      crop_pass=crop_pass and m["crop_pass"])
     for a in pool.analyzers:
         a.everyone = m["everyone"]
@@ -321,7 +322,7 @@ def stream_bench(cameras: list[int], windows_per_camera: int, seconds: float, fp
         for mode in modes:
             hall = shipped if mode == "shipped" else None
             pool = make_pool(mode, crop_pass, hall)
-            limit = physical_limit(stream, windows_per_camera, fps, pool.analyzers[0].detector)
+            limit = physical_limit(stream, windows_per_camera, fps, pool.analyzers[0].presence)
             click.echo(limit.text, err=True)
             results: list[RunResult] = []
             held: dict[int, bool] = {}
@@ -454,13 +455,13 @@ def detector_ms(stream: Path, detector, repeats: int = 20) -> float:
 
 def physical_limit(stream: Path, windows_per_camera: int, fps: float = 1.0, detector=None,
                    decode: tuple[float, float] | None = None) -> PhysicalLimit:
-    """What the arithmetic costs on this machine with the cheapest models at the bar (the hall's detector,
+    """What the arithmetic costs on this machine with the cheapest models at the bar (the hall's presence detector,
     once per camera-frame for all its windows) plus the decode one analysed frame needs (``decode``: as
     ``decode_cost`` gives it, if already measured)."""
     if detector is None:
         from vision.config import ModelChoice
         from vision.perception.load import load_analyzer
-        detector = load_analyzer(ModelChoice(threads=1), crop_pass=False).detector
+        detector = load_analyzer(ModelChoice(threads=1), crop_pass=False).presence
     infer = detector_ms(stream, detector)
     decode_ms, per_analysis = decode or decode_cost(stream, fps)
     per_core = 1000.0 / (infer + decode_ms) / fps

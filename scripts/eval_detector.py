@@ -4,6 +4,10 @@
 this picks only the detector and keeps every other default::
 
     nice python scripts/eval_detector.py FOLDER --labels LABELS --detector nanodet-int8 > int8.json
+    nice python scripts/eval_detector.py FOLDER --labels LABELS --presence nanodet-int8 > mix.json
+
+``--presence``: another detect model for the presence pass only (the crop pass and the counter zoom keep
+``--detector``); without it the detector does every pass.
 """
 import json
 import sys
@@ -18,16 +22,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 @click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--labels", "labels_path", required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--detector", default="nanodet", show_default=True, help="a detect model's name in models/models.yaml")
+@click.option("--presence", default=None, help="a detect model for the presence pass only (default: the detector)")
 @click.option("--sheet", "sheet_path", type=click.Path(path_type=Path), help="contact sheet of the misses")
-def main(folder: Path, labels_path: Path, detector: str, sheet_path) -> None:
+def main(folder: Path, labels_path: Path, detector: str, presence: str | None, sheet_path) -> None:
     from vision.config import ModelChoice
     from vision.evaluation.labels import load_records
     from vision.evaluation.run import run_eval
     from vision.perception.load import load_analyzer
 
     records = load_records(labels_path)
-    sheet = sheet_path or labels_path.with_name(f"{labels_path.stem}.{detector}.sheet.html")
-    analyzer = load_analyzer(ModelChoice(detector=detector))
+    name = detector if presence is None else f"{detector}+{presence}"
+    sheet = sheet_path or labels_path.with_name(f"{labels_path.stem}.{name}.sheet.html")
+    analyzer = load_analyzer(ModelChoice(detector=detector, presence_detector=presence))
     run = run_eval(folder, records, analyzer, sheet)
     report = run.report
     if run.unreadable:

@@ -24,6 +24,9 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
         candidate = Path(base_dir or ".") / manifest
         manifest = candidate if candidate.is_file() else DEFAULT_MANIFEST
     detector = build(get_model(choice.detector, manifest, task="detect"), choice.threads)
+    presence_name = presence_detector_name(choice, manifest)
+    presence = build(get_model(presence_name, manifest, task="detect"), choice.threads) \
+        if presence_name != choice.detector else None
     pose = build(get_model(choice.pose, manifest, task="pose"), choice.threads) if choice.pose else None
     heads = [load_head(get_model(name, manifest, task="classify")) for name in choice.heads]
     backbone = build(get_model(choice.backbone, manifest, task="features"), choice.threads) if heads else None
@@ -43,7 +46,24 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
         else:
             backbone_for_mouth = backbone
         mouth = MouthReader(spec, backbone_for_mouth)
-    return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads, mouth=mouth)
+    return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads, mouth=mouth,
+                    presence=presence)
+
+
+def presence_detector_name(choice, manifest) -> str:
+    """The detect model of the presence pass: ``models.presence_detector``; "auto" is the detector's int8
+    twin (``<detector>-int8`` in the manifest, e.g. nanodet-int8) when the manifest has one, else the
+    detector; None is the detector itself."""
+    from vision.models.manifest import load_manifest
+
+    wanted = choice.presence_detector
+    if wanted is None:
+        return choice.detector
+    if wanted == "auto":
+        twin = f"{choice.detector}-int8"
+        spec = load_manifest(manifest).get(twin)
+        return twin if spec is not None and spec.task == "detect" else choice.detector
+    return wanted
 
 
 def load_pool(choice=None, base_dir=None, crop_pass: bool | None = None):

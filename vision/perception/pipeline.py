@@ -48,7 +48,8 @@ def head_and_shoulders(pose: Pose | None, box, min_points: int = 3, min_score: f
 
 class Analyzer:
     """Detector + pose + face stage + behaviour heads, shared by every window of a camera (and every camera
-    of a worker process). ``face`` is a ``FaceReader`` or None (no face stage: every ``faces`` entry is
+    of a worker process). ``presence``: another detector for the presence pass (None: ``detector``).
+    ``face`` is a ``FaceReader`` or None (no face stage: every ``faces`` entry is
     None); ``heads`` run on ``backbone`` features (none: every ``head_scores`` entry is None)."""
 
     def __init__(self, detector, pose=None, *, face=None, max_face_persons: int = 3, min_score: float = 0.2,
@@ -56,8 +57,12 @@ class Analyzer:
                  min_crop_px: int = 48, max_pose_persons: int = 8,
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
                  max_confirm: int = 2,
-                 backbone=None, heads=(), max_head_persons: int = 8, mouth=None):
+                 backbone=None, heads=(), max_head_persons: int = 8, mouth=None, presence=None):
         self.detector = detector
+        # the detector of the presence pass (the whole frame or the windows' zones): ``presence`` (e.g. the
+        # int8 twin, docs/performance.md section 12), else ``detector``; the crop pass, the counter zoom and
+        # the hand zoom (the small phones and cups) always use ``detector``
+        self.presence = presence if presence is not None else detector
         self.mouth = mouth            # a MouthReader (vision.perception.mouth): what is at each face's mouth
         self.pose = pose
         self.face = face
@@ -130,10 +135,10 @@ class Analyzer:
         floor = min(self.min_score, confirm_floor)
         if region is not None:
             x1, y1, x2, y2 = region
-            found = self.detector.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
+            found = self.presence.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
         else:
-            found = self.detector.detect(image, min_score=floor)
-        timing["preprocess"] += self.detector.timing.get("preprocess", 0.0)
+            found = self.presence.detect(image, min_score=floor)
+        timing["preprocess"] += self.presence.timing.get("preprocess", 0.0)
         timing["detect"] = t.ms() - timing["preprocess"]
         persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
                          key=lambda d: d.score, reverse=True)
