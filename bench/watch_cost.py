@@ -60,8 +60,8 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=2)
     ap.add_argument("--still", action="store_true", help="one frame over and over: a window where nothing changes")
     ap.add_argument("--hand-off", action="store_true", help="heavy looks to the hall's queue, as the live worker")
-    ap.add_argument("--presence", default="auto", help="models.presence_detector: auto (the shipped default: "
-                    "the detector's int8 twin), none (the detector), or a detect model's name")
+    ap.add_argument("--presence", default="auto", help="models.presence_detector: auto (the detector's int8 "
+                    "twin), none (the detector, the shipped default), or a detect model's name")
     args = ap.parse_args()
     presence = None if args.presence.lower() in ("none", "null") else args.presence
     from hallmonitor.stream_bench import bench_config

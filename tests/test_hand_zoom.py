@@ -117,19 +117,7 @@ models:
 """
 
 
-@pytest.fixture(scope="module")
-def float_presence_analyzer():
-    # the float detector on the presence pass: this test is about when hand looks run and how their finds are
-    # held, and "bus.jpg has no phone in a hand" holds for the squares placed from the float model's people. With
-    # the int8 presence pass (the default) the squares move and NanoDet scores a dark patch in one 0.22 "cell
-    # phone" (the hand zoom ships off: docs/models.md)
-    from vision.config import ModelChoice
-    from vision.perception.load import load_analyzer
-    return load_analyzer(ModelChoice(presence_detector=None))
-
-
-def test_a_camera_looks_at_hands_every_hand_zoom_every_s_and_holds_between(media, float_presence_analyzer):
-    analyzer = float_presence_analyzer
+def test_a_camera_looks_at_hands_every_hand_zoom_every_s_and_holds_between(media, analyzer):
     image = read_image(media / "ultralytics" / "bus.jpg")
     watch = CameraWatch(parse_config(CONFIG.format(every=3)), "cam", analyzer)
     held = Detection("cell phone", 0.9, (100.0, 500.0, 130.0, 540.0))
