@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from vision.errors import InputError
 from vision.events import iso
 from vision.store.ddl import ddl
+from vision.store.where import Where
 
 if TYPE_CHECKING:
     from vision.store.database import Store
@@ -59,22 +60,9 @@ def _access_json(row) -> dict:
 
 
 def _filters(user: str | None, event_id: str | None, since: float | None, until: float | None,
-             user_column: str) -> tuple[str, list]:
-    where: list[str] = []
-    args: list[str | float] = []
-    if user:
-        where.append(f"{user_column} = ?")
-        args.append(user)
-    if event_id:
-        where.append("event_id = ?")
-        args.append(event_id)
-    if since is not None:
-        where.append("at >= ?")
-        args.append(since)
-    if until is not None:
-        where.append("at < ?")
-        args.append(until)
-    return (" WHERE " + " AND ".join(where)) if where else "", args
+             user_column: str) -> Where:
+    return (Where().equals(user_column, user or None).equals("event_id", event_id or None)
+            .compare("at", ">=", since).compare("at", "<", until))
 
 
 class EvidenceAudit:
@@ -104,11 +92,11 @@ class EvidenceAudit:
     def accesses(self, user: str | None = None, event_id: str | None = None, since: float | None = None,
                  until: float | None = None, limit: int = 100) -> list[dict]:
         """The newest looks first, filtered by user, event and time (``since`` <= at < ``until``)."""
-        where, args = _filters(user, event_id, since, until, "user_name")
+        where = _filters(user, event_id, since, until, "user_name")
         with self.store.read() as conn:
             rows = conn.execute("SELECT id, at, user_name, event_id, what, action, via, blurred, address "
-                                f"FROM evidence_access{where} ORDER BY at DESC, id DESC LIMIT ?",
-                                (*args, min(limit, MAX_ROWS))).fetchall()
+                                f"FROM evidence_access{where.sql()} ORDER BY at DESC, id DESC LIMIT ?",
+                                (*where.params, min(limit, MAX_ROWS))).fetchall()
         return [_access_json(r) for r in rows]
 
     def users(self) -> list[str]:
@@ -121,9 +109,9 @@ class EvidenceAudit:
     def logins(self, user: str | None = None, since: float | None = None, until: float | None = None,
                limit: int = 100) -> list[dict]:
         """Login attempts, newest first, with the same filters (the login audit is accounts.py's table)."""
-        where, args = _filters(user, None, since, until, "username")
+        where = _filters(user, None, since, until, "username")
         with self.store.read() as conn:
-            rows = conn.execute(f"SELECT at, username, address, ok, reason FROM logins{where} "
-                                "ORDER BY at DESC, id DESC LIMIT ?", (*args, min(limit, MAX_ROWS))).fetchall()
+            rows = conn.execute(f"SELECT at, username, address, ok, reason FROM logins{where.sql()} "
+                                "ORDER BY at DESC, id DESC LIMIT ?", (*where.params, min(limit, MAX_ROWS))).fetchall()
         return [{"at": iso(r["at"]), "user": r["username"], "address": r["address"], "ok": bool(r["ok"]),
                  "reason": r["reason"]} for r in rows]

@@ -15,6 +15,7 @@ from vision.events import EVENT_TYPES, PHASES, SEVERITIES, Event, iso
 from vision.store.checks import decode_cursor, encode_cursor, page_limit, strings, when
 from vision.store.connection import Connections
 from vision.store.events import REVIEW_STATUSES, event_json, event_of
+from vision.store.where import Where
 
 
 class EventQueries(Connections):
@@ -42,18 +43,11 @@ class EventQueries(Connections):
                 for r in rows]
 
     def _where(self, since: Any, until: Any, window_id: Any, camera_id: Any, types: Any, phases: Any,
-               severity: Any, review_status: Any) -> tuple[list[str], list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
+               severity: Any, review_status: Any) -> Where:
         lo, hi = when("since", since), when("until", until)
         if lo is not None and hi is not None and lo > hi:
             raise InputError(f"since ({iso(lo)}) is after until ({iso(hi)})")
-        if lo is not None:
-            clauses.append("started_at >= ?")
-            params.append(lo)
-        if hi is not None:
-            clauses.append("started_at < ?")
-            params.append(hi)
+        where = Where().compare("started_at", ">=", lo).compare("started_at", "<", hi)
         for column, name, value, allowed in (
             ("window_id", "window_id", window_id, None),
             ("camera_id", "camera_id", camera_id, None),
@@ -63,16 +57,10 @@ class EventQueries(Connections):
             ("review_status", "review_status", review_status, REVIEW_STATUSES),
         ):
             values = strings(name, value, allowed)
-            if values is None:
-                continue
-            if column == "phase" and "ended" not in values:
-                clauses.append("phase != 'ended'")  # implied, but lets SQLite use the small events_open index
-            if len(values) == 1:
-                clauses.append(f"{column} = ?")
-            else:
-                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
-        return clauses, params
+            if column == "phase" and values is not None and "ended" not in values:
+                where.add("phase != 'ended'")  # implied, but lets SQLite use the small events_open index
+            where.any_of(column, values)
+        return where
 
     def list_events(self, *, since: Any = None, until: Any = None, window_id: Any = None, camera_id: Any = None,
                     types: Any = None, phases: Any = None, severity: Any = None, review_status: Any = None,
@@ -82,14 +70,12 @@ class EventQueries(Connections):
         ``since``/``until`` bound ``started_at`` (since inclusive, until exclusive). The other filters take
         one value or a list (any of them matches); None or an empty list means no filter.
         """
-        clauses, params = self._where(since, until, window_id, camera_id, types, phases, severity, review_status)
+        where = self._where(since, until, window_id, camera_id, types, phases, severity, review_status)
         page_limit(limit)
         if cursor is not None:
-            clauses.append("(started_at, id) < (?, ?)")
-            params.extend(decode_cursor(cursor))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._conn().execute(
-            f"SELECT * FROM events {where} ORDER BY started_at DESC, id DESC LIMIT ?", (*params, limit + 1)).fetchall()
+            where.add("(started_at, id) < (?, ?)", *decode_cursor(cursor))
+        rows = self._conn().execute(f"SELECT * FROM events{where.sql()} ORDER BY started_at DESC, id DESC LIMIT ?",
+                                    (*where.params, limit + 1)).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1]["started_at"], rows[-1]["id"]) if more else None
@@ -97,9 +83,8 @@ class EventQueries(Connections):
 
     def count_events(self, *, since: Any = None, until: Any = None, window_id: Any = None, camera_id: Any = None,
                      types: Any = None, phases: Any = None, severity: Any = None, review_status: Any = None) -> int:
-        clauses, params = self._where(since, until, window_id, camera_id, types, phases, severity, review_status)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        return self._conn().execute(f"SELECT count(*) FROM events {where}", params).fetchone()[0]
+        where = self._where(since, until, window_id, camera_id, types, phases, severity, review_status)
+        return self._conn().execute(f"SELECT count(*) FROM events{where.sql()}", where.params).fetchone()[0]
 
     def open_events(self, camera_id: str | None = None) -> list[Event]:
         """Events not yet ended (oldest first), e.g. for a restarted worker to adopt or end."""
@@ -115,14 +100,11 @@ class EventQueries(Connections):
 
     def counts_by_type(self, since: float | None = None, *, without_false_positives: bool = False) -> dict[str, int]:
         """Events per type (those started at or after ``since``, if given; false positives left out, if asked)."""
-        clauses, params = [], []
-        if since is not None:
-            clauses.append("started_at >= ?")
-            params.append(when("since", since))
+        where = Where().compare("started_at", ">=", when("since", since))
         if without_false_positives:
-            clauses.append("review_status != 'false_positive'")
-        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
-        return dict(self._conn().execute(f"SELECT type, count(*) FROM events {where}GROUP BY type", params).fetchall())
+            where.add("review_status != 'false_positive'")
+        return dict(self._conn().execute(f"SELECT type, count(*) FROM events{where.sql()} GROUP BY type",
+                                         where.params).fetchall())
 
     def last_log_id(self) -> int:
         """The id of the newest timeline entry (0 when there is none): where a live feed starts."""

@@ -31,6 +31,7 @@ from vision.rota import Problem, RotaError, Shift, describe
 from vision.store.checks import text, when
 from vision.store.connection import Connections
 from vision.store.ddl import ddl
+from vision.store.where import Where
 
 MODES = ("add", "replace")
 
@@ -175,20 +176,9 @@ class RotaRecords(Connections):
         lo, hi = when("since", since), when("until", until)
         if lo is not None and hi is not None and lo > hi:
             raise InputError(f"since ({iso(lo)}) is after until ({iso(hi)})")
-        clauses: list[str] = []
-        params: list[Any] = []
-        if lo is not None:
-            clauses.append("ends_at > ?")
-            params.append(lo)
-        if hi is not None:
-            clauses.append("starts_at < ?")
-            params.append(hi)
-        if window_id is not None:
-            clauses.append("window_id = ?")
-            params.append(window_id)
-        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
-        rows = self._conn().execute(f"SELECT * FROM rota_shifts {where}ORDER BY starts_at, window_id, id LIMIT ?",
-                                    (*params, int(limit))).fetchall()
+        where = Where().compare("ends_at", ">", lo).compare("starts_at", "<", hi).equals("window_id", window_id)
+        rows = self._conn().execute(f"SELECT * FROM rota_shifts{where.sql()} ORDER BY starts_at, window_id, id LIMIT ?",
+                                    (*where.params, int(limit))).fetchall()
         return [shift_json(r) for r in rows]
 
     def people_summary(self, lo: float, hi: float) -> list[dict]:

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from vision.errors import InputError, NotFound
 from vision.events import iso
+from vision.store.where import Where
 
 if TYPE_CHECKING:
     from vision.store.database import Store
@@ -299,18 +300,11 @@ class Teaching:
                      " by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (label_id, frame_id, key, behaviour, old, new, by, at))
 
     def labels(self, behaviour: str | None = None, frame_id: int | None = None) -> list[Label]:
-        clauses: list[str] = []
-        params: list[str | int] = []
-        if behaviour is not None:
-            if behaviour not in BEHAVIOURS:
-                raise InputError(f"behaviour {behaviour!r}: use one of {', '.join(BEHAVIOURS)}")
-            clauses.append("l.behaviour = ?")
-            params.append(behaviour)
-        if frame_id is not None:
-            clauses.append("l.frame_id = ?")
-            params.append(frame_id)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.store._conn().execute(_LABEL_SELECT + where + " ORDER BY f.taken_at, l.id", params).fetchall()
+        if behaviour is not None and behaviour not in BEHAVIOURS:
+            raise InputError(f"behaviour {behaviour!r}: use one of {', '.join(BEHAVIOURS)}")
+        where = Where().equals("l.behaviour", behaviour).equals("l.frame_id", frame_id)
+        rows = self.store._conn().execute(_LABEL_SELECT + where.sql() + " ORDER BY f.taken_at, l.id",
+                                          where.params).fetchall()
         return [_label_of(r) for r in rows]
 
     def history(self, limit: int = 50) -> list[dict]:
