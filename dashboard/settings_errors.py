@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from vision.config.loading import _loc_text
+from vision.config.loading import key_path
 from vision.errors import ConfigError
 
 from .i18n import t
@@ -66,7 +66,7 @@ def config_problems(exc: ConfigError) -> list[dict]:
         return [{"where": "", "key": "", "text": problem_text({"msg": exc.message})}]
     out = []
     for i, p in enumerate(exc.problems):
-        key = _loc_text(tuple(p.get("loc", ())))
+        key = key_path(tuple(p.get("loc", ())))
         line = lines[i] if i < len(lines) else ""
         where = line.split(f": {key}:", 1)[0] if f": {key}:" in line else ""
         out.append({"where": where, "key": key, "text": problem_text(p)})

@@ -22,7 +22,8 @@ def _yaml() -> YAML:
     return y
 
 
-def _loc_text(loc: tuple) -> str:
+def key_path(loc: tuple) -> str:
+    """A pydantic error location as the YAML key path a person reads, e.g. ``cameras[0].windows[1].staff_zone``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -102,13 +103,13 @@ def parse_config(text: str, source: str = "cameras.yaml", base_dir: Path | None 
             line_no = _line_of(tree, loc)
             where = f"{source}:{line_no}" if line_no else source
             message = _clean_pydantic_message(err)
-            lines.append(f"{where}: {_loc_text(loc)}: {message}")
+            lines.append(f"{where}: {key_path(loc)}: {message}")
             found.append({"loc": loc, "type": err["type"], "msg": message, "ctx": dict(err.get("ctx") or {}),
                           "line": line_no})
         raise ConfigError("\n".join(lines), found) from None
     problems = config.duplicate_ids() + config.notify_problems() + config.grace_problems() + config.missing_files()
     if problems:
-        raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {_loc_text(loc)}: {msg}"
+        raise ConfigError("\n".join(f"{source}:{_line_of(tree, loc)}: {key_path(loc)}: {msg}"
                                     for loc, msg in problems),
                           [{"loc": tuple(loc), "type": "hall", "msg": msg, "ctx": {}, "line": _line_of(tree, loc)}
                            for loc, msg in problems])
