@@ -61,6 +61,7 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
         api_reference,
         audit,
         auth,
+        changes,
         errors,
         live,
         pages,
@@ -128,6 +129,9 @@ def create_app(config: HallConfig, *, store: Store | None = None, supervisor=Non
     app.register_blueprint(shared.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(api_reference.bp)
+
+    with app.app_context():
+        changes.import_old_log()      # a log kept in changes.jsonl by a release before schema 15
 
     @app.get("/favicon.ico")
     def favicon():

@@ -1,33 +1,41 @@
 """The settings change log admins read: who changed what in cameras.yaml, and when; pauses and
-resumes from the board too. One JSON object a line in ``changes.jsonl`` beside the database (no
-table, no migration). The diff is of the YAML text with every camera password and secret masked."""
+resumes from the board too. The rows live in the hall's store (vision/store/changes.py), so every
+dashboard of a hall reads one log; this module decides what is written: the diff is of the YAML text
+with every camera password and secret masked."""
 
 from __future__ import annotations
 
 import difflib
-import json
-import os
 import re
-import threading
 import time
-from collections import deque
 from pathlib import Path
 
 from flask import current_app
 
 from vision.media.capture import mask_url
+from vision.store import changes as stored_changes
 
+from .api_common import store
 from .auth import actor
 from .present import hall
 
-_lock = threading.Lock()
 _SECRET_LINE = re.compile(r"(?i)^(\s*-?\s*(?:secret|secrets|password|token|api_key|key)\s*:\s*).+$")
 MAX_DIFF_LINES = 200
 
 
-def log_path() -> Path:
+def old_log_path() -> Path:
+    """Where releases before schema 15 kept the log (read into the store once, see ``import_old_log``)."""
     config = hall()
     return config.path(config.storage.database).parent / "changes.jsonl"
+
+
+def import_old_log() -> None:
+    """Read the old file into the store once (each node's own file, when nodes kept their own)."""
+    try:
+        stored_changes.import_file(store(), old_log_path())
+    except OSError as exc:
+        current_app.logger.warning("settings change log: could not read %s (%s); it stays where it is",
+                                   old_log_path(), exc)
 
 
 def masked(line: str) -> str:
@@ -45,29 +53,13 @@ def text_diff(old: str, new: str, name: str = "cameras.yaml") -> str:
 
 
 def record(what: str, detail: str = "", diff: str = "") -> dict:
-    """Append one change by the logged-in user (or token)."""
-    entry = {"at": time.time(), "by": actor(), "what": what, "detail": masked(detail), "diff": diff}
-    path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(entry, ensure_ascii=False) + "\n"
-    with _lock:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as f:
-            f.write(line)
-    current_app.logger.info("settings change by %s: %s %s", entry["by"], what, entry["detail"])
-    return entry
+    """Keep one change by the logged-in user (or token)."""
+    at, by, detail = time.time(), actor(), masked(detail)
+    stored_changes.record(store(), at, by, what, detail, diff)
+    current_app.logger.info("settings change by %s: %s %s", by, what, detail)
+    return {"at": at, "by": by, "what": what, "detail": detail, "diff": diff}
 
 
 def recent(limit: int = 100) -> list[dict]:
     """The newest ``limit`` changes, newest first."""
-    path = log_path()
-    if not path.is_file():
-        return []
-    kept: deque[dict] = deque(maxlen=limit)
-    with path.open(encoding="utf-8") as f:
-        for raw in f:
-            try:
-                kept.append(json.loads(raw))
-            except ValueError:
-                continue          # a line cut by a crash: the others still read
-    return list(reversed(kept))
+    return stored_changes.recent(store(), limit)

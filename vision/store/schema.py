@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from vision.mqtt import cursor as mqtt_cursor
 from vision.notify import tables as notify_tables
-from vision.store import accounts, audit, events, leases, reviews, rota, windows
+from vision.store import accounts, audit, changes, events, leases, reviews, rota, windows
 from vision.store.connection import StoreError
 from vision.store.ddl import Migration
 from vision.store.dialect import POSTGRES_SETUP, dialect_of
@@ -74,6 +74,7 @@ migration(11)(mqtt_cursor.create_tables)              # the MQTT publisher's pla
 migration(12)(leases.create_tables)                   # the hall's nodes; who watches each camera, who sends
 migration(13)(_rota)                                  # the rota's shifts; the staff member on each event
 migration(14)(audit.create_tables)                    # who viewed or downloaded which clip or snapshot
+migration(15)(changes.create_tables)                  # the settings change log (was changes.jsonl)
 
 LATEST_VERSION = len(MIGRATIONS)  # of this release; code reads len(MIGRATIONS)
 
