@@ -42,6 +42,11 @@ class Thresholds(Strict):
                                      "not seen counts as head down; off: on public photos it fired on 6 of 60 people "
                                      "reading, writing or typing and on 1 of 70 sleepers (docs/models.md)")
     head_down_drop: float = Field(0.10, description="eyes below the shoulder line minus this many shoulder widths")
+    head_down_unsure_score: float = Field(0.10, ge=0, le=1, description="where the shoulders score under "
+                                          "keypoint_score, the shoulder line is still read from shoulder and eye "
+                                          "points scoring at least this, for 'eyes at the shoulder line' only (a head "
+                                          "on the arms or the desk); keypoint_score or above: off (docs/models.md, "
+                                          "Dozing, session 5)")
     min_shoulder_px: float = Field(24.0, gt=0, description="shoulder width in pixels below which the chest is too "
                                                            "small to judge")
     still_motion: float = Field(0.02, ge=0, le=1, description="changed-pixel share in a head-down person's box below "

@@ -18,7 +18,7 @@ import numpy as np
 from vision.config import BadgeProfile, Thresholds
 from vision.perception.badge import judge_badge
 from vision.perception.classes import FOOD_LABELS, HALL_OBJECTS, PHONE_LABELS
-from vision.perception.detections import Detection, Face, FrameDetections, Pose
+from vision.perception.detections import KP, Detection, Face, FrameDetections, Pose
 from vision.perception.eating import judge_at_face
 from vision.perception.eyes import judge_eyes, readings_from_json
 from vision.perception.geometry import box_center, distance, point_box_distance
@@ -143,7 +143,7 @@ def head_down(pose: Pose | None, box, sw: float, th: Thresholds) -> tuple[bool, 
     k = th.keypoint_score
     ls, rs = pose.point("left_shoulder", k), pose.point("right_shoulder", k)
     if not (ls and rs):
-        return False, {"reason": "shoulders not visible"}
+        return _eyes_at_unsure_shoulders(pose, sw, th)
     shoulder_y = (ls[1] + rs[1]) / 2
     eyes = [p for p in (pose.point("left_eye", k), pose.point("right_eye", k)) if p]
     ears = [p for p in (pose.point("left_ear", k), pose.point("right_ear", k)) if p]
@@ -164,6 +164,26 @@ def head_down(pose: Pose | None, box, sw: float, th: Thresholds) -> tuple[bool, 
     if nose is None and not ears and box[1] > shoulder_y - 0.5 * sw:
         return True, {"reason": "face hidden, nothing above the shoulders", "shoulder_y": shoulder_y}
     return False, {"reason": "face not visible"}
+
+
+def _eyes_at_unsure_shoulders(pose: Pose, sw: float, th: Thresholds) -> tuple[bool, dict]:
+    """Shoulders under ``keypoint_score``: a head lying on the arms or the desk hides them, and MoveNet
+    still places them, unsure. Read the shoulder line from points scoring ``head_down_unsure_score``
+    and say head down only for eyes at that line (the pitch is not read from unsure points)."""
+    k = th.head_down_unsure_score
+    if k >= th.keypoint_score:
+        return False, {"reason": "shoulders not visible"}
+    ls, rs = pose.point("left_shoulder", k), pose.point("right_shoulder", k)
+    eyes = [p for p in (pose.point("left_eye", k), pose.point("right_eye", k)) if p]
+    if not (ls and rs and eyes):
+        return False, {"reason": "shoulders not visible"}
+    shoulder_y = (ls[1] + rs[1]) / 2
+    eye_y = float(np.mean([p[1] for p in eyes]))
+    if eye_y >= shoulder_y - th.head_down_drop * sw:
+        scores = [round(float(pose.keypoints[KP[n], 2]), 2) for n in ("left_shoulder", "right_shoulder")]
+        return True, {"reason": "eyes at the shoulder line, shoulders unsure", "eye_y": eye_y,
+                      "shoulder_y": shoulder_y, "shoulder_scores": scores}
+    return False, {"reason": "shoulders not visible"}
 
 
 def heads_say(scores: dict[str, float] | None, thresholds: dict[str, float]) -> dict[str, bool]:
