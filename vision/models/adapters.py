@@ -10,6 +10,7 @@ from vision.models.iris import IrisLandmarks
 from vision.models.manifest import ModelSpec
 from vision.models.movenet import MoveNetPose
 from vision.models.nanodet import NanoDetDetector
+from vision.models.selfie import PersonSegmenter
 from vision.models.yolo import YoloDetector, YoloPose
 
 ADAPTERS = {
@@ -21,6 +22,7 @@ ADAPTERS = {
     ("blazeface", "face"): BlazeFaceDetector,
     ("facemesh", "landmarks"): FaceMesh,
     ("iris", "eyes"): IrisLandmarks,
+    ("selfie", "segment"): PersonSegmenter,
 }
 
 

@@ -19,9 +19,9 @@ from ruamel.yaml.error import YAMLError
 from vision.errors import ModelError
 
 # detectors and pose; face, landmarks and eyes (mediapipe-style models); the crop backbone and the
-# learned heads on its features
-FAMILIES = ("nanodet", "movenet", "yolo", "blazeface", "facemesh", "iris", "backbone", "head", "classifier")
-TASKS = ("detect", "pose", "face", "landmarks", "eyes", "features", "classify")
+# learned heads on its features; person segmentation (the presence cue)
+FAMILIES = ("nanodet", "movenet", "yolo", "blazeface", "facemesh", "iris", "backbone", "head", "classifier", "selfie")
+TASKS = ("detect", "pose", "face", "landmarks", "eyes", "features", "classify", "segment")
 def _bundled_manifest() -> Path:
     """models/models.yaml of a source checkout, else the copy installed with the package
     (``hallmonitor_models``, package data of a plain ``pip install``)."""
