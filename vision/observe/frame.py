@@ -89,6 +89,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         citizen_waiting=any(p.citizen for p in persons),
         pause_sign=pause,
         score=max([p.score for p in window_staff] + [o.detection.score for o in objects], default=0.0),
+        staff_seen_by=sorted({p.evidence.get("confirmed_by") or "detector" for p in window_staff}),
         persons=persons,
         objects=objects,
     )

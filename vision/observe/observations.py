@@ -81,6 +81,9 @@ class WindowObservation:
     # the window's own state heads on its staff zone crop (``hallmonitor train``), e.g.
     # {"window_occupied": {"p": 0.97, "seen": True}}; None when no state head is on for the window
     zone_state: dict | None = None
+    # why the window counts as staffed: per staff member, "detector" (scored over the person bar) or the
+    # reason a weak one was kept ("head and shoulders in the pose", "a face", "person pixels"), each once
+    staff_seen_by: list[str] = field(default_factory=list)
     persons: list[PersonObservation] = field(default_factory=list)
     objects: list[ObjectObservation] = field(default_factory=list)
 
@@ -103,6 +106,7 @@ class WindowObservation:
             "pause_sign": self.pause_sign,
             "staff_motion": None if self.staff_motion is None else round(self.staff_motion, 4),
             "zone_state": self.zone_state,
+            "staff_seen_by": self.staff_seen_by,
         }
 
 

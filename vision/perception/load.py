@@ -8,7 +8,7 @@ from vision.models.adapters import build
 def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
     """The Analyzer for a config's ``models:`` choice (defaults: bundled nanodet + movenet-lightning, and
     the shipped behaviour heads on the efficientnet-lite0 backbone; the face stage: blazeface-short +
-    facemesh + iris)."""
+    facemesh + iris; the presence cue: selfie)."""
     from pathlib import Path
 
     from vision.config import ModelChoice
@@ -46,8 +46,12 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
         else:
             backbone_for_mouth = backbone
         mouth = MouthReader(spec, backbone_for_mouth)
+    pixels = None
+    if choice.segmenter:
+        from .presence_cue import PersonPixels
+        pixels = PersonPixels(build(get_model(choice.segmenter, manifest, task="segment"), choice.threads))
     return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads, mouth=mouth,
-                    presence=presence)
+                    presence=presence, pixels=pixels)
 
 
 def presence_detector_name(choice, manifest) -> str:

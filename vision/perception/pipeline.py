@@ -13,6 +13,7 @@ from vision.perception.crops import person_crop
 from vision.perception.detections import KP, Detection, FrameDetections, Pose
 from vision.perception.geometry import box_iou, inside_share
 from vision.perception.hand_zoom import hand_regions, look_at_hands
+from vision.perception.presence_cue import PERSON_PIXELS, PersonPixels
 from vision.perception.zoom import counter_tiles
 
 
@@ -49,6 +50,8 @@ def head_and_shoulders(pose: Pose | None, box, min_points: int = 3, min_score: f
 class Analyzer:
     """Detector + pose + face stage + behaviour heads, shared by every window of a camera (and every camera
     of a worker process). ``presence``: another detector for the presence pass (None: ``detector``).
+    ``pixels`` (a ``presence_cue.PersonPixels``): where nobody is in focus, a weak person box made of person
+    pixels counts (None: it does not).
     ``face`` is a ``FaceReader`` or None (no face stage: every ``faces`` entry is
     None); ``heads`` run on ``backbone`` features (none: every ``head_scores`` entry is None)."""
 
@@ -57,12 +60,14 @@ class Analyzer:
                  min_crop_px: int = 48, max_pose_persons: int = 8,
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
                  max_confirm: int = 2,
-                 backbone=None, heads=(), max_head_persons: int = 8, mouth=None, presence=None):
+                 backbone=None, heads=(), max_head_persons: int = 8, mouth=None, presence=None,
+                 pixels: PersonPixels | None = None):
         self.detector = detector
         # the detector of the presence pass (the whole frame or the windows' zones): ``presence`` (e.g. the
         # int8 twin, docs/performance.md section 12), else ``detector``; the crop pass, the counter zoom and
         # the hand zoom (the small phones and cups) always use ``detector``
         self.presence = presence if presence is not None else detector
+        self.pixels = pixels          # person pixels: the presence cue where the detector found nobody
         self.mouth = mouth            # a MouthReader (vision.perception.mouth): what is at each face's mouth
         self.pose = pose
         self.face = face
@@ -133,6 +138,8 @@ class Analyzer:
         confirming = self.max_confirm and confirm_min_score is not None and confirm_min_score < person_min_score
         confirm_floor = confirm_min_score if confirming and confirm_min_score is not None else self.min_score
         floor = min(self.min_score, confirm_floor)
+        if confirming and self.pixels is not None:
+            floor = min(floor, self.pixels.cue.min_score)
         if region is not None:
             x1, y1, x2, y2 = region
             found = self.presence.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
@@ -174,6 +181,14 @@ class Analyzer:
                     why[len(persons)] = "a face"
                     persons.append(d)
             timing["confirm"] = t.ms()
+            # still nobody in focus: a weak box made of person pixels is a person (``presence_cue``)
+            if self.pixels is not None and not any(focus is None or focus(p) for p in persons):
+                t = Timer()
+                for d in self._persons_from_pixels(image, region, found, focus, person_min_score):
+                    confirmed[len(persons)] = None
+                    why[len(persons)] = PERSON_PIXELS
+                    persons.append(d)
+                timing["segment"] = t.ms()
 
         crop_objects: list[list[Detection] | None] = [None] * len(persons)
         chosen = [i for i, p in enumerate(persons) if crop_focus is None or crop_focus(p)] if self.crop_pass else []
@@ -296,6 +311,20 @@ class Analyzer:
             if focus is None or focus(d):
                 out.append(d)
         return out[: self.max_confirm]
+
+    def _persons_from_pixels(self, image: np.ndarray, region, found: list[Detection], focus,
+                             person_min_score: float) -> list[Detection]:
+        """The weak person boxes in focus (under ``person_min_score``) that the segmenter finds made of person
+        pixels, best first, at most ``max_confirm``; a box mostly inside one already kept is the same person."""
+        assert self.pixels is not None
+        weak = sorted((d for d in found if d.label == self.person_label and d.score < person_min_score
+                       and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
+        kept: list[Detection] = []
+        for reading in self.pixels.read(image, region, weak):
+            d = reading.detection
+            if reading.person and not any(inside_share(d.box, k.box) > 0.5 for k in kept):
+                kept.append(d)
+        return kept[: self.max_confirm]
 
     def _head_scores(self, image: np.ndarray, persons: list[Detection], focus,
                      poses: list | None = None) -> list[dict[str, float] | None]:
