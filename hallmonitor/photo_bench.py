@@ -58,8 +58,17 @@ def stage_bench(images: list[Path], repeats: int = 5, threads: int = 1, crop_pas
             faces.append(sum(f is not None for f in res.frame.faces))
         if progress:
             progress(r + 1, repeats)
-    return {"samples": samples, "persons": float(np.mean(persons)), "faces": float(np.mean(faces)), "threads": threads,
-            "frames": repeats * len(images), "crop_pass": crop_pass, "heads": [h.name for h in analyzer.heads]}
+    # the person-pixel cue runs only where nobody is found (rarely on these photos): its own cost per view
+    segment: list[float] = []
+    if analyzer.pixels is not None:
+        for img in images[: max(1, min(len(images), 3))]:
+            image = read_image(img)
+            for _ in range(repeats):
+                analyzer.pixels.segmenter.person_mask(image)
+                segment.append(analyzer.pixels.segmenter.timing["segment"])
+    return {"samples": samples, "segment_when_run": segment, "persons": float(np.mean(persons)),
+            "faces": float(np.mean(faces)), "threads": threads, "frames": repeats * len(images),
+            "crop_pass": crop_pass, "heads": [h.name for h in analyzer.heads]}
 
 
 def format_stage_table(result: dict, windows_per_camera: tuple[int, ...] = (1, 2, 4)) -> str:
@@ -75,6 +84,10 @@ def format_stage_table(result: dict, windows_per_camera: tuple[int, ...] = (1, 2
     for stage in [*(k for k in s if k != "total"), "total"]:
         med, p95 = _stats(s[stage])
         lines.append(f"| {stage} | {med:.1f} | {p95:.1f} |")
+    if result.get("segment_when_run"):
+        med, p95 = _stats(result["segment_when_run"])
+        lines += ["", f"person pixels (`segment`, only on a view where nobody is found): {med:.1f} ms median, "
+                      f"{p95:.1f} ms p95 per view"]
     total_med = _stats(s["total"])[0]
     # with T threads a frame occupies T cores for its wall time
     frames_per_core = 1000.0 / (total_med * result["threads"]) if total_med else 0.0

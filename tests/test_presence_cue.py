@@ -108,3 +108,10 @@ def test_the_cuts_on_a_real_mask():
 
 def test_null_switches_it_off(without_pixels):
     assert without_pixels.pixels is None
+
+
+def test_bench_prints_its_cost():
+    from hallmonitor.photo_bench import format_stage_table, stage_bench
+    result = stage_bench([MEDIA / "ultralytics" / "bus.jpg"], repeats=1)
+    assert len(result["segment_when_run"]) == 1 and result["segment_when_run"][0] > 0
+    assert "person pixels (`segment`, only on a view where nobody is found)" in format_stage_table(result)
