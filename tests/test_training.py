@@ -199,6 +199,7 @@ def test_a_window_state_head_keeps_a_window_staffed_where_the_detector_sees_nobo
     step = watch.step(occupied, T0 + 1)
     [obs] = step.observations
     assert obs.staff_present and obs.zone_state["window_occupied"]["seen"] and not obs.persons
+    assert obs.staff_seen_by == ["window state head"]                         # the window says why
     assert obs.zone_state["window_occupied"]["p"] > 0.5 and step.timing_ms["zone_heads"] > 0
     [empty] = watch.step(vacant, T0 + 2).observations
     assert not empty.staff_present and empty.zone_state["window_occupied"]["seen"] is False

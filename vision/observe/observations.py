@@ -82,7 +82,8 @@ class WindowObservation:
     # {"window_occupied": {"p": 0.97, "seen": True}}; None when no state head is on for the window
     zone_state: dict | None = None
     # why the window counts as staffed: per staff member, "detector" (scored over the person bar) or the
-    # reason a weak one was kept ("head and shoulders in the pose", "a face", "person pixels"), each once
+    # reason a weak one was kept ("head and shoulders in the pose", "a face", "person pixels"), each once;
+    # "window state head" when only the window's state head (``zone_state``) says it is occupied
     staff_seen_by: list[str] = field(default_factory=list)
     persons: list[PersonObservation] = field(default_factory=list)
     objects: list[ObjectObservation] = field(default_factory=list)

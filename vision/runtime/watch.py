@@ -368,6 +368,7 @@ class CameraWatch:
             obs.zone_state = state
             if state.get("window_occupied", {}).get("seen") and obs.staff_count == 0:
                 obs.staff_count = 1
+                obs.staff_seen_by = ["window state head"]
             if state.get("window_head_down", {}).get("seen") and obs.staff_count > 0:
                 obs.head_down = True
                 still[win.id] = [(float(poly[:, 0].min()), float(poly[:, 1].min()),
