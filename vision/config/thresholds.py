@@ -28,6 +28,10 @@ class Thresholds(Strict):
                                                                    "count as staff")
     citizen_zone_overlap: float = Field(0.5, gt=0, le=1)
     counter_overlap: float = Field(0.5, gt=0, le=1, description="share of an object's box on the counter polygon")
+    counter_phone_max_share: float = Field(0.4, gt=0, le=1, description="a phone on the counter is at most this "
+                                           "share of the counter's length (the longer side of its bounding "
+                                           "rectangle); a bigger \"cell phone\" is something else, e.g. a laptop "
+                                           "seen from above (docs/models.md, counter zoom); 1 = no limit")
     hand_distance: float = Field(0.45, gt=0, description="phone centre to wrist, in shoulder widths, to count as held")
     ear_distance: float = Field(0.55, gt=0, description="phone centre to ear/eye, in shoulder widths, for phone at ear")
     mouth_distance: float = Field(0.5, gt=0, description="food/drink or wrist to mouth, in shoulder widths")

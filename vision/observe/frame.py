@@ -27,7 +27,7 @@ from vision.observe.person_facts import (  # noqa: F401 - re-exported
     shoulder_width,
 )
 from vision.perception.classes import PHONE_LABELS
-from vision.perception.detections import FrameDetections
+from vision.perception.detections import Detection, FrameDetections
 from vision.perception.geometry import bounding_rect, box_overlap, to_pixels
 from vision.perception.pause_sign import sign_score
 
@@ -63,9 +63,12 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
             phone_in_hand=pf.phone_in_hand, phone_at_ear=pf.phone_at_ear, eating=eating, head_down=pf.head_down,
             heads=pf.heads, eyes=pf.eyes, face=pf.face, evidence=evidence, index=pf.index))
 
+    counter_rect = bounding_rect(counter, w, h)
+    counter_len = max(counter_rect[2] - counter_rect[0], counter_rect[3] - counter_rect[1])
     objects = [ObjectObservation(of.detection, held=of.held, at_face=of.at_face, index=of.index,
                                  on_counter=(not of.held and not of.at_face
-                                             and box_overlap(of.detection.box, counter) >= th.counter_overlap))
+                                             and box_overlap(of.detection.box, counter) >= th.counter_overlap
+                                             and phone_sized(of.detection, counter_len, th)))
                for of in facts.objects]
 
     window_staff = [p for p in persons if p.staff]
@@ -93,6 +96,13 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         persons=persons,
         objects=objects,
     )
+
+
+def phone_sized(det: Detection, counter_len: float, th: Thresholds) -> bool:
+    """A phone lying on a counter is small beside it: a "cell phone" longer than ``counter_phone_max_share``
+    of the counter's length is something bigger the detector took for one (a laptop from above), not a
+    phone lying there. Other objects are not judged by size here."""
+    return det.label not in PHONE_LABELS or max(det.width, det.height) <= th.counter_phone_max_share * counter_len
 
 
 def observe_camera(frame: FrameDetections, config: HallConfig, camera_id: str,
