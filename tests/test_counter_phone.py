@@ -8,6 +8,8 @@ when her torso is the counter.
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import pytest
 import skimage.data
@@ -59,6 +61,7 @@ def test_a_phone_find_too_big_for_the_counter_is_not_a_phone_lying_there(astrona
     now = _window(astronaut, torso, Thresholds())
     assert not now.phone_on_counter
     assert not [o for o in now.objects if o.on_counter and o.detection.label in PHONE_LABELS]
+    json.dumps([o.to_json() for o in now.objects])   # plain JSON verdicts (analyze --json, the eval sheet)
 
 
 def test_the_same_find_on_a_long_counter_still_lies_there(astronaut):
@@ -68,3 +71,4 @@ def test_the_same_find_on_a_long_counter_still_lies_there(astronaut):
     window = astronaut.observations[0]
     assert window.phone_on_counter
     assert patch in [o.detection for o in window.objects if o.on_counter]
+    json.dumps(astronaut.to_json())          # the verdicts stay plain JSON (analyze --json, the eval sheet)

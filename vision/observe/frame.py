@@ -64,7 +64,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
             heads=pf.heads, eyes=pf.eyes, face=pf.face, evidence=evidence, index=pf.index))
 
     counter_rect = bounding_rect(counter, w, h)
-    counter_len = max(counter_rect[2] - counter_rect[0], counter_rect[3] - counter_rect[1])
+    counter_len = float(max(counter_rect[2] - counter_rect[0], counter_rect[3] - counter_rect[1]))
     objects = [ObjectObservation(of.detection, held=of.held, at_face=of.at_face, index=of.index,
                                  on_counter=(not of.held and not of.at_face
                                              and box_overlap(of.detection.box, counter) >= th.counter_overlap
@@ -102,7 +102,7 @@ def phone_sized(det: Detection, counter_len: float, th: Thresholds) -> bool:
     """A phone lying on a counter is small beside it: a "cell phone" longer than ``counter_phone_max_share``
     of the counter's length is something bigger the detector took for one (a laptop from above), not a
     phone lying there. Other objects are not judged by size here."""
-    return det.label not in PHONE_LABELS or max(det.width, det.height) <= th.counter_phone_max_share * counter_len
+    return det.label not in PHONE_LABELS or bool(max(det.width, det.height) <= th.counter_phone_max_share * counter_len)
 
 
 def observe_camera(frame: FrameDetections, config: HallConfig, camera_id: str,
