@@ -22,7 +22,7 @@ Sources:
 - sanity sources without badge labels (``action-*``, ``webcam-held`` of /work/data/devset-all): how often
   each variant says "badge found" on any staff member.
 
-Variants (docs/models.md "Badge, session 6"): the shipped colour judge (``shipped_judge``, checked against
+Variants (docs/models.md "Badge, session 5"): the shipped colour judge (``shipped_judge``, checked against
 the verdicts the product recorded), ``judge_shape`` (colour mask without opening, compact blobs with a V
 contrast to a ring around them) and ``judge_tophat`` (whiteness top-hat: compact and brighter than its
 surround, touching at most one side of the chest). ``score`` re-judges every cached chest with each
