@@ -22,6 +22,7 @@ A variant is ``name:key=value,...`` over the cue's parameters (``Cue``); ``--gri
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import pickle
@@ -39,6 +40,36 @@ from vision.perception.detections import Pose  # noqa: E402
 from vision.perception.geometry import distance  # noqa: E402
 
 STATEFARM = "statefarm-driver"
+# Stanford 40 Actions classes in the devset's action repository (research use only: measure, never train):
+# "phoning" people on a call (most hold the phone at the ear), "smoking" and "brushing_teeth" a hand at the face
+ACTION_CLASSES = {"phoning": True, "smoking": False, "brushing_teeth": False}
+
+
+def collect_actions(mirror: Path, out: Path, cache: Path, per_class: int) -> list[dict]:
+    """Write ``per_class`` distinct photos of each ACTION_CLASSES class (the devset's own picking: distinct by
+    hash, then by a hash of the path) under ``out``, run each once through ``analyze_image`` (the path of
+    ``hallmonitor eval``) and cache the rows like bench/head_down_cues.py does, labelled phone in use or not."""
+    import time
+
+    sys.path.insert(0, str(ROOT / "scripts" / "devset"))
+    from build_devset import ACTIONS, ACTIONS_ROOT, by_hash, distinct_photos, open_repo  # type: ignore[import-not-found]
+
+    from vision.analysis.photo import analyze_image
+    from vision.perception.load import load_analyzer
+
+    repo = open_repo(mirror, ACTIONS[0], ACTIONS[1])
+    analyzer, rows, t0 = load_analyzer(), [], time.time()
+    for action, phone in ACTION_CLASSES.items():
+        for p in sorted(by_hash(distinct_photos(repo, action))[:per_class]):
+            dest = out / f"action-{action}" / p[len(ACTIONS_ROOT) + 1:].replace("/", "-")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(repo.read(p))
+            res = analyze_image(dest, analyzer)
+            rows.append({"file": str(dest), "source": f"action-{action}", "phone": phone, "desk_region": None,
+                         "frame": res.frame, "repo": ACTIONS[0], "commit": ACTIONS[1], "path": p})
+            print(f"analysed {len(rows)} ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+    cache.write_bytes(pickle.dumps(rows))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -103,6 +134,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--labels", type=Path, required=True)
+    ap.add_argument("--actions", type=Path, help="cache of the ACTION_CLASSES photos (written on the first run "
+                    "from --mirror into --actions-out)")
+    ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
+    ap.add_argument("--actions-out", type=Path, default=Path("/work/data/phonepose/images"))
+    ap.add_argument("--per-class", type=int, default=60)
     ap.add_argument("--variant", action="append", default=[], help="name:key=value,... over Cue")
     ap.add_argument("--grid", action="store_true", help="sweep reach x kp x elbow_drop x mouth_ratio x above")
     ap.add_argument("--json", type=Path)
@@ -112,29 +148,49 @@ def main() -> None:
     rows = pickle.loads(args.cache.read_bytes())
     labels = {r["file"]: r for r in json.loads(args.labels.read_text())}
     groups = [group_of(r, labels) for r in rows]
-    lab = [labels[r["file"]]["labels"] for r in rows]
-    truth = [bool(x.get("phone_at_ear") or x.get("phone_in_hand")) for x in lab]
+    truth = [bool(labels[r["file"]]["labels"].get("phone_at_ear") or labels[r["file"]]["labels"].get("phone_in_hand"))
+             for r in rows]
+    if args.actions:
+        extra = pickle.loads(args.actions.read_bytes()) if args.actions.is_file() else \
+            collect_actions(args.mirror, args.actions_out, args.actions, args.per_class)
+        for r in extra:   # phoning split in two by a hash of the file name: one half to choose, one to confirm
+            half = "choose" if int(hashlib.sha256(Path(r["file"]).name.encode()).hexdigest(), 16) % 2 else "confirm"
+            groups.append(f"{r['source']} ({half})" if r["phone"] else r["source"])
+            truth.append(bool(r["phone"]))
+        rows = rows + extra
     judged = [staff_of(r) for r in rows]
     base = [b for b, _ in judged]
     variants = [parse(v) for v in args.variant] or [("strict", Cue()), ("loose", Cue(reach=1.3, kp=0.05))]
     if args.grid:
         variants = [(f"r{r}-k{k}-e{e}-m{m}-a{a}", Cue(r, k, m, a, e)) for r, k, e, m, a in
-                    itertools.product([0.5, 0.8, 1.0, 1.3], [0.05, 0.1, 0.2, 0.3], [1, 2, 5], [0.7, 1.0], [0, -0.5])]
+                    itertools.product([0.4, 0.5, 0.6, 0.8], [0.1, 0.2, 0.3, 0.4], [0.5, 1, 2], [0.7, 1.0, 1.3, 2.0],
+                                      [0, -0.3, -0.6])]
     names = sorted(set(groups))
-    sf = [i for i, r in enumerate(rows) if r["source"] == STATEFARM]
     staffed = {g: sum(1 for i in range(len(rows)) if groups[i] == g and judged[i][1]) for g in names}
     print("photos with a staff member counted: " + ", ".join(f"{g} {staffed[g]}/{groups.count(g)}" for g in names))
-    print("| variant | new fires: " + " | ".join(names) + " | statefarm TP / FP / FN | F1 | better / worse | p |")
-    print("| --- |" + " ---: |" * (len(names) + 4))
+    # scored sets: phone labels (statefarm, phoning) against phone-free action photos; drowsiness-driver and the
+    # sleepers are counted only (no phone label)
+    choose = {"statefarm at the ear", "statefarm texting", "statefarm drinking", "statefarm safe",
+              "action-phoning (choose)", "action-drinking"}
+    confirm = {"action-phoning (confirm)", "action-smoking", "action-brushing_teeth", "action-awake-desk"}
+    sets = {"statefarm": {g for g in choose if g.startswith("statefarm")}, "choose": choose, "confirm": confirm,
+            "pooled": choose | confirm}
+    print("| variant | said phone in use: " + " | ".join(f"{g} ({groups.count(g)})" for g in names) + " | "
+          + " | ".join(f"{k} TP / FP / FN, F1, better / worse, McNemar p" for k in sets) + " |")
+    print("| --- |" + " ---: |" * (len(names) + len(sets)))
     out = {}
     for name, cue in [("product", None), *variants]:
         pred = base if cue is None else [b or any(calling(p, sw, cue) for p, sw in st) for b, st in judged]
-        fires = {g: sum(1 for i in range(len(rows)) if groups[i] == g and pred[i] and not base[i]) for g in names}
-        c = counts([pred[i] for i in sf], [truth[i] for i in sf])
-        mc = mcnemar([base[i] for i in sf], [pred[i] for i in sf], [truth[i] for i in sf])
-        out[name] = {"fires": fires, "statefarm": {**c, **mc}}
-        print(f"| {name} | " + " | ".join(str(fires[g]) for g in names) + f" | {c['tp']} / {c['fp']} / {c['fn']} | "
-              f"{c['f1']:.3f} | {mc['better']} / {mc['worse']} | {mc['p']:.3f} |")
+        said = {g: sum(1 for i in range(len(rows)) if groups[i] == g and pred[i]) for g in names}
+        cells, out[name] = [], {"said": said}
+        for k, keep in sets.items():
+            idx = [i for i in range(len(rows)) if groups[i] in keep]
+            c = counts([pred[i] for i in idx], [truth[i] for i in idx])
+            mc = mcnemar([base[i] for i in idx], [pred[i] for i in idx], [truth[i] for i in idx])
+            out[name][k] = {**c, **mc}
+            cells.append(f"{c['tp']} / {c['fp']} / {c['fn']}, {c['f1']:.3f}, {mc['better']} / {mc['worse']}, "
+                         f"{mc['p']:.3f}")
+        print(f"| {name} | " + " | ".join(str(said[g]) for g in names) + " | " + " | ".join(cells) + " |")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     if args.full_frame:
