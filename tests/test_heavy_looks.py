@@ -75,6 +75,41 @@ def test_finds_from_before_a_gap_are_dropped(analyzer, media):
         heavy.stop()
 
 
+def test_finds_held_longer_than_their_stage_may_hold_them_expire_while_the_next_look_is_starved(analyzer, media):
+    """A saturated machine: the face look that should replace the staff's faces does not come back. The faces
+    of the last look hold for the face stage's keep-alive and one period more (5 s faces: 15 + 5 s), then the
+    staff are without a face (the rules see no eyes) until a look comes back."""
+    from vision.runtime.schedule import evidence_expires_s
+    image = cv2.imread(str(media / "ultralytics" / "zidane.jpg"))
+    frames = [image.copy(), image.copy()]
+    frames[0][:60, :200], frames[1][:60, :200] = 255, 0           # every frame moved: every stage is due on time
+    live = CameraWatch(parse_config(HALL), "cam", analyzer)
+    heavy = HeavyLooks(AnalyzerPool([analyzer])).start()
+    live.heavy = heavy
+    limit = evidence_expires_s(live.clock.period("w1", "face"))
+    assert limit == 20.0
+
+    def faces(ts: float) -> list:
+        step = live.step(frames[int(ts) % 2], ts)
+        return [step.frame.faces[i] for i, p in enumerate(step.observations[0].persons) if p.staff]
+
+    try:
+        live.step(image, 100.0)
+        assert _wait(lambda: heavy.done == 1)
+        assert all(f is not None for f in faces(101.0))              # the look came back: the faces hold
+        heavy.stop()                                                  # no look is served from now on
+        for ts in range(102, 120):                                    # the face look at 105 is queued, not served
+            assert all(f is not None for f in faces(float(ts)))       # 19 s old: still held
+        assert all(f is None for f in faces(100.0 + limit + 1))      # 21 s old: expired
+        heavy.start()                                 # the machine frees up: the queued look runs, the faces go next
+        assert _wait(lambda: heavy.done == 2)
+        faces(122.0)
+        assert _wait(lambda: heavy.done == 3)
+        assert any(f is not None for f in faces(123.0))              # faces from a fresh look: held again
+    finally:
+        heavy.stop()
+
+
 def test_a_heavy_look_waits_for_the_analyzer_while_a_frame_waits(analyzer):
     pool = AnalyzerPool([analyzer], heavy_patience_s=30)
     order: list[str] = []

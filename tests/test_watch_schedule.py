@@ -92,9 +92,8 @@ def test_a_weak_person_confirmed_by_the_pose_stays_confirmed_without_a_new_pose(
     him. Between two looks of the confirmation his box at the same place keeps the verdict."""
     from vision.config import ModelChoice
     from vision.perception.load import load_analyzer
-    # the float detector on the presence pass: the weak boxes this test holds are the float model's (the int8
-    # twin's weak boxes on this photo change between the two frames)
-    analyzer = load_analyzer(ModelChoice(presence_detector=None))
+    # int8 presence (auto): the weak persons come from the float detector, so its held verdicts hold here too
+    analyzer = load_analyzer(ModelChoice(presence_detector="auto"))
     analyzer.pose = counting = CountingPose(analyzer.pose)
     image = cv2.imread(str(media / "opencv" / "basketball1.png"))
     watch = CameraWatch(parse_config(CONFIRM_HALL), "cam", analyzer)

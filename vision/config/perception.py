@@ -15,10 +15,11 @@ class ModelChoice(Strict):
     manifest: Path = Path("models/models.yaml")
     detector: str = "nanodet"
     presence_detector: str | None = Field(None, description="detect model of the presence pass (the frame or "
-                                          "the zones, every analysis); the crop pass and the zooms keep `detector`; "
-                                          "auto: the detector's int8 twin (<detector>-int8) if the manifest has it; "
-                                          "null (the default): the detector; with auto the pose confirms false "
-                                          "weak persons (docs/performance.md section 12)")
+                                          "the zones, every analysis); the crop pass, the zooms and the weak persons "
+                                          "the pose confirms keep `detector`; auto: the detector's int8 twin "
+                                          "(<detector>-int8) if the manifest has it; null (the default): the detector; "
+                                          "with auto staff_present lost beyond noise on the dev set "
+                                          "(docs/performance.md section 13)")
     pose: str | None = "movenet-lightning"
     threads: int = Field(0, ge=0, description="onnxruntime intra-op threads per session; 0 = 1 with several sessions, "
                                               "else all cores")

@@ -47,6 +47,12 @@ def head_and_shoulders(pose: Pose | None, box, min_points: int = 3, min_score: f
     return int(((k[:, 2] >= min_score) & inside).sum()) >= min_points
 
 
+def held_verdict(box, held) -> tuple | None:
+    """The last look's (IoU, pose, confirmed?) on a weak box at the same place as ``box`` (IoU >= 0.5), if any."""
+    best = max(((box_iou(box, b), pose, ok) for b, pose, ok in held or ()), default=None, key=lambda x: x[0])
+    return best if best is not None and best[0] >= 0.5 else None
+
+
 class Analyzer:
     """Detector + pose + face stage + behaviour heads, shared by every window of a camera (and every camera
     of a worker process). ``presence``: another detector for the presence pass (None: ``detector``).
@@ -140,11 +146,7 @@ class Analyzer:
         floor = min(self.min_score, confirm_floor)
         if confirming and self.pixels is not None:
             floor = min(floor, self.pixels.cue.min_score)
-        if region is not None:
-            x1, y1, x2, y2 = region
-            found = self.presence.detect(image[y1:y2, x1:x2], min_score=floor, origin=(x1, y1))
-        else:
-            found = self.presence.detect(image, min_score=floor)
+        found = self._detect(self.presence, image, region, floor)
         timing["preprocess"] += self.presence.timing.get("preprocess", 0.0)
         timing["detect"] = t.ms() - timing["preprocess"]
         persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
@@ -155,23 +157,34 @@ class Analyzer:
         why: dict[int, str] = {}
         if confirming:
             t = Timer()
-            weak = sorted((d for d in found if d.label == self.person_label
-                           and confirm_min_score <= d.score < person_min_score
-                           and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
-            # a weak box mostly inside a person already found is a part of that person, not another one
-            weak = [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
+            weak = self._weak_persons(found, persons, focus, confirm_floor, person_min_score)
+            posed: dict[tuple, Pose | None] = {}       # the poses taken on the way (box -> pose)
+            if self.presence is not self.detector and self._a_new_weak_person(image, weak, confirm_held, posed):
+                # int8's scores under the person bar are not float's (on basketball1.png it scores a body-wide box
+                # between two players 0.23, float under 0.1, and the pose there finds the right player's head): when
+                # the pose confirms a new int8 weak box, the detector looks again and its own persons are judged,
+                # as with the detector alone; int8's weak boxes it does not back are held as such (no pose, not
+                # confirmed), so they do not make it look again while the verdicts hold
+                again = self._detect(self.detector, image, region, confirm_floor)
+                strong = [f for f in again if f.label == self.person_label and f.score >= person_min_score
+                          and (focus is None or focus(f)) and not any(box_iou(f.box, p.box) >= 0.5 for p in persons)]
+                persons += strong                      # persons at the bar for the detector: held as such
+                backed = self._weak_persons(again, persons, focus, confirm_floor, person_min_score)
+                weak_checked += [(d.box, None, False) for d in weak
+                                 if not any(box_iou(d.box, f.box) >= 0.5 for f in backed + persons)]
+                weak_checked += [(f.box, None, True) for f in strong]
+                weak = backed
             for d in weak[: self.max_confirm]:
-                prior = max(((box_iou(d.box, b), pose, ok) for b, pose, ok in confirm_held or ()),
-                            default=(0.0, None, False), key=lambda x: x[0])
-                if prior[0] >= 0.5:
+                prior = held_verdict(d.box, confirm_held)
+                if prior is not None:
                     pose, ok = prior[1], prior[2]
                 else:
-                    pose = self.pose.estimate(image, d.box)
+                    pose = posed[d.box] if d.box in posed else self.pose.estimate(image, d.box)
                     ok = head_and_shoulders(pose, d.box)
                 weak_checked.append((d.box, pose, ok))
                 if ok:
                     confirmed[len(persons)] = pose
-                    why[len(persons)] = "head and shoulders in the pose"
+                    why[len(persons)] = "head and shoulders in the pose" if pose is not None else "the detector"
                     persons.append(d)
             # nobody in focus at all: a clear face there is a person the detector missed (a close-up, a
             # head resting on the arms turned to the camera, someone slumped back)
@@ -255,6 +268,33 @@ class Analyzer:
                                confirmed=[why.get(i) for i in range(len(persons))], faces=faces,
                                head_scores=head_scores, crop_objects=crop_objects, weak_checked=weak_checked,
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
+
+    @staticmethod
+    def _detect(detector, image: np.ndarray, region, min_score: float) -> list[Detection]:
+        """``detector`` on the frame, or on ``region`` of it (boxes in frame coordinates)."""
+        if region is None:
+            return detector.detect(image, min_score=min_score)
+        x1, y1, x2, y2 = region
+        return detector.detect(image[y1:y2, x1:x2], min_score=min_score, origin=(x1, y1))
+
+    def _weak_persons(self, found, persons, focus, confirm_min_score: float,
+                      person_min_score: float) -> list[Detection]:
+        """The persons of ``found`` scored from ``confirm_min_score`` up to the bar, in the focus, best first;
+        a weak box mostly inside a person already found is a part of that person, not another one."""
+        weak = sorted((d for d in found if d.label == self.person_label
+                       and confirm_min_score <= d.score < person_min_score
+                       and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
+        return [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
+
+    def _a_new_weak_person(self, image, weak: list[Detection], held, posed: dict) -> bool:
+        """Does the pose confirm one of the weak boxes ``weak`` that no held verdict covers (the best
+        ``max_confirm``)? The poses it takes go into ``posed``."""
+        for d in weak[: self.max_confirm]:
+            if held_verdict(d.box, held) is None:
+                posed[d.box] = self.pose.estimate(image, d.box)
+                if head_and_shoulders(posed[d.box], d.box):
+                    return True
+        return False
 
     def crop_finds(self, image: np.ndarray, box) -> list[Detection] | None:
         """The crop pass on one person: hall objects the detector finds on the person's crop enlarged by

@@ -92,6 +92,19 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
+def keep_alive_s(period: float, keep_alive: float = KEEP_ALIVE_S) -> float:
+    """The longest a still window goes without a look of a stage with this period."""
+    return max(keep_alive, KEEP_ALIVE_PERIODS * period)
+
+
+def evidence_expires_s(period: float, keep_alive: float = KEEP_ALIVE_S) -> float:
+    """How old a stage's held evidence may get: the longest the schedule holds it (the keep-alive), and one
+    period more for the look that replaces it to come back. A look later than that (a heavy look starved on a
+    saturated machine) leaves the window without the stage's evidence until it comes: rules never judge on
+    older finds."""
+    return keep_alive_s(period, keep_alive) + period
+
+
 def look_every_s(dwell_s: float) -> float:
     """How often a rule with this dwell needs a fresh look."""
     return min(MAX_LOOK_S, max(MIN_LOOK_S, dwell_s / LOOKS_PER_DWELL))
@@ -181,7 +194,7 @@ class StageClock:
                 elapsed = ts - last
                 if elapsed < period - self.early.get((win, name), 0.0) - SLACK_S:
                     continue
-                keep_alive = max(self.keep_alive_s, KEEP_ALIVE_PERIODS * period)
+                keep_alive = keep_alive_s(period, self.keep_alive_s)
                 due_after = period - self.early.get((win, name), 0.0)
                 if moved is not None and not moved(win, name):
                     if elapsed < keep_alive - SLACK_S:

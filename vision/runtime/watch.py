@@ -25,7 +25,7 @@ from vision.perception.motion import box_motion, to_gray
 from vision.perception.pipeline import merge_detections
 from vision.rules import WindowRules
 from vision.runtime.heavy_looks import HeavyFinds, HeavyLook, HeavyLooks
-from vision.runtime.schedule import STAGES, Plan, StageClock
+from vision.runtime.schedule import STAGES, Plan, StageClock, evidence_expires_s
 
 if TYPE_CHECKING:
     from vision.training.versions import HeadSwitch
@@ -77,6 +77,7 @@ class CameraWatch:
         self.heavy: HeavyLooks | None = None
         self._heavy_inbox: deque[HeavyFinds] = deque()
         self._heavy_out = False        # a look of this camera is queued or running
+        self._heavy_at: dict[tuple[str, str], float] = {}   # (window id, stage) -> frame time of its held finds
         self._generation = 0           # a gap in the frames starts a new one: older finds are dropped
 
     def _configure(self, config: HallConfig, camera_id: str) -> None:
@@ -168,6 +169,7 @@ class CameraWatch:
             return ref is None or box_motion(ref, gray, where, w) > MOVED_SHARE
 
         heavy_timing = self._take_heavy_finds()
+        self._expire_heavy_finds(ts)
         plan = self.clock.plan(ts, moved)
         handed: dict[str, frozenset[str]] = {}
         if self.heavy is not None and any(plan.runs(s) for s in HANDED_OFF):
@@ -309,11 +311,28 @@ class CameraWatch:
             due = look.stages.get(stage)
             if due:
                 self._held[stage] = [e for e in self._held[stage] if not (set(e[2]) & due)] + entries
+        for stage, wins in look.stages.items():
+            self._heavy_at.update({(wid, stage): look.ts for wid in wins})
         rects = dict(look.counters)
         for wid in look.stages.get("counter_zoom", ()):
             x1, y1, x2, y2 = rects.get(wid, (0, 0, 0, 0))
             self._zoomed[wid] = [d for d in finds.zoomed.get(wid, []) if x1 <= box_center(d.box)[0] <= x2
                                  and y1 <= box_center(d.box)[1] <= y2]
+
+    def _expire_heavy_finds(self, ts: float) -> None:
+        """Drop the heavy looks' finds held longer than their stage may hold them (``evidence_expires_s``): on a
+        saturated machine the look that should replace them is that late, and the window is then without
+        them (no phone, cup or face seen) until it comes back."""
+        expired = [(wid, stage) for (wid, stage), at in self._heavy_at.items()
+                   if ts - at > evidence_expires_s(self.clock.period(wid, stage) or 0.0, self.clock.keep_alive_s)]
+        for wid, stage in expired:
+            del self._heavy_at[(wid, stage)]
+            if stage == "counter_zoom":
+                self._zoomed.pop(wid, None)
+            else:
+                self._held[stage] = [e for e in self._held[stage] if wid not in e[2]]
+        if expired:
+            self._last_frame = None       # the carried frame holds them too: the next frame looks again
 
     def _hold_hand_phones(self, frame: FrameDetections, plan: Plan, staff_of) -> None:
         """The phones a hand look found stay in the hands that held them until that window's next look: a
@@ -385,6 +404,7 @@ class CameraWatch:
         self._hand_phones = []
         self._confirm_held = []
         self._held = {stage: [] for stage in PERSON_STAGES}
+        self._heavy_at.clear()
         self._generation += 1         # a heavy look still out is dropped when it comes back
         self.clock.reset()
 
