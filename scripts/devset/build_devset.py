@@ -184,7 +184,8 @@ def staff_id_sources(repo: Repo, per_class: int) -> list[Item]:
             img = cache[p][y1:y2, x1:x2]
             region = [desk[0] - x1, desk[1] - y1, desk[2] - x1, desk[3] - y1]
             items.append(Item(f"images/staff-id-desks/{Path(p).stem}-{seat}.png", "staff-id-desks", repo.name,
-                              repo.commit, p, STAFF_ID[2], labels(staff_present=present), desk_region=region,
+                              repo.commit, p, STAFF_ID[2], labels(staff_present=present, phone_on_desk=False),
+                              desk_region=region,
                               crop=list(crop), data=png(img)))
     take(pos, True)
     take(neg, False)
