@@ -308,8 +308,7 @@ class Analyzer:
             return None
         if (cx2 - cx1) * (cy2 - cy1) > 0.8 * w * h:     # a crop close to the whole frame adds nothing
             return None
-        found = self.detector.detect(image[cy1:cy2, cx1:cx2], min_score=self.min_score, origin=(cx1, cy1))
-        return [d for d in found if d.label in self.crop_labels]
+        return self.zoom_tile(image, (cx1, cy1, cx2, cy2))
 
     def read_faces(self, image: np.ndarray, boxes: list, poses: list) -> list:
         """The face stage on these persons (faces, landmarks, eyes; with the mouth reader, what is held at
@@ -329,10 +328,8 @@ class Analyzer:
                 if t[2] - t[0] >= 8 and t[3] - t[1] >= 8]
 
     def zoom_tile(self, image: np.ndarray, tile) -> list[Detection]:
-        """Hall objects the detector finds on one counter tile."""
-        x1, y1, x2, y2 = tile
-        return [d for d in self.detector.detect(image[y1:y2, x1:x2], min_score=self.min_score, origin=(x1, y1))
-                if d.label in self.crop_labels]
+        """Hall objects the detector finds on one counter tile (or any rectangle of the frame)."""
+        return [d for d in self._detect(self.detector, image, tile, self.min_score) if d.label in self.crop_labels]
 
     def _persons_from_faces(self, image: np.ndarray, region, focus, min_face_score: float = 0.75,
                             min_face_px: int = 24) -> list[Detection]:
@@ -357,8 +354,7 @@ class Analyzer:
         """The weak person boxes in focus (under ``person_min_score``) that the segmenter finds made of person
         pixels, best first, at most ``max_confirm``; a box mostly inside one already kept is the same person."""
         assert self.pixels is not None
-        weak = sorted((d for d in found if d.label == self.person_label and d.score < person_min_score
-                       and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
+        weak = self._weak_persons(found, [], focus, 0.0, person_min_score)
         kept: list[Detection] = []
         for reading in self.pixels.read(image, region, weak):
             d = reading.detection
