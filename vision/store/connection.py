@@ -23,9 +23,10 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from vision.errors import HallmonitorError, InputError
 from vision.store.checks import one_of
@@ -165,6 +166,11 @@ class Connections:
     def read(self):
         """A read snapshot on this thread's connection."""
         return self._read()
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """One statement on this thread's connection, for modules that keep their own tables here (its cursor:
+        ``fetchone``, ``fetchall`` or iterate). More than one statement that must agree: ``read()`` or ``write()``."""
+        return self._conn().execute(sql, tuple(params))
 
     def close(self) -> None:
         """Close every thread's connection; the store cannot be used afterwards."""

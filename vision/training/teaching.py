@@ -232,7 +232,7 @@ class Teaching:
                  persons_text, time.time())).fetchone()[0]
 
     def frame(self, frame_id: int) -> dict:
-        row = self.store._conn().execute(
+        row = self.store.query(
             "SELECT id, camera_id, event_id, source, taken_at, width, height, persons FROM teach_frames WHERE id = ?",
             (frame_id,)).fetchone()
         if row is None:
@@ -240,11 +240,11 @@ class Teaching:
         return {**dict(row), "persons": json.loads(row["persons"])}
 
     def frame_id_of_event(self, event_id: str) -> int | None:
-        row = self.store._conn().execute("SELECT id FROM teach_frames WHERE event_id = ?", (event_id,)).fetchone()
+        row = self.store.query("SELECT id FROM teach_frames WHERE event_id = ?", (event_id,)).fetchone()
         return None if row is None else row["id"]
 
     def frame_jpeg(self, frame_id: int) -> bytes:
-        row = self.store._conn().execute("SELECT jpeg FROM teach_frames WHERE id = ?", (frame_id,)).fetchone()
+        row = self.store.query("SELECT jpeg FROM teach_frames WHERE id = ?", (frame_id,)).fetchone()
         if row is None:
             raise NotFound(f"no teaching frame {frame_id}")
         return bytes(row["jpeg"])
@@ -303,18 +303,18 @@ class Teaching:
         if behaviour is not None and behaviour not in BEHAVIOURS:
             raise InputError(f"behaviour {behaviour!r}: use one of {', '.join(BEHAVIOURS)}")
         where = Where().equals("l.behaviour", behaviour).equals("l.frame_id", frame_id)
-        rows = self.store._conn().execute(_LABEL_SELECT + where.sql() + " ORDER BY f.taken_at, l.id",
+        rows = self.store.query(_LABEL_SELECT + where.sql() + " ORDER BY f.taken_at, l.id",
                                           where.params).fetchall()
         return [_label_of(r) for r in rows]
 
     def history(self, limit: int = 50) -> list[dict]:
-        rows = self.store._conn().execute("SELECT * FROM teach_label_log ORDER BY id DESC LIMIT ?", (limit,))
+        rows = self.store.query("SELECT * FROM teach_label_log ORDER BY id DESC LIMIT ?", (limit,))
         return [{**dict(r), "at": iso(r["at"])} for r in rows]
 
     def counts(self) -> dict[str, dict[str, dict[str, int]]]:
         """behaviour -> window ('' for labels without one) -> value -> number of labels."""
         out: dict[str, dict[str, dict[str, int]]] = {b: {} for b in BEHAVIOURS}
-        rows = self.store._conn().execute(
+        rows = self.store.query(
             "SELECT behaviour, COALESCE(window_id, '') AS w, value, count(*) AS n FROM teach_labels "
             "GROUP BY behaviour, w, value").fetchall()
         for r in rows:
@@ -335,7 +335,7 @@ class Teaching:
             return cur.rowcount == 1
 
     def open_candidates(self, window_id: str) -> int:
-        return self.store._conn().execute("SELECT count(*) FROM teach_candidates WHERE window_id = ? AND "
+        return self.store.query("SELECT count(*) FROM teach_candidates WHERE window_id = ? AND "
                                           "resolved_at IS NULL", (window_id,)).fetchone()[0]
 
     def candidates(self, window_id: str | None = None, limit: int = 60) -> list[dict]:
@@ -345,14 +345,14 @@ class Teaching:
         if window_id is not None:
             sql += " AND c.window_id = ?"
             params.append(window_id)
-        rows = self.store._conn().execute(sql + " ORDER BY c.created_at, c.id LIMIT ?", (*params, limit)).fetchall()
+        rows = self.store.query(sql + " ORDER BY c.created_at, c.id LIMIT ?", (*params, limit)).fetchall()
         return [{"id": r["id"], "frame_id": r["frame_id"], "window_id": r["window_id"], "camera_id": r["camera_id"],
                  "region": json.loads(r["region"]), "suggested": r["suggested"], "reason": r["reason"],
                  "taken_at": iso(r["taken_at"])} for r in rows]
 
     def resolve_candidate(self, candidate_id: int, value: str | None, by: str) -> Label | None:
         """Confirm (``value`` = the suggestion), correct (another state) or drop (None) a candidate."""
-        row = self.store._conn().execute("SELECT * FROM teach_candidates WHERE id = ?", (candidate_id,)).fetchone()
+        row = self.store.query("SELECT * FROM teach_candidates WHERE id = ?", (candidate_id,)).fetchone()
         if row is None:
             raise NotFound(f"no window-state candidate {candidate_id}")
         label = None

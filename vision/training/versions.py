@@ -150,7 +150,7 @@ class HallHeads:
     # ---- versions ----
 
     def next_version(self, head: str) -> int:
-        row = self.store._conn().execute("SELECT max(version) FROM head_versions WHERE head = ?", (head,)).fetchone()
+        row = self.store.query("SELECT max(version) FROM head_versions WHERE head = ?", (head,)).fetchone()
         return (row[0] or 0) + 1
 
     def add_version(self, head: str, behaviour: str, window_id: str | None, version: int, file: str, sha256: str,
@@ -176,7 +176,7 @@ class HallHeads:
         sql, params = "SELECT * FROM head_versions", cast(tuple[str, ...], ())
         if head is not None:
             sql, params = sql + " WHERE head = ?", (head,)
-        return [_version_of(r) for r in self.store._conn().execute(sql + " ORDER BY head, version DESC", params)]
+        return [_version_of(r) for r in self.store.query(sql + " ORDER BY head, version DESC", params)]
 
     def version(self, ref: str) -> HeadVersion:
         """``hall-phone_in_use@3`` (or ``phone_in_use@3``) -> that version."""
@@ -187,7 +187,7 @@ class HallHeads:
         name, version = m["name"], int(m["version"])
         if not name.startswith(HEAD_PREFIX):
             name = HEAD_PREFIX + name
-        row = self.store._conn().execute("SELECT * FROM head_versions WHERE head = ? AND version = ?",
+        row = self.store.query("SELECT * FROM head_versions WHERE head = ? AND version = ?",
                                          (name, version)).fetchone()
         if row is None:
             known = ", ".join(v.ref for v in self.versions(name)) or "none"
@@ -196,17 +196,17 @@ class HallHeads:
 
     def active(self) -> list[HeadVersion]:
         """The versions switched on, one per head at most."""
-        rows = self.store._conn().execute("SELECT * FROM head_versions WHERE active = 1 ORDER BY head")
+        rows = self.store.query("SELECT * FROM head_versions WHERE active = 1 ORDER BY head")
         return [_version_of(r) for r in rows]
 
     def active_of(self, head: str) -> HeadVersion | None:
-        row = self.store._conn().execute("SELECT * FROM head_versions WHERE head = ? AND active = 1",
+        row = self.store.query("SELECT * FROM head_versions WHERE head = ? AND active = 1",
                                          (head,)).fetchone()
         return None if row is None else _version_of(row)
 
     def generation(self) -> int:
         """Changes whenever a head is switched on, off or rolled back: cheap to poll."""
-        row = self.store._conn().execute(
+        row = self.store.query(
             "SELECT max(id) FROM head_audit WHERE action != 'trained'").fetchone()
         return row[0] or 0
 
@@ -265,7 +265,7 @@ class HallHeads:
         return {"head": head, "from_version": now_on, "to_version": back_to}
 
     def audit(self, limit: int = 50) -> list[dict]:
-        rows = self.store._conn().execute("SELECT * FROM head_audit ORDER BY id DESC LIMIT ?", (limit,))
+        rows = self.store.query("SELECT * FROM head_audit ORDER BY id DESC LIMIT ?", (limit,))
         return [{**dict(r), "at": iso(r["at"])} for r in rows]
 
     # ---- training runs ----
@@ -303,9 +303,8 @@ class HallHeads:
 
     def run(self, run_id: int | None = None) -> dict | None:
         """A run (default: the latest) as JSON; a 'running' run whose process is gone shows as failed."""
-        conn = self.store._conn()
-        row = (conn.execute("SELECT * FROM training_runs WHERE id = ?", (run_id,)).fetchone() if run_id is not None
-               else conn.execute("SELECT * FROM training_runs ORDER BY id DESC LIMIT 1").fetchone())
+        row = (self.store.query("SELECT * FROM training_runs WHERE id = ?", (run_id,)).fetchone() if run_id is not None
+               else self.store.query("SELECT * FROM training_runs ORDER BY id DESC LIMIT 1").fetchone())
         if row is None:
             if run_id is not None:
                 raise NotFound(f"no training run {run_id}")
