@@ -262,8 +262,8 @@ class StreamKind:
         return (f"{self.width}x{self.height} {self.fps} fps {self.codec.upper().replace('H', 'H.')}, "
                 f"keyframe every {self.gop_s:g} s (GOP {round(self.fps * self.gop_s)})")
 
-    def file_name(self, name: str) -> str:
-        return f"vtest-{name}.{'h265' if self.codec == 'h265' else 'h264'}"
+    def file_name(self, name: str, footage: str = "vtest") -> str:
+        return f"{footage}-{name}.{'h265' if self.codec == 'h265' else 'h264'}"
 
 
 STREAMS: dict[str, StreamKind] = {
@@ -279,14 +279,18 @@ STREAMS: dict[str, StreamKind] = {
 DEFAULT_STREAM = "720p15-h264-gop1"
 
 
-def stream_file(name: str) -> Path:
+def stream_file(name: str, footage: Path | None = None) -> Path:
+    """The bench cameras' stream file of kind ``name``, transcoded from ``footage`` (a video file; default the demo's
+    vtest.avi walkway) and cached under .cache/streams by the footage's name and the stream kind."""
     from hallmonitor.demo import footage_path
     from vision.media.footage import prepare_stream_file
     kind = STREAMS[name]
+    src = footage or footage_path()
     # 30 s of footage (looped by the server): the bench's first stream keeps its length (and its cached file)
-    return prepare_stream_file(footage_path(), ROOT / ".cache" / "streams" / kind.file_name(name), width=kind.width,
-                               height=kind.height, fps=kind.fps, gop_s=kind.gop_s, codec=kind.codec,
-                               max_s=None if name == DEFAULT_STREAM else 30.0)
+    own = footage is not None
+    return prepare_stream_file(src, ROOT / ".cache" / "streams" / kind.file_name(name, src.stem if own else "vtest"),
+                               width=kind.width, height=kind.height, fps=kind.fps, gop_s=kind.gop_s, codec=kind.codec,
+                               max_s=None if name == DEFAULT_STREAM or own else 30.0)
 
 
 def make_pool(mode: str, crop_pass: bool, hall: dict | None = None):
@@ -306,17 +310,20 @@ def make_pool(mode: str, crop_pass: bool, hall: dict | None = None):
 
 
 def stream_bench(cameras: list[int], windows_per_camera: int, seconds: float, fps: float, modes: list[str],
-                 crop_pass: bool, sweep: bool, streams: list[str] | None = None, config_path: Path = SHIPPED) -> str:
+                 crop_pass: bool, sweep: bool, streams: list[str] | None = None, config_path: Path = SHIPPED,
+                 footage: Path | None = None) -> str:
     """The live bench: per stream kind and mode, the camera counts asked (and, with ``sweep``, the highest
-    that holds the goal), then windows per core held at the goal beside the physical limit."""
+    that holds the goal), then windows per core held at the goal beside the physical limit. ``footage``: what
+    the cameras show (a hall's own recording; default the demo's walkway)."""
     folder = ROOT / "var" / "bench"
     cores = os.cpu_count() or 1
     out: list[str] = []
     shipped = shipped_hall(config_path)
     for stream_name in streams or [DEFAULT_STREAM]:
         kind = STREAMS[stream_name]
-        stream = stream_file(stream_name)
-        out += ["", f"## {stream_name}: {kind.describe()}", "",
+        stream = stream_file(stream_name, footage)
+        shown = f"{footage.name}" if footage else "vtest.avi (the demo's walkway)"
+        out += ["", f"## {stream_name}: {kind.describe()}, footage {shown}", "",
                 f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f} at the start; "
                 f"{fps:g} analysis/s per camera, {windows_per_camera} windows per camera; {seconds:g} s per run"]
         for mode in modes:

@@ -33,11 +33,14 @@ STREAM_NAMES = ("720p15-h264-gop1", "720p25-h264-gop1", "720p25-h264-gop2", "720
                    "(default: the shipped one)")
 @click.option("--stream", "streams", multiple=True, type=click.Choice(sorted(STREAM_NAMES)),
               help="with --cameras: what the bench cameras send (default 720p15-h264-gop1; repeat for several)")
+@click.option("--footage", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="with --cameras: the video the bench cameras show, e.g. a recording of your own hall's windows "
+                   "(default: the demo's walkway, vtest.avi, where every zone moves all the time)")
 @click.option("--head", "heads", multiple=True,
               help="photos: run this behaviour head too (a head name in the manifest; repeat for several)")
 @click.option("--hand-zoom", is_flag=True, help="photos: look at the staff's hands too (models.hand_zoom_every_s)")
 def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera, seconds, fps, sweep, modes,
-          config_path, streams, heads, hand_zoom) -> None:
+          config_path, streams, footage, heads, hand_zoom) -> None:
     """Per-stage latency on photos; or, with --cameras, the live pipeline on N real RTSP streams."""
     if cameras:
         import logging
@@ -46,7 +49,7 @@ def bench(image_dir, repeats, threads, no_crop_pass, cameras, windows_per_camera
         from vision.logs import setup_logging
         setup_logging(level=logging.WARNING)
         click.echo(stream_bench(list(cameras), windows_per_camera, seconds, fps, list(modes) or ["shipped"],
-                                not no_crop_pass, sweep, list(streams) or None, config_path or SHIPPED))
+                                not no_crop_pass, sweep, list(streams) or None, config_path or SHIPPED, footage))
         return
     from hallmonitor.photo_bench import default_images, format_stage_table, stage_bench
     from vision.analysis.photo import list_images
