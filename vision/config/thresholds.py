@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -53,6 +53,24 @@ class Thresholds(Strict):
                                           "Dozing, session 5)")
     min_shoulder_px: float = Field(24.0, gt=0, description="shoulder width in pixels below which the chest is too "
                                                            "small to judge")
+    badge_judge: Literal["card", "colour"] = Field("card", description="how a white badge is seen on the chest: "
+                                                   "'card', a compact patch white in all channels standing clearly out "
+                                                   "of its surround (vision.perception.badge_card); 'colour', the "
+                                                   "older patch of the profile's colour of at least badge.min_area. "
+                                                   "A profile with a coloured card always uses 'colour' "
+                                                   "(docs/models.md, Badge, session 6)")
+    badge_card_lift: float = Field(25.0, ge=0, le=255, description="card pixels are at least this much whiter "
+                                   "(darkest of B, G, R) than the chest around them (white top-hat)")
+    badge_card_whiteness: float = Field(120.0, ge=0, le=255, description="card pixels are at least this white "
+                                        "(darkest of B, G, R)")
+    badge_card_max_saturation: float = Field(80.0, ge=0, le=255, description="card pixels' highest HSV saturation")
+    badge_card_min_lift: float = Field(80.0, ge=0, le=255, description="a card's median lift over its surround: "
+                                       "below it the patch is a fold, a skin highlight, a print or a strap, not a "
+                                       "card (chosen on rogueloop/princeID chest photos; docs/models.md, Badge, "
+                                       "session 6)")
+    badge_card_arm_margin: float = Field(0.1, description="a card patch within this many chest widths of a forearm "
+                                         "(elbow to wrist) or a wrist is a bare arm or a thing held at the chest, "
+                                         "not a worn card; negative: off")
     still_motion: float = Field(0.02, ge=0, le=1, description="changed-pixel share in a head-down person's box below "
                                                               "which they are still")
     face_score: float = Field(0.5, ge=0, le=1, description="face-landmark score below which the eyes are not judged "

@@ -3,9 +3,11 @@
 Judged in a chest region placed by the pose (between the shoulders, down toward
 the hips), against the hall's badge profile: a detector class that is a badge
 (``badge`` from a hall's own model, or a card-like object that nobody holds),
-or a compact patch of the badge's colour of a card's size. Returns ``None``,
-not a guess, when the chest is not visible, too small, or the shirt has the
-badge's colour.
+or, for a white badge (the default), a compact white patch standing clearly out
+of its surround (``vision.perception.badge_card``, ``badge_judge: card``), else a
+compact patch of the badge's colour of a card's size. Returns ``None``, not a
+guess, when the chest is not visible, too small, or the shirt has the badge's
+colour.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import cv2
 import numpy as np
 
 from vision.config import BadgeProfile, Thresholds
+from vision.perception.badge_card import best_card
 from vision.perception.detections import Detection, Pose
 from vision.perception.geometry import box_center
 
@@ -60,6 +63,11 @@ def _hex_to_hsv(color: str) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[0, 0].astype(int)
 
 
+def white_profile(profile: BadgeProfile) -> bool:
+    """Every colour of the profile is a white or grey card (saturation at most 60): the card judge applies."""
+    return all(_hex_to_hsv(c)[1] <= 60 for c in profile.colors)
+
+
 def colour_mask(crop: np.ndarray, profile: BadgeProfile) -> np.ndarray:
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
     mask = np.zeros(crop.shape[:2], dtype=np.uint8)
@@ -77,6 +85,18 @@ def colour_mask(crop: np.ndarray, profile: BadgeProfile) -> np.ndarray:
             hi = np.array([b, sat_hi, 255], dtype=np.uint8)
             mask |= cv2.inRange(hsv, lo, hi)  # type: ignore[arg-type]  # cv2's stubs: inRange gives a uint8 mask
     return mask
+
+
+def forearms(pose: Pose, th: Thresholds, ox: float = 0.0, oy: float = 0.0) -> list:
+    """Each forearm (elbow, wrist) the pose sees, moved by (-ox, -oy); a wrist alone counts as a point."""
+    out = []
+    for side in ("left", "right"):
+        e = pose.point(f"{side}_elbow", th.keypoint_score)
+        w = pose.point(f"{side}_wrist", th.keypoint_score)
+        if w is not None:
+            e = e if e is not None else w
+            out.append(((e[0] - ox, e[1] - oy), (w[0] - ox, w[1] - oy)))
+    return out
 
 
 def judge_badge(image: np.ndarray | None, pose: Pose | None, objects: list[Detection],
@@ -99,17 +119,31 @@ def judge_badge(image: np.ndarray | None, pose: Pose | None, objects: list[Detec
     ix1, iy1, ix2, iy2 = max(0, int(x1)), max(0, int(y1)), min(w, int(x2)), min(h, int(y2))
     if ix2 - ix1 < 6 or iy2 - iy1 < 6:
         return BadgeVerdict(None, "chest outside the frame", chest)
-    mask = colour_mask(image[iy1:iy2, ix1:ix2], profile)
+    region = image[iy1:iy2, ix1:ix2]
+    card_judge = th.badge_judge == "card" and white_profile(profile)
+    if card_judge:
+        card = best_card(region, lift=th.badge_card_lift, whiteness=th.badge_card_whiteness,
+                         max_saturation=th.badge_card_max_saturation, max_share=profile.max_area,
+                         min_lift=th.badge_card_min_lift,
+                         arms=forearms(pose, th, ix1, iy1) if th.badge_card_arm_margin >= 0 else None,
+                         arm_margin=th.badge_card_arm_margin * (x2 - x1))
+        if card is not None:
+            bx1, by1, bx2, by2 = card.box
+            return BadgeVerdict(True, f"white card on the chest (lift {card.lift:.0f})", chest,
+                                (ix1 + bx1, iy1 + by1, ix1 + bx2, iy1 + by2), card.share)
+    mask = colour_mask(region, profile)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     covered = float(mask.mean() / 255.0)
     if covered > 0.6:
         return BadgeVerdict(None, "the shirt has the badge's colour", chest, area=covered)
+    if card_judge:   # no card found, and the shirt is not of the badge's colour
+        return BadgeVerdict(False, "no badge on the chest", chest, area=covered)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    region = float((ix2 - ix1) * (iy2 - iy1))
+    region_px = float((ix2 - ix1) * (iy2 - iy1))
     best = None
     for k in range(1, n):
         bx, by, bw, bh, area = stats[k]
-        share = area / region
+        share = area / region_px
         aspect = bw / max(bh, 1)
         fill = area / max(bw * bh, 1)
         if profile.min_area <= share <= profile.max_area and 0.35 <= aspect <= 2.8 and fill >= 0.55:
