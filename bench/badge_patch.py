@@ -2,6 +2,7 @@
 
     nice -n 19 python bench/badge_patch.py collect --sources nametags princeid sanity   # slow, once
     python bench/badge_patch.py score [--json out.json]                                  # seconds
+    python bench/badge_patch.py learned [--json out.json]   # the learned patch check (measured, not shipped)
 
 ``collect`` runs every image once through the product's path (``vision.analysis.photo.analyze_image``, no
 hall config, as ``analyze`` and ``eval`` run it, with this worktree's code) and keeps, per staff member:
@@ -237,17 +238,184 @@ def score(json_out: Path | None) -> None:
         json_out.write_text(json.dumps(out, indent=1))
 
 
+# --- measured, not shipped: judging more staff by reading weaker shoulders ---------------------------------------
+
+def coverage() -> None:
+    """The shipped judge with the chest placed from shoulders of a lower keypoint score (and a narrower minimum
+    shoulder width), read again from each cached staff member's person crop where the default gave no chest."""
+    from badge_shape import chest_read, paired, tally
+
+    from vision.config import BadgeProfile
+    from vision.perception.detections import Pose
+    profile = BadgeProfile()
+    cache = {}
+    for src in ("nametags", "sanity"):
+        with open(OUT / f"cache-{src}.pkl", "rb") as f:
+            cache[src] = pickle.load(f)
+
+    def reread(s: dict, th: Thresholds) -> dict:
+        if s.get("chest") is not None or s.get("keypoints") is None:
+            return s
+        kp = s["keypoints"].copy()
+        kp[:, 0] -= s["person_origin"][0]
+        kp[:, 1] -= s["person_origin"][1]
+        read = chest_read(s["person_crop"], Pose(kp), th)
+        read["keypoints"] = kp          # in the person crop's pixels, as read["origin"] is
+        return read
+
+    def verdict(s: dict, th: Thresholds) -> bool | None:
+        read = reread(s, th)
+        if read is s:
+            return judge_cached(s, th, profile)
+        if read.get("chest") is None:
+            return None
+        kp = read["keypoints"].copy()
+        kp[:, 0] -= read["origin"][0]
+        kp[:, 1] -= read["origin"][1]
+        from vision.perception.badge import judge_badge
+        return judge_badge(read["crop"], Pose(kp), [], set(), profile, th).badge
+
+    def image(staff: list[dict], th: Thresholds) -> bool | None:
+        said = [x for x in (verdict(s, th) for s in staff) if x is not None]
+        return None if not said else all(said)
+
+    labels = [r["label"] for r in cache["nametags"]]
+    base = [image(r["staff"], Thresholds()) for r in cache["nametags"]]
+    print("shoulder score, min width | name tags TP/FN/TN/FP coverage BA (vs the default chest) | sanity "
+          "images with 'badge found' (judged)")
+    for ks in (0.3, 0.25, 0.2, 0.15, 0.1):
+        for px in (24.0, 12.0):
+            th = Thresholds(keypoint_score=ks, min_shoulder_px=px)
+            said = [image(r["staff"], th) for r in cache["nametags"]]
+            t, p = tally(list(zip(labels, said))), paired(labels, base, said)
+            found = sum(any(verdict(s, th) is True for s in r["staff"]) for r in cache["sanity"])
+            judged = sum(any(verdict(s, th) is not None for s in r["staff"]) for r in cache["sanity"])
+            print(f"{ks:.2f}, {px:4.0f} px | {t['TP']}/{t['FN']}/{t['TN']}/{t['FP']} {t['coverage']:.2f} "
+                  f"{(t['ba'] or 0):.2f} (+{p['better']} -{p['worse']} p {p['p']:.3f}) | {found} ({judged})")
+
+
+# --- measured, not shipped: a learned check on the candidate patch (backbone features + logistic) --------------
+
+def learned(json_out: Path | None) -> None:
+    """Every white-card candidate (``white_cards``, no second cue) as a square patch 2.5x its size around it,
+    EfficientNet-Lite0 features (the bundled backbone), a logistic check trained ONLY on princeID (candidates
+    inside an ``idcard`` label box = card, candidates of ``noidcard`` staff = not), leave one shooting session
+    out; the name tags and the sanity photos are scored by the check fit on all of princeID."""
+    import json
+
+    import cv2
+    from badge_shape import paired, tally
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from vision.config import BadgeProfile
+    from vision.models.adapters import build
+    from vision.models.manifest import get_model
+    from vision.perception.badge import colour_mask
+    from vision.perception.badge_card import white_cards
+    th, profile = Thresholds(), BadgeProfile()
+    backbone = build(get_model("efficientnet-lite0", task="features"), 1)
+    cache = {}
+    for src in ("nametags", "princeid", "sanity"):
+        with open(OUT / f"cache-{src}.pkl", "rb") as f:
+            cache[src] = pickle.load(f)
+
+    def cands(read: dict | None) -> tuple[list, bool] | None:
+        if read is None or read.get("chest") is None:
+            return None
+        if "_cands" not in read:
+            x1, y1, x2, y2 = read["chest"]
+            region = read["crop"][y1:y2, x1:x2]
+            cards = white_cards(region, lift=th.badge_card_lift, whiteness=th.badge_card_whiteness,
+                                max_saturation=th.badge_card_max_saturation, max_share=profile.max_area)
+            opened = cv2.morphologyEx(colour_mask(region, profile), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+            patches = []
+            for c in cards:
+                cx, cy = x1 + (c.box[0] + c.box[2]) / 2, y1 + (c.box[1] + c.box[3]) / 2
+                half = max(16.0, 2.5 * max(c.box[2] - c.box[0], c.box[3] - c.box[1])) / 2
+                hh, ww = read["crop"].shape[:2]
+                patches.append(read["crop"][int(max(0, cy - half)):int(min(hh, cy + half)),
+                                            int(max(0, cx - half)):int(min(ww, cx + half))])
+            feats = backbone.features(patches) if patches else np.zeros((0, backbone.dim), np.float32)
+            read["_cands"] = ([(c, feats[i]) for i, c in enumerate(cards)], float(opened.mean()) / 255 > 0.6)
+        return read["_cands"]
+
+    train = []
+    for r in cache["princeid"]:
+        got = cands(r["read"])
+        if got is None:
+            continue
+        ox, oy = r["read"]["origin"]
+        x1, y1 = r["read"]["chest"][:2]
+        for c, feat in got[0]:
+            cx, cy = ox + x1 + (c.box[0] + c.box[2]) / 2, oy + y1 + (c.box[1] + c.box[3]) / 2
+            in_card = any(cl == 0 and b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for cl, b in r["label_boxes"])
+            if r["label"] and not in_card:
+                continue          # a bright patch beside the card of a card wearer: neither
+            train.append((r["group"], feat, int(r["label"])))
+    groups = sorted({g for g, _, _ in train})
+    print(f"{len(train)} princeID candidates ({sum(y for *_, y in train)} on a card) in {len(groups)} sessions")
+
+    def fit(rows: list, c: float):
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=2000))
+        model.fit(np.array([f for _, f, _ in rows]), np.array([y for *_, y in rows]))
+        return model
+
+    base_p = [judge_cached(r["read"], Thresholds(badge_judge="colour"), profile) for r in cache["princeid"]]
+    base_n = [None if not [x for x in (judge_cached(s, Thresholds(badge_judge="colour"), profile)
+                                       for s in r["staff"]) if x is not None]
+              else all(x for x in (judge_cached(s, Thresholds(badge_judge="colour"), profile) for s in r["staff"])
+                       if x is not None) for r in cache["nametags"]]
+    out: dict = {}
+    for c in (0.001, 0.01, 0.1):
+        held = {g: fit([t for t in train if t[0] != g], c) for g in groups}
+        full = fit(train, c)
+        for cut in (0.3, 0.5, 0.7):
+            def verdict(read, model, cut=cut):
+                got = cands(read)
+                if got is None:
+                    return None
+                cs, shirt = got
+                if cs and (model.predict_proba(np.array([f for _, f in cs]))[:, 1] >= cut).any():
+                    return True
+                return None if shirt else False
+
+            def image(staff, cut=cut, full=full):
+                said = [x for x in (verdict(s, full, cut) for s in staff) if x is not None]
+                return None if not said else all(said)
+            pl = [r["label"] for r in cache["princeid"]]
+            pv = [verdict(r["read"], held.get(r["group"], full)) for r in cache["princeid"]]
+            nl = [r["label"] for r in cache["nametags"]]
+            nv = [image(r["staff"]) for r in cache["nametags"]]
+            sv = sum(any(verdict(s, full) is True for s in r["staff"]) for r in cache["sanity"])
+            t, n = tally(list(zip(pl, pv))), tally(list(zip(nl, nv)))
+            pp, pn = paired(pl, base_p, pv), paired(nl, base_n, nv)
+            name = f"backbone check C={c} p>={cut}"
+            out[name] = {"princeid_held_out": t, "nametags": n, "sanity_badge_found": sv}
+            print(f"{name:30s} | princeID held out {t['TP']}/{t['FN']}/{t['TN']}/{t['FP']} BA {t['ba']:.2f} "
+                  f"(+{pp['better']} -{pp['worse']}) | name tags {n['TP']}/{n['FN']}/{n['TN']}/{n['FP']} "
+                  f"BA {(n['ba'] or 0):.2f} (+{pn['better']} -{pn['worse']}) | sanity {sv}")
+    if json_out:
+        json_out.write_text(json.dumps(out, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("collect")
     c.add_argument("--sources", nargs="+", default=["nametags", "princeid", "sanity"],
                    choices=["nametags", "princeid", "sanity"])
-    s = sub.add_parser("score")
-    s.add_argument("--json", type=Path)
+    sub.add_parser("coverage")
+    for name in ("score", "learned"):
+        sub.add_parser(name).add_argument("--json", type=Path)
     args = ap.parse_args()
     if args.cmd == "collect":
         collect(args.sources)
+    elif args.cmd == "coverage":
+        coverage()
+    elif args.cmd == "learned":
+        learned(args.json)
     else:
         score(args.json)
 

@@ -48,6 +48,18 @@ def test_a_shirt_print_is_no_badge(printed_shirt):
     assert person.badge is False                       # the Analyzer's own verdict, through analyze's path
 
 
+def test_a_bare_forearm_across_the_chest_is_no_badge(media, analyzer):
+    """basketball1.png (grey): the man on the left holds the ball, his bare forearm across his dark shirt is
+    as white as a card there; the pose sees the arm, so it is no badge."""
+    image, persons = _persons(media / "opencv" / "basketball1.png", analyzer)
+    seen = [p for p in persons if p.pose is not None and chest_region(p.pose, Thresholds())[0] is not None]
+    player = min(seen, key=lambda p: p.box[0])
+    no_arm_cue = judge_badge(image, player.pose, [], set(), BadgeProfile(), Thresholds(badge_card_arm_margin=-1))
+    assert no_arm_cue.badge is True, no_arm_cue
+    verdict = judge_badge(image, player.pose, [], set(), BadgeProfile(), Thresholds())
+    assert verdict.badge is False, verdict
+
+
 def test_a_small_name_tag_on_a_real_chest_is_found(suited_man):
     image, person = suited_man
     chest, _ = chest_region(person.pose, Thresholds())

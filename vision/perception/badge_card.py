@@ -8,7 +8,8 @@ brighter than its surround and smaller than a shirt; pixels at least ``badge_car
 (from ``MIN_SHARE`` of the chest up to the profile's ``max_area``), compact (fills ``MIN_FILL`` of its box,
 aspect 0.3-3.3), touches at most one side of the chest, and, the second cue, its median lift over the
 surround is at least ``badge_card_min_lift``: a printed card or a name tag stands out sharply, while a shirt
-fold, a skin highlight, a print or a strap that passes the first test is mostly faint.
+fold, a skin highlight, a print or a strap that passes the first test is mostly faint. A patch on a forearm
+or at a wrist the pose sees (``badge_card_arm_margin``) is an arm or a thing held at the chest, not a card.
 
 Chosen on rogueloop/princeID's chest photos (docs/models.md, "Badge, session 6"); the measuring script is
 ``bench/badge_patch.py``.
@@ -61,10 +62,9 @@ def white_cards(region: np.ndarray, *, lift: float, whiteness: float, max_satura
 
 
 def on_arm(card: Card, arms: list[tuple[tuple[float, float], tuple[float, float]]], margin: float) -> bool:
-    """The patch lies on a forearm (elbow to wrist, in the region's pixels) or holds a hand: a bare arm or a cup
-    held at the chest, not a card worn on it."""
-    x1, y1, x2, y2 = card.box
-    x1, y1, x2, y2 = x1 - margin, y1 - margin, x2 + margin, y2 + margin
+    """The patch (grown by ``margin`` pixels) lies on a forearm (elbow to wrist, in the region's pixels) or holds
+    a wrist: a bare arm or a cup held at the chest, not a card worn on it."""
+    x1, y1, x2, y2 = (card.box[0] - margin, card.box[1] - margin, card.box[2] + margin, card.box[3] + margin)
     for (ex, ey), (wx, wy) in arms:
         for t in np.linspace(0.0, 1.0, 11):
             px, py = ex + t * (wx - ex), ey + t * (wy - ey)
