@@ -9,7 +9,10 @@ versions of the code can be compared by a ratio:
     python bench/watch_cost.py --seconds 60
     python bench/watch_cost.py --seconds 60 --still     # the same frame over and over
     python bench/watch_cost.py --seconds 60 --hand-off  # as the live worker: heavy looks to the hall's queue
-    python bench/watch_cost.py --seconds 60 --presence none  # the float detector on the presence pass too
+    python bench/watch_cost.py --seconds 60 --presence auto  # the int8 twin on the presence pass
+
+The models, thresholds and rules are the shipped cameras.yaml's (``--config`` for another file), as in
+the live benchmark; ``--presence`` overrides its ``models.presence_detector``.
 
 With ``--hand-off`` the crop pass, face stage and counter zoom go to a ``HeavyLooks`` queue on a second
 session (vision/runtime/heavy_looks.py), as in the live worker; the frame's own CPU is then the camera
@@ -60,19 +63,25 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=2)
     ap.add_argument("--still", action="store_true", help="one frame over and over: a window where nothing changes")
     ap.add_argument("--hand-off", action="store_true", help="heavy looks to the hall's queue, as the live worker")
-    ap.add_argument("--presence", default="auto", help="models.presence_detector: auto (the detector's int8 "
-                    "twin), none (the detector, the shipped default), or a detect model's name")
+    ap.add_argument("--presence", default=None, help="models.presence_detector: auto (the detector's int8 "
+                    "twin), none (the detector), or a detect model's name; default: the config's (shipped: none)")
+    ap.add_argument("--config", type=Path, default=None, help="the cameras.yaml whose models, thresholds and "
+                    "rules to measure (default: the shipped one)")
     args = ap.parse_args()
-    presence = None if args.presence.lower() in ("none", "null") else args.presence
-    from hallmonitor.stream_bench import bench_config
-    from vision.config import ModelChoice, parse_config
+    from hallmonitor.stream_bench import SHIPPED, bench_config, shipped_hall
+    from vision.config import parse_config
     from vision.perception.load import load_analyzer
     from vision.runtime.watch import CameraWatch
 
     folder = Path(tempfile.mkdtemp(prefix="watch-cost-"))
-    config = parse_config(bench_config(folder, ["rtsp://127.0.0.1:1/cam0"], args.windows, 1.0, "auto"))
+    hall = shipped_hall(args.config or SHIPPED)
+    config = parse_config(bench_config(folder, ["rtsp://127.0.0.1:1/cam0"], args.windows, 1.0, "auto", hall))
+    update: dict = {"threads": 1}
+    if args.presence is not None:
+        update["presence_detector"] = None if args.presence.lower() in ("none", "null") else args.presence
+    choice = config.models.model_copy(update=update)
     rss0 = rss_mb()
-    analyzer = load_analyzer(ModelChoice(threads=1, presence_detector=presence))
+    analyzer = load_analyzer(choice)
     rss1 = rss_mb()
     images = frames(args.seconds)
     if args.still:
@@ -85,7 +94,7 @@ def main() -> None:
     if args.hand_off:
         from vision.perception.pipeline import AnalyzerPool
         from vision.runtime.heavy_looks import HeavyLooks
-        heavy = HeavyLooks(AnalyzerPool([load_analyzer(ModelChoice(threads=1, presence_detector=presence))])).start()
+        heavy = HeavyLooks(AnalyzerPool([load_analyzer(choice)])).start()
         watch.heavy = heavy
     cpu, stages, events = [], {}, 0
     p0 = time.process_time()

@@ -156,3 +156,26 @@ def test_badge_class_from_a_custom_model():
     obs = observe_window(frame([(Detection("person", 0.9, STAFF_BOX), seated_pose())], [badge]), WINDOW, TH,
                          BadgeProfile(), image=np.zeros((H, W, 3), np.uint8))
     assert obs.persons[0].badge is True
+
+
+L_SHAPE = np.array([[0, 0], [400, 0], [400, 100], [100, 100], [100, 400], [0, 400]], np.float32)   # concave
+SQUARE = np.array([[100, 100], [300, 100], [300, 300], [100, 300]], np.float32)
+
+
+@pytest.mark.parametrize("box, poly, share", [
+    ((120.0, 120.0, 280.0, 280.0), SQUARE, 1.0),          # inside
+    ((400.0, 400.0, 500.0, 500.0), SQUARE, 0.0),          # outside
+    ((200.0, 100.0, 400.0, 300.0), SQUARE, 0.5),          # half over the right edge
+    ((0.0, 0.0, 400.0, 400.0), L_SHAPE, 63 / 144),        # the L: 3 rows and 3 columns of the 12 x 12 grid
+    ((150.0, 150.0, 350.0, 350.0), L_SHAPE, 0.0),         # in the L's notch
+    ((50.0, 50.0, 50.0, 90.0), SQUARE, 0.0),              # an empty box
+])
+def test_box_overlap_is_the_grid_share_inside_the_zone(box, poly, share):
+    """The share of a box inside a zone, on a 12 x 12 grid: the same as the even-odd rule on each grid point."""
+    from vision.perception.geometry import box_overlap, points_in_polygon
+    assert box_overlap(box, poly) == pytest.approx(share)
+    x1, y1, x2, y2 = box
+    if x2 > x1 and y2 > y1:
+        steps = np.arange(12) + 0.5
+        gx, gy = np.meshgrid(x1 + steps * (x2 - x1) / 12, y1 + steps * (y2 - y1) / 12)
+        assert box_overlap(box, poly) == float(points_in_polygon(np.stack([gx.ravel(), gy.ravel()], 1), poly).mean())

@@ -109,3 +109,32 @@ def test_a_weak_person_confirmed_by_the_pose_stays_confirmed_without_a_new_pose(
     changed[:40, -120:] = 0
     watch.step(changed, 105.0)                  # due again (every 5 s): checked afresh
     assert counting.calls > calls
+
+
+def test_a_weak_box_that_comes_and_goes_keeps_its_verdict_until_the_confirmation_is_due(media):
+    """basketball1.png: the man confirmed by his pose is gone from one frame (painted over) and back on the
+    next. His verdict is held all the same, without a new pose, until his window's confirmation is due."""
+    from vision.config import ModelChoice
+    from vision.perception.load import load_analyzer
+    analyzer = load_analyzer(ModelChoice())
+    analyzer.pose = counting = CountingPose(analyzer.pose)
+    image = cv2.imread(str(media / "opencv" / "basketball1.png"))
+    watch = CameraWatch(parse_config(CONFIRM_HALL), "cam", analyzer)
+    first = watch.step(image, 100.0)
+    confirmed = [p.box for p, why in zip(first.frame.persons, first.frame.confirmed) if why]
+    assert confirmed
+    x1, y1, x2, y2 = (int(v) for v in confirmed[0])
+    gone = image.copy()
+    gone[y1:y2, x1:x2] = 128                    # he is not there on this frame
+    second = watch.step(gone, 101.0)
+    assert not any(np.allclose(p.box, confirmed[0], atol=8) for p in second.frame.persons)
+    calls = counting.calls
+    back = image.copy()
+    back[:40, -120:] = 255                      # back at his place; the detector looks again
+    third = watch.step(back, 102.0)
+    assert counting.calls == calls              # his held verdict: no new pose
+    assert third.frame.confirmed == first.frame.confirmed
+    assert third.observations[0].staff_count == first.observations[0].staff_count
+    back[:40, -120:] = 0
+    watch.step(back, 105.0)                     # the confirmation is due (every 5 s): checked afresh
+    assert counting.calls > calls

@@ -130,8 +130,9 @@ class Analyzer:
         ``focus`` / ``pose_focus`` (``vision.runtime.schedule``: the staff of the windows it is due for); a stage
         nobody is due for is skipped, and the caller holds its last evidence.
         ``confirm_held``: the last look's verdicts on weak persons (``FrameDetections.weak_checked``); a
-        weak box at the same place (IoU >= 0.5) keeps its verdict and pose without a new pose; None:
-        every weak box is checked afresh.
+        weak box at the same place (IoU >= 0.5) keeps its verdict and pose without a new pose, unless
+        ``looks["confirm"]`` picks it (the confirmation is due where it stands); None: every weak box is
+        checked afresh.
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -159,7 +160,13 @@ class Analyzer:
             t = Timer()
             weak = self._weak_persons(found, persons, focus, confirm_floor, person_min_score)
             posed: dict[tuple, Pose | None] = {}       # the poses taken on the way (box -> pose)
-            if self.presence is not self.detector and self._a_new_weak_person(image, weak, confirm_held, posed):
+            confirm_due = looks.get("confirm")
+
+            def prior_of(d: Detection) -> tuple | None:
+                """The verdict held on the weak box ``d``; none where the confirmation is due."""
+                return None if confirm_due is not None and confirm_due(d) else held_verdict(d.box, confirm_held)
+
+            if self.presence is not self.detector and self._a_new_weak_person(image, weak, prior_of, posed):
                 # int8's scores under the person bar are not float's (on basketball1.png it scores a body-wide box
                 # between two players 0.23, float under 0.1, and the pose there finds the right player's head): when
                 # the pose confirms a new int8 weak box, the detector looks again and its own persons are judged,
@@ -175,7 +182,7 @@ class Analyzer:
                 weak_checked += [(f.box, None, True) for f in strong]
                 weak = backed
             for d in weak[: self.max_confirm]:
-                prior = held_verdict(d.box, confirm_held)
+                prior = prior_of(d)
                 if prior is not None:
                     pose, ok = prior[1], prior[2]
                 else:
@@ -286,11 +293,11 @@ class Analyzer:
                        and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
         return [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
 
-    def _a_new_weak_person(self, image, weak: list[Detection], held, posed: dict) -> bool:
-        """Does the pose confirm one of the weak boxes ``weak`` that no held verdict covers (the best
-        ``max_confirm``)? The poses it takes go into ``posed``."""
+    def _a_new_weak_person(self, image, weak: list[Detection], prior_of, posed: dict) -> bool:
+        """Does the pose confirm one of the weak boxes ``weak`` that no held verdict covers (``prior_of(box)``
+        None; the best ``max_confirm``)? The poses it takes go into ``posed``."""
         for d in weak[: self.max_confirm]:
-            if held_verdict(d.box, held) is None:
+            if prior_of(d) is None:
                 posed[d.box] = self.pose.estimate(image, d.box)
                 if head_and_shoulders(posed[d.box], d.box):
                     return True

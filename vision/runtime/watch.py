@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -122,11 +123,20 @@ class CameraWatch:
                      for w in self.camera.windows]
             counters = [to_pixels(w.counter, width, height) for w in self.camera.windows]
 
+            # pure in the box, and asked for each person by every stage of a frame: worked out once per box
+            @lru_cache(maxsize=512)
+            def staff_of_box(box) -> tuple[str, ...]:
+                return tuple(wid for wid, z, t in staff if box_overlap(box, z) >= t)
+
+            @lru_cache(maxsize=512)
+            def at_counter_box(box) -> bool:
+                return any(box_overlap(box, c) > 0.05 for c in counters)
+
             def staff_of(person) -> tuple[str, ...]:
-                return tuple(wid for wid, z, t in staff if box_overlap(person.box, z) >= t)
+                return staff_of_box(tuple(person.box))
 
             def at_counter(person) -> bool:
-                return any(box_overlap(person.box, c) > 0.05 for c in counters)
+                return at_counter_box(tuple(person.box))
 
             counter_rects = {w.id: bounding_rect(c, width, height) for w, c in zip(self.camera.windows, counters)}
             def rect(*polygons) -> tuple[float, float, float, float]:
@@ -232,8 +242,8 @@ class CameraWatch:
                                  pose_focus=looks["pose"], region=region, max_poses=self.max_poses, zoom=zoom,
                                  confirm_min_score=self.confirm_score, read_faces=plan.runs("face"), looks=looks,
                                  hands=plan.runs("hand_zoom"),
-                                 confirm_held=None if plan.runs("confirm") else self._confirm_held)
-        self._confirm_held = list(frame.weak_checked)
+                                 confirm_held=self._confirm_held)
+        self._hold_weak_verdicts(frame, plan, staff_of)
         held_objects: list[Detection] = []
         for stage, name in PERSON_STAGES.items():
             values = list(getattr(frame, name)) or [None] * len(frame.persons)
@@ -261,6 +271,19 @@ class CameraWatch:
             frame.objects = merge_detections(frame.objects + kept)
             frame.zoomed = list(frame.zoomed) + kept
         return frame
+
+    def _hold_weak_verdicts(self, frame: FrameDetections, plan: Plan, staff_of) -> None:
+        """The verdicts on weak persons held for the next frames: this frame's (``weak_checked``), and each
+        earlier one that this frame did not look at again (no weak box there this time, or beyond the best
+        ``max_confirm``), until the confirmation of its window is due. So a weak box that comes and goes
+        (a sign on the wall scored 0.2 on one frame out of two) is posed once a confirmation period, not
+        on every frame it comes back."""
+        due = plan.windows("confirm")
+        checked = list(frame.weak_checked)
+        kept = [e for e in self._confirm_held
+                if not set(staff_of(Detection("person", 0.0, e[0]))) & due
+                and not any(box_iou(e[0], c[0]) >= 0.5 for c in checked)]
+        self._confirm_held = checked + kept
 
     def _hand_off(self, image, ts, frame: FrameDetections, handed: dict[str, frozenset[str]], staff_of,
                   counter_rects, analyzer) -> None:
