@@ -29,6 +29,7 @@ Each ONNX file is then checked: run once in onnxruntime (output shapes must matc
 written into the file as static shapes), its tensors renamed after the graph's structure so that the same
 tools give byte-identical files (sha256 in the manifest stays valid on a re-run), and checked to give
 bit-identical outputs before and after the renaming.
+Last, NanoDet's input height and width are made free (models/free_input_size.py: the declared shapes only).
 """
 
 import argparse
@@ -82,6 +83,9 @@ MODELS = {
         "strides": [8, 16, 32],
         "reg_max": 10,
         "labels": COCO80,
+        # convolutional: the file's input height and width are made free (models/free_input_size.py), so the
+        # crop pass and the counter zoom run at their rectangle's own aspect
+        "free_input_size": True,
     },
     "movenet-lightning": {
         "family": "movenet",
@@ -618,6 +622,10 @@ def main():
             log(f"{key}: converting with tf2onnx (opset {OPSET}) ...")
             run_tf2onnx(model_json, onnx_path, os.path.join(workdir, f"{key}.tf2onnx.log"))
             io = finalize_onnx(key, onnx_path, model_json)
+            if MODELS[key].get("free_input_size"):
+                from models.free_input_size import free_input_size
+                free_input_size(Path(onnx_path))
+                log(f"{key}: input height and width made free")
             sha, size = file_facts(onnx_path)
             results[key] = (onnx_path, sha, size)
             blocks[key] = manifest_block(key, sha, size, decode_entry(key, io))

@@ -7,7 +7,10 @@ this picks only the detector and keeps every other default::
     nice python scripts/eval_detector.py FOLDER --labels LABELS --presence nanodet-int8 > mix.json
 
 ``--presence``: another detect model for the presence pass only (the crop pass and the counter zoom keep
-``--detector``); without it the detector does every pass.
+``--detector``); without it the detector does every pass. ``--square-looks``: the crop pass and the counter
+zoom stretch their rectangle to the detector's square input, as before the free input size (section 14)::
+
+    nice python scripts/eval_detector.py FOLDER --labels LABELS --square-looks > square.json
 """
 import json
 import sys
@@ -24,16 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 @click.option("--detector", default="nanodet", show_default=True, help="a detect model's name in models/models.yaml")
 @click.option("--presence", default=None, help="a detect model for the presence pass only (default: the detector)")
 @click.option("--sheet", "sheet_path", type=click.Path(path_type=Path), help="contact sheet of the misses")
-def main(folder: Path, labels_path: Path, detector: str, presence: str | None, sheet_path) -> None:
+@click.option("--square-looks", is_flag=True, help="crop pass and counter zoom on the square input (before section 14)")
+def main(folder: Path, labels_path: Path, detector: str, presence: str | None, sheet_path, square_looks: bool) -> None:
     from vision.config import ModelChoice
     from vision.evaluation.labels import load_records
     from vision.evaluation.run import run_eval
     from vision.perception.load import load_analyzer
 
     records = load_records(labels_path)
-    name = detector if presence is None else f"{detector}+{presence}"
+    name = (detector if presence is None else f"{detector}+{presence}") + ("-square" if square_looks else "")
     sheet = sheet_path or labels_path.with_name(f"{labels_path.stem}.{name}.sheet.html")
     analyzer = load_analyzer(ModelChoice(detector=detector, presence_detector=presence))
+    analyzer.fit_looks = not square_looks
     run = run_eval(folder, records, analyzer, sheet)
     report = run.report
     if run.unreadable:

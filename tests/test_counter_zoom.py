@@ -38,6 +38,27 @@ def test_counter_tiles_cover_the_counter(rect, tile, max_tiles, frame, expect_n,
             assert any(t[0] <= x <= t[2] and t[1] <= y <= t[3] for t in tiles), (x, y)
 
 
+@pytest.mark.parametrize("rect, frame, expect", [
+    ((64, 396, 640, 468), (1280, 720), [(64, 360, 375, 504), (329, 360, 640, 504)]),   # the bench's counter
+    ((100, 100, 200, 150), (1920, 1080), [(0, 73, 416, 177)]),      # small: native width, a quarter of it high
+    ((0, 700, 1920, 1080), (1920, 1080), None),                    # a deep counter: its own height
+])
+def test_strips_along_the_counter_for_a_detector_of_free_input_size(rect, frame, expect):
+    """With ``square=False`` a tile keeps its long side and is cut to the counter with as much again
+    around it (at least a quarter of the long side): the same scale, fewer pixels; the counter is covered."""
+    tiles = counter_tiles(rect, 416, 4, frame_size=frame, square=False)
+    squares = counter_tiles(rect, 416, 4, frame_size=frame)
+    assert len(tiles) == len(squares)
+    for (x1, y1, x2, y2), (sx1, sy1, sx2, sy2) in zip(tiles, squares):
+        assert x2 - x1 == sx2 - sx1 and y2 - y1 <= sy2 - sy1
+        assert y2 - y1 >= min(sy2 - sy1, (x2 - x1) / 4) - 1
+    if expect is not None:
+        assert tiles == expect
+    xs = np.linspace(rect[0], rect[2] - 1, 25)
+    ys = np.linspace(rect[1], rect[3] - 1, 25)
+    assert all(any(t[0] <= x <= t[2] and t[1] <= y <= t[3] for t in tiles) for x in xs for y in ys)
+
+
 def _cups_on_a_long_counter() -> np.ndarray:
     """scikit-image's real coffee photo four times along the bottom of a tall, wide frame:
     each cup is small once the detector squeezes 2400 px into 416."""
@@ -53,7 +74,10 @@ def analyzer():
     return load_analyzer()
 
 
-def test_zoom_finds_cups_the_full_frame_misses(analyzer):
+@pytest.mark.parametrize("fit_looks", [True, False])
+def test_zoom_finds_cups_the_full_frame_misses(analyzer, fit_looks):
+    """On strips at the tile's own aspect (the bundled detector's free input size) as on square tiles."""
+    analyzer.fit_looks = fit_looks
     frame = _cups_on_a_long_counter()
     h, w = frame.shape[:2]
     plain = analyzer.analyze(frame)
@@ -64,6 +88,7 @@ def test_zoom_finds_cups_the_full_frame_misses(analyzer):
     assert all(d.box[1] >= h - 420 for d in cups)           # on the counter, not elsewhere
     assert {d.box for d in zoomed.zoomed} >= {d.box for d in cups}
     assert "counter_zoom" in zoomed.timing_ms
+    analyzer.fit_looks = True
 
 
 def test_zoom_on_an_empty_floor_finds_no_phone(analyzer):

@@ -94,3 +94,30 @@ def test_opencv_sample_messi(analyzer, media):
     assert best["score"] > 0.6
     assert iou(best["box"], (60, 65, 460, 335)) > 0.6
     assert any(o["label"] == "sports ball" for o in res["objects"])
+
+
+def test_the_detector_takes_a_picture_at_its_own_aspect(analyzer, media):
+    """The bundled NanoDet has a free input size (models/free_input_size.py): a tall crop of bus.jpg's man
+    runs at 256 x 416 (its own aspect, the scale the square input gives its height, 38 % fewer pixels) and
+    the man is found where the square input finds him. A file of static size refuses other sizes clearly."""
+    import cv2
+
+    from vision.errors import ModelError
+    from vision.models.adapters import build
+    from vision.models.manifest import DEFAULT_MANIFEST, get_model
+    image = cv2.imread(str(media / "ultralytics" / "bus.jpg"))
+    detector = analyzer.detector
+    assert detector.free_size
+    x1, y1, x2, y2 = 0, 330, 380, 960                          # around the man on the left
+    size = detector.fit_size(x2 - x1, y2 - y1)
+    assert size == (256, 416)
+    crop = image[y1:y2, x1:x2]
+    square = [d for d in detector.detect(crop, 0.3, origin=(x1, y1)) if d.label == "person"]
+    fitted = [d for d in detector.detect(crop, 0.3, origin=(x1, y1), size=size) if d.label == "person"]
+    man = BUS_PEOPLE[0]
+    assert max(iou(d.box, man) for d in square) >= 0.7
+    assert max(iou(d.box, man) for d in fitted) >= 0.7
+    static = build(get_model("nanodet-int8", DEFAULT_MANIFEST, task="detect"), 1)
+    assert not static.free_size and static.fit_size(380, 630) == (416, 416)
+    with pytest.raises(ModelError, match="takes only 416 x 416"):
+        static.detect(crop, 0.3, size=size)

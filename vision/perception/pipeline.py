@@ -67,8 +67,11 @@ class Analyzer:
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
                  max_confirm: int = 2,
                  backbone=None, heads=(), max_head_persons: int = 8, mouth=None, presence=None,
-                 pixels: PersonPixels | None = None):
+                 pixels: PersonPixels | None = None, fit_looks: bool = True):
         self.detector = detector
+        # the crop pass and the counter zoom give a detector with a free input size (models/free_input_size.py)
+        # their rectangle at its own aspect, and the counter strips along it (docs/performance.md section 14)
+        self.fit_looks = fit_looks
         # the detector of the presence pass (the whole frame or the windows' zones): ``presence`` (e.g. the
         # int8 twin, docs/performance.md section 12), else ``detector``; the crop pass, the counter zoom and
         # the hand zoom (the small phones and cups) always use ``detector``
@@ -277,11 +280,16 @@ class Analyzer:
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
 
     @staticmethod
-    def _detect(detector, image: np.ndarray, region, min_score: float) -> list[Detection]:
-        """``detector`` on the frame, or on ``region`` of it (boxes in frame coordinates)."""
+    def _detect(detector, image: np.ndarray, region, min_score: float, fit: bool = False) -> list[Detection]:
+        """``detector`` on the frame, or on ``region`` of it (boxes in frame coordinates). ``fit``: a detector
+        with a free input size (``free_size``) takes the region at its own aspect (``fit_size``) instead of
+        stretched to its square input."""
         if region is None:
             return detector.detect(image, min_score=min_score)
         x1, y1, x2, y2 = region
+        if fit and getattr(detector, "free_size", False):
+            return detector.detect(image[y1:y2, x1:x2], min_score=min_score, origin=(x1, y1),
+                                   size=detector.fit_size(x2 - x1, y2 - y1))
         return detector.detect(image[y1:y2, x1:x2], min_score=min_score, origin=(x1, y1))
 
     def _weak_persons(self, found, persons, focus, confirm_min_score: float,
@@ -331,12 +339,15 @@ class Analyzer:
         """The tiles of the detector's input size that ``zoom_counters`` looks at on one counter."""
         h, w = image.shape[:2]
         size = max(self.detector.spec.input.width, self.detector.spec.input.height)
-        return [t for t in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h))
+        square = not (self.fit_looks and getattr(self.detector, "free_size", False))
+        return [t for t in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h), square=square)
                 if t[2] - t[0] >= 8 and t[3] - t[1] >= 8]
 
     def zoom_tile(self, image: np.ndarray, tile) -> list[Detection]:
-        """Hall objects the detector finds on one counter tile (or any rectangle of the frame)."""
-        return [d for d in self._detect(self.detector, image, tile, self.min_score) if d.label in self.crop_labels]
+        """Hall objects the detector finds on one counter tile (or any rectangle of the frame: a staff crop),
+        at the tile's own aspect when the detector takes that (``fit_looks``)."""
+        return [d for d in self._detect(self.detector, image, tile, self.min_score, fit=self.fit_looks)
+                if d.label in self.crop_labels]
 
     def _persons_from_faces(self, image: np.ndarray, region, focus, min_face_score: float = 0.75,
                             min_face_px: int = 24) -> list[Detection]:
