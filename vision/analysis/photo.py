@@ -15,6 +15,7 @@ from vision.observe.frame import observe_camera
 from vision.observe.observations import WindowObservation, distinct
 from vision.perception.detections import FrameDetections
 from vision.perception.geometry import bounding_rect, to_pixels
+from vision.perception.presence_check import doubtful_for
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -80,9 +81,10 @@ def analyze_image(path: Path, analyzer, config: HallConfig | None = None, camera
         camera_id = config.cameras[0].id
     config.camera(camera_id)
     th = config.thresholds(config.camera(camera_id).windows[0])
+    doubtful = doubtful_for(config.camera(camera_id).windows, config.thresholds, w, h)
     frame = analyzer.analyze(image, person_min_score=th.person_score, zoom=counter_rects(config, camera_id, w, h),
                              confirm_min_score=th.person_confirm_score,
-                             hands=config.models.hand_zoom_every_s > 0)
+                             hands=config.models.hand_zoom_every_s > 0, doubtful=doubtful)
     t1 = time.perf_counter()
     observations = observe_camera(frame, config, camera_id, image)
     observe_ms = (time.perf_counter() - t1) * 1000

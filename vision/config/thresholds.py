@@ -16,6 +16,15 @@ class Thresholds(Strict):
     person_confirm_score: float = Field(0.15, ge=0, le=1, description="a person scored from this up to person_score "
                                         "counts when the pose finds a head and shoulders in the box; set it to "
                                         "person_score to count only the detector's score")
+    person_sure_score: float = Field(0.55, ge=0, le=1, description="a person the detector scores from "
+                                     "person_score up to this, whose box is under small_person_share of the staff "
+                                     "zone, counts only when the pose finds a head and shoulders in the box (with "
+                                     "person_confirm_score under person_score); on the dev set the top of a bin seen "
+                                     "from above and floor stains scored 0.35-0.53 (docs/models.md, \"Doubtful "
+                                     "persons\"); set it to person_score to believe the detector from person_score")
+    small_person_share: float = Field(0.08, ge=0, le=1, description="a person box under this share of the staff "
+                                      "zone's area is small: at a score under person_sure_score it needs a head and "
+                                      "shoulders in its pose; 0 = no person is small")
     object_score: float = Field(0.30, ge=0, le=1, description="minimum score for cups, bottles, food")
     phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
     hand_phone_score: float = Field(0.30, ge=0, le=1, description="minimum score for a cell phone the hand zoom "

@@ -67,7 +67,7 @@ class Analyzer:
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
                  max_confirm: int = 2,
                  backbone=None, heads=(), max_head_persons: int = 8, mouth=None, presence=None,
-                 pixels: PersonPixels | None = None, fit_looks: bool = True):
+                 pixels: PersonPixels | None = None, fit_looks: bool = True, max_doubtful: int = 4):
         self.detector = detector
         # the crop pass and the counter zoom give a detector with a free input size (models/free_input_size.py)
         # their rectangle at its own aspect, and the counter strips along it (docs/performance.md section 14)
@@ -92,6 +92,8 @@ class Analyzer:
         self.zoom_max_tiles = zoom_max_tiles
         # weak persons (a score under the person bar) kept when a pose confirms them, at most this many a frame
         self.max_confirm = max_confirm if pose is not None else 0
+        # doubtful persons (``analyze(doubtful=...)``) the pose checks a frame, best first; the others are believed
+        self.max_doubtful = max_doubtful
         self.everyone = everyone      # ignore focus: crop pass and pose for every person (the benchmark's baseline)
         self.heads = list(heads)
         self.backbone = backbone if self.heads else None
@@ -111,7 +113,8 @@ class Analyzer:
                 region: tuple[int, int, int, int] | None = None, max_poses: int | None = None,
                 zoom: list[tuple[int, int, int, int]] | None = None,
                 confirm_min_score: float | None = None, read_faces: bool = True,
-                hands: bool = False, looks: dict | None = None, confirm_held: list | None = None) -> FrameDetections:
+                hands: bool = False, looks: dict | None = None, confirm_held: list | None = None,
+                doubtful=None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -136,6 +139,9 @@ class Analyzer:
         weak box at the same place (IoU >= 0.5) keeps its verdict and pose without a new pose, unless
         ``looks["confirm"]`` picks it (the confirmation is due where it stands); None: every weak box is
         checked afresh.
+        ``doubtful(person)`` (``presence_check.doubtful_in``): with the confirmations on, a person at the bar
+        it picks (a small box at a middling score) is kept only when its pose shows a head and shoulders,
+        like a weak one, with the same held verdicts; None: every person at the bar is believed.
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -184,6 +190,9 @@ class Analyzer:
                                  if not any(box_iou(d.box, f.box) >= 0.5 for f in backed + persons)]
                 weak_checked += [(f.box, None, True) for f in strong]
                 weak = backed
+            if doubtful is not None:
+                persons = self._judge_doubtful(image, persons, doubtful, prior_of, posed, confirmed, why,
+                                               weak_checked)
             for d in weak[: self.max_confirm]:
                 prior = prior_of(d)
                 if prior is not None:
@@ -300,6 +309,32 @@ class Analyzer:
                        and confirm_min_score <= d.score < person_min_score
                        and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
         return [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
+
+    def _judge_doubtful(self, image, persons: list[Detection], doubtful, prior_of, posed: dict, confirmed: dict,
+                        why: dict, weak_checked: list) -> list[Detection]:
+        """The persons at the bar without the doubtful ones whose pose shows no head and shoulders (the best
+        ``max_doubtful`` doubtful ones are checked; a verdict held at the same place, ``prior_of``, stands).
+        The kept ones' poses go into ``confirmed``, their reason into ``why``, every verdict into
+        ``weak_checked``."""
+        kept: list[Detection] = []
+        budget = self.max_doubtful
+        for d in persons:
+            if budget <= 0 or not doubtful(d):
+                kept.append(d)
+                continue
+            budget -= 1
+            prior = prior_of(d)
+            if prior is not None:
+                pose, ok = prior[1], prior[2]
+            else:
+                pose = posed[d.box] if d.box in posed else self.pose.estimate(image, d.box)
+                ok = head_and_shoulders(pose, d.box)
+            weak_checked.append((d.box, pose, ok))
+            if ok:
+                confirmed[len(kept)] = pose
+                why[len(kept)] = "head and shoulders in the pose" if pose is not None else "the detector"
+                kept.append(d)
+        return kept
 
     def _a_new_weak_person(self, image, weak: list[Detection], prior_of, posed: dict) -> bool:
         """Does the pose confirm one of the weak boxes ``weak`` that no held verdict covers (``prior_of(box)``

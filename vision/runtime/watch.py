@@ -24,6 +24,7 @@ from vision.perception.detections import Detection, FrameDetections
 from vision.perception.geometry import bounding_rect, box_center, box_iou, box_overlap, to_pixels
 from vision.perception.motion import box_motion, to_gray
 from vision.perception.pipeline import merge_detections
+from vision.perception.presence_check import doubtful_for
 from vision.rules import WindowRules
 from vision.runtime.heavy_looks import HeavyFinds, HeavyLook, HeavyLooks
 from vision.runtime.schedule import STAGES, Plan, StageClock, evidence_expires_s
@@ -99,6 +100,7 @@ class CameraWatch:
         # each window's staff and one person at its counter: more poses than that cost and add nothing
         self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
         self._geometry: tuple | None = None
+        self._doubtful = None
         # which stage is due for which window (vision.runtime.schedule), and the picture each stage last looked at
         self.clock = StageClock.for_camera(config, self.camera)
 
@@ -147,6 +149,8 @@ class CameraWatch:
             window_rects = {(w.id, "zones"): rect(w.staff_zone, w.counter, w.citizen_zone) for w in self.camera.windows}
             window_rects.update({(w.id, "staff_zone"): rect(w.staff_zone) for w in self.camera.windows})
             window_rects.update({(w.id, "counter"): rect(w.counter) for w in self.camera.windows})
+            # small persons at a middling score need a head and shoulders (vision.perception.presence_check)
+            self._doubtful = doubtful_for(self.camera.windows, self.config.thresholds, width, height)
             self._geometry = ((width, height), staff_of, at_counter, self._region(width, height),
                               counter_rects, window_rects)
         return self._geometry[1:]
@@ -242,7 +246,7 @@ class CameraWatch:
                                  pose_focus=looks["pose"], region=region, max_poses=self.max_poses, zoom=zoom,
                                  confirm_min_score=self.confirm_score, read_faces=plan.runs("face"), looks=looks,
                                  hands=plan.runs("hand_zoom"),
-                                 confirm_held=self._confirm_held)
+                                 confirm_held=self._confirm_held, doubtful=self._doubtful)
         self._hold_weak_verdicts(frame, plan, staff_of)
         held_objects: list[Detection] = []
         for stage, name in PERSON_STAGES.items():
