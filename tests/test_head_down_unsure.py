@@ -12,7 +12,7 @@ import cv2
 import pytest
 
 from vision.analysis.photo import analyze_image
-from vision.config import BadgeProfile, Thresholds
+from vision.config import BadgeProfile, Thresholds, single_window_config
 from vision.observe.person_facts import frame_facts
 
 UNSURE = "eyes at the shoulder line, shoulders unsure"
@@ -61,6 +61,13 @@ def test_a_head_lying_sideways_is_head_down(analyzer, media, skimage_data, tmp_p
 ])
 def test_upright_people_with_unsure_shoulders_stay_head_up(analyzer, media, tmp_path, where, box):
     folder, name = where.split("/")
-    result = analyze_image(crop_to(tmp_path, media / folder / name, box, None), analyzer)
+    path = crop_to(tmp_path, media / folder / name, box, None)
+    # the head is judged here, not presence: on the tight crop of the man cut by bus.jpg's right edge the detector
+    # finds only a 0.37 box on his head (3 % of the crop) whose pose shows no head and shoulders, which the
+    # doubtful-person check drops (tests/test_presence_check.py); it is switched off for this test
+    config = single_window_config(box[2] - box[0], box[3] - box[1], None)
+    config = config.model_copy(update={"defaults": config.defaults.model_copy(
+        update={"thresholds": Thresholds(person_sure_score=Thresholds().person_score)})})
+    result = analyze_image(path, analyzer, config)
     got = reasons(result, Thresholds())
     assert got and not any(down for _, down in got), got

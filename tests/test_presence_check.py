@@ -2,8 +2,8 @@
 counts only when its pose shows a head and shoulders.
 
 Real photos: scikit-image's moon.png, where NanoDet scores a crater 0.35 as a person (a window over the moon
-was called staffed), and ultralytics bus.jpg, where the man in the middle scores 0.53 in a box of 6 % of the
-frame and his pose finds his head and shoulders."""
+was called staffed), and a frame of opencv's vtest.avi walkway, where a traffic cone and a half-hidden man
+both score about 0.4 in small boxes and only the man's pose finds a head and shoulders."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_a_crater_the_detector_takes_for_a_person_does_not_staff_the_window(anal
     image = cv2.imread(str(moon))
     believed = analyzer.analyze(image, person_min_score=0.35, confirm_min_score=0.15)     # no doubt asked
     [crater] = believed.persons
-    assert 0.35 <= crater.score < 0.55 and crater.width * crater.height < 0.01 * image.shape[0] * image.shape[1]
+    assert 0.35 <= crater.score < 0.5 and crater.width * crater.height < 0.01 * image.shape[0] * image.shape[1]
     res = analyze_image(moon, analyzer)
     window = res.to_json()["windows"][0]
     assert window["staff_present"] is False and res.frame.persons == []
@@ -46,16 +46,29 @@ def test_a_crater_the_detector_takes_for_a_person_does_not_staff_the_window(anal
     assert any(ok is False and box == crater.box for box, _, ok in res.frame.weak_checked)
 
 
-def test_a_small_man_at_the_bar_stays_when_his_pose_shows_his_head(analyzer, media):
-    res = analyze_image(media / "ultralytics" / "bus.jpg", analyzer)
-    data = res.to_json()
-    kept = [p for p in data["persons"] if p["evidence"].get("confirmed_by") == "head and shoulders in the pose"]
-    assert len(kept) == 1 and 0.35 <= kept[0]["score"] < 0.55 and kept[0]["staff"]
-    x1, y1, x2, y2 = kept[0]["box"]
-    assert (x2 - x1) * (y2 - y1) < 0.08 * 810 * 1080
-    assert data["windows"][0]["staff_present"] and "head and shoulders in the pose" in data["windows"][0]["staff_seen_by"]
-    i = res.frame.confirmed.index("head and shoulders in the pose")
+def test_on_a_walkway_the_pedestrian_with_a_head_stays_and_the_cone_goes(analyzer, media, tmp_path):
+    """vtest.avi frame 500: a man seen from the chest up behind another scores 0.40 in a 37x65 box, and a traffic
+    cone at the kerb 0.39 in a 16x21 box; both are small in the frame. His pose finds his head and shoulders."""
+    cap = cv2.VideoCapture(str(media / "opencv" / "vtest.avi"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 500)
+    ok, frame = cap.read()
+    assert ok
+    path = tmp_path / "vtest-500.png"
+    cv2.imwrite(str(path), frame)
+    cone, man = (163, 187, 179, 208), (557, 240, 594, 305)
+
+    def near(persons, box):
+        return [p for p in persons if max(abs(a - b) for a, b in zip(p.box, box)) < 6]
+
+    believed = analyzer.analyze(frame, person_min_score=0.35, confirm_min_score=0.15)    # no doubt asked
+    assert len(near(believed.persons, cone)) == 1 and len(near(believed.persons, man)) == 1
+    res = analyze_image(path, analyzer)
+    assert near(res.frame.persons, cone) == []
+    [kept] = near(res.frame.persons, man)
+    i = res.frame.persons.index(kept)
+    assert 0.35 <= kept.score < 0.5 and res.frame.confirmed[i] == "head and shoulders in the pose"
     assert res.frame.poses[i] is not None                 # the pose that kept him is his pose, not run twice
+    assert all(p.score >= 0.5 or c for p, c in zip(res.frame.persons, res.frame.confirmed))
 
 
 def test_the_live_watch_judges_the_crater_too(analyzer, moon):

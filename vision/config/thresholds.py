@@ -16,7 +16,7 @@ class Thresholds(Strict):
     person_confirm_score: float = Field(0.15, ge=0, le=1, description="a person scored from this up to person_score "
                                         "counts when the pose finds a head and shoulders in the box; set it to "
                                         "person_score to count only the detector's score")
-    person_sure_score: float = Field(0.55, ge=0, le=1, description="a person the detector scores from "
+    person_sure_score: float = Field(0.50, ge=0, le=1, description="a person the detector scores from "
                                      "person_score up to this, whose box is under small_person_share of the staff "
                                      "zone, counts only when the pose finds a head and shoulders in the box (with "
                                      "person_confirm_score under person_score); on the dev set the top of a bin seen "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -100,7 +101,7 @@ class CameraWatch:
         # each window's staff and one person at its counter: more poses than that cost and add nothing
         self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
         self._geometry: tuple | None = None
-        self._doubtful = None
+        self._doubtful: Callable[[Detection], bool] | None = None   # presence_check.doubtful_for, per frame size
         # which stage is due for which window (vision.runtime.schedule), and the picture each stage last looked at
         self.clock = StageClock.for_camera(config, self.camera)
 
