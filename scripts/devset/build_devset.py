@@ -163,6 +163,10 @@ def staff_id_sources(repo: Repo, per_class: int) -> list[Item]:
         if not repo.has(lab):
             continue
         boxes = [b for c, b in yolo_boxes(repo.text(lab), 960, 720) if c == 0]
+        if not boxes:
+            # an empty label file is a frame nobody labelled, not an empty office: frame_0186 is a corrupt
+            # (blocky) frame of the full room, and its seats were taken as empty desks (docs/devset.md)
+            continue
         for seat, (crop, _desk) in SEATS.items():
             inside = [inter(b, crop) / area(b) for b in boxes if area(b) > 0]
             best = max(inside, default=0.0)
