@@ -56,6 +56,8 @@ def test_window_overrides_merge_with_defaults():
     (GOOD.replace("id: w1", "id: ../w1"), 5, "cameras[0].windows[0].id", "an id is letters, digits"),
     (GOOD + "        pause_sign: {template: signs/none.png}\n", 8, "cameras[0].windows[0].pause_sign.template",
      "no such file"),
+    ("models:\n  counter_zoom_turns: [45, 400]\n" + GOOD, 2, "models.counter_zoom_turns[1]", "less than or equal to 359"),
+    ("models:\n  counter_zoom_turns: [45, 45]\n" + GOOD, 2, "models.counter_zoom_turns", "each turn once"),
 ])
 def test_errors_name_line_and_key(text, line, key, words):
     with pytest.raises(ConfigError) as err:

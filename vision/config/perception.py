@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
 from vision.config.base import Strict
 from vision.perception.heads import DEFAULT_HEADS
+from vision.perception.turned_looks import DEFAULT_TURNS, TURNED_PHONE_SCORE
 
 
 class ModelChoice(Strict):
@@ -31,6 +33,16 @@ class ModelChoice(Strict):
     counter_zoom_every_s: float = Field(10.0, ge=0, description="look at each counter in tiles of the detector's "
                                         "input size this often (flat phones, cups), when the counter changed; "
                                         "what it finds holds until the next look; 0 = off")
+    counter_zoom_turns: list[Annotated[int, Field(ge=1, le=359)]] = Field(
+        default_factory=lambda: list(DEFAULT_TURNS),
+        description="the counter zoom also looks at each tile turned by these degrees clockwise (1-359), for phones "
+                    "lying across or at a slant, which the detector (trained on upright phones in hands) misses; each "
+                    "turn is one more detector pass per tile; [] = upright only (docs/models.md, \"Phone on the "
+                    "counter, session 6\")")
+    counter_zoom_turned_score: float = Field(TURNED_PHONE_SCORE, ge=0, le=1,
+                                             description="minimum score for a cell phone a turned look at a "
+                                             "counter tile finds (an upright look's phones need "
+                                             "thresholds.phone_score)")
     hand_zoom_every_s: float = Field(0.0, ge=0, description="look at each staff member's hands in squares of the "
                                      "detector's input size this often (phones in hand or at the ear), e.g. 5; what "
                                      "it finds holds until the next look (the phone rule's dwell is 30 s); 0 = off "
@@ -54,6 +66,13 @@ class ModelChoice(Strict):
     mouth: str | None = Field("lite0-mouth-objects", description="what is held at each face's mouth (a cup, a "
                               "bottle, food): the backbone's ImageNet classes on the square around the face, "
                               "with the face stage; None: eating is judged by the detector's objects only")
+
+    @field_validator("counter_zoom_turns")
+    @classmethod
+    def _distinct_turns(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"each turn once, got {value}")
+        return value
 
 
 class BadgeProfile(Strict):

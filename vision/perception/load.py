@@ -51,7 +51,8 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
         from .presence_cue import PersonPixels
         pixels = PersonPixels(build(get_model(choice.segmenter, manifest, task="segment"), choice.threads))
     return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads, mouth=mouth,
-                    presence=presence, pixels=pixels)
+                    presence=presence, pixels=pixels, zoom_turns=tuple(choice.counter_zoom_turns),
+                    zoom_turned_score=choice.counter_zoom_turned_score)
 
 
 def presence_detector_name(choice, manifest) -> str:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 from vision.models.base import Timer, batched_nms
-from vision.perception.classes import HALL_OBJECTS
+from vision.perception.classes import HALL_OBJECTS, PHONE_LABELS
 from vision.perception.crops import person_crop
 from vision.perception.detections import KP, Detection, FrameDetections, Pose
 from vision.perception.geometry import box_iou, inside_share
 from vision.perception.hand_zoom import hand_regions, look_at_hands
 from vision.perception.presence_cue import PERSON_PIXELS, PersonPixels
+from vision.perception.turned_looks import DEFAULT_TURNS, TURNED_PHONE_SCORE, CounterLook, boxes_back, turned_view
 from vision.perception.zoom import counter_tiles
 
 
@@ -65,6 +66,7 @@ class Analyzer:
                  person_label: str = "person", crop_pass: bool = True, crop_pad: float = 0.3, max_crop_persons: int = 3,
                  min_crop_px: int = 48, max_pose_persons: int = 8,
                  crop_labels: frozenset[str] = HALL_OBJECTS, everyone: bool = False, zoom_max_tiles: int = 4,
+                 zoom_turns: tuple[int, ...] = DEFAULT_TURNS, zoom_turned_score: float = TURNED_PHONE_SCORE,
                  max_confirm: int = 2,
                  backbone=None, heads=(), max_head_persons: int = 8, mouth=None, presence=None,
                  pixels: PersonPixels | None = None, fit_looks: bool = True, max_doubtful: int = 4):
@@ -90,6 +92,10 @@ class Analyzer:
         self.max_pose_persons = max_pose_persons
         self.crop_labels = crop_labels
         self.zoom_max_tiles = zoom_max_tiles
+        # the counter zoom also looks at each tile turned by these degrees (clockwise), for phones lying
+        # across or at a slant; a phone a turned look finds needs ``zoom_turned_score`` (turned_looks.py)
+        self.zoom_turns = tuple(d for d in zoom_turns if d % 360)
+        self.zoom_turned_score = zoom_turned_score
         # weak persons (a score under the person bar) kept when a pose confirms them, at most this many a frame
         self.max_confirm = max_confirm if pose is not None else 0
         # doubtful persons (``analyze(doubtful=...)``) the pose checks a frame, best first; the others are believed
@@ -370,13 +376,28 @@ class Analyzer:
             self.mouth.read(image, faces)
         return faces
 
-    def counter_looks(self, image: np.ndarray, rect) -> list[tuple[int, int, int, int]]:
-        """The tiles of the detector's input size that ``zoom_counters`` looks at on one counter."""
+    def counter_looks(self, image: np.ndarray, rect) -> list[CounterLook]:
+        """The detector passes ``zoom_counters`` makes on one counter: each tile of the detector's input size
+        upright, then turned by each of ``zoom_turns``."""
         h, w = image.shape[:2]
         size = max(self.detector.spec.input.width, self.detector.spec.input.height)
         square = not (self.fit_looks and getattr(self.detector, "free_size", False))
-        return [t for t in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h), square=square)
-                if t[2] - t[0] >= 8 and t[3] - t[1] >= 8]
+        tiles = [t for t in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h), square=square)
+                 if t[2] - t[0] >= 8 and t[3] - t[1] >= 8]
+        return [CounterLook(t, degrees) for t in tiles for degrees in (0, *self.zoom_turns)]
+
+    def zoom_look(self, image: np.ndarray, look: CounterLook) -> list[Detection]:
+        """One pass of the counter zoom: hall objects on the upright tile; on a turned one (the tile turned a
+        quarter, or the square of its long side turned: ``turned_looks.turned_view``), the phones scored
+        ``zoom_turned_score`` or more, boxed in the frame."""
+        if not look.turned:
+            return self.zoom_tile(image, look.tile)
+        view, back = turned_view(image, look.tile, look.degrees)
+        vh, vw = view.shape[:2]
+        found = [d for d in self._detect(self.detector, view, (0, 0, vw, vh), self.zoom_turned_score,
+                                         fit=self.fit_looks) if d.label in PHONE_LABELS]
+        h, w = image.shape[:2]
+        return boxes_back(found, back, w, h)
 
     def zoom_tile(self, image: np.ndarray, tile) -> list[Detection]:
         """Hall objects the detector finds on one counter tile (or any rectangle of the frame: a staff crop),
@@ -460,8 +481,10 @@ class Analyzer:
         return look_at_hands(self.detector, image, regions, min_score=self.min_score)
 
     def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]]) -> list[Detection]:
-        """Hall objects (phones, cups, food, cards) found in tiles of each counter rectangle."""
-        return [d for rect in counters for tile in self.counter_looks(image, rect) for d in self.zoom_tile(image, tile)]
+        """Hall objects (phones, cups, food, cards) found in tiles of each counter rectangle (and phones in its
+        turned looks); one box per thing a pass or two both found."""
+        return merge_detections([d for rect in counters for look in self.counter_looks(image, rect)
+                                 for d in self.zoom_look(image, look)])
 
 
 class AnalyzerPool:

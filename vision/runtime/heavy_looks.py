@@ -7,7 +7,7 @@ the camera's next frames fell out of its 2-frame queue. So the live worker's ``C
 them here (``HeavyLook``, with the frame's picture and the staff boxes it chose) and goes on.
 
 One queue for the hall, oldest first, served by one thread per model session. Each detector pass
-(one staff crop, one counter tile) and each face reading takes an Analyzer from the shared pool
+(one staff crop, one counter tile upright or turned) and each face reading takes an Analyzer from the shared pool
 with ``acquire(background=True)``: it waits while any camera's frame waits for one. The heavy looks
 thus get the CPU the presence looks leave, on every core; when that is not enough, their period
 stretches (the wait is measured and reported back) while presence stays once a second.
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vision.perception.detections import Detection
-from vision.perception.pipeline import AnalyzerPool
+from vision.perception.pipeline import AnalyzerPool, merge_detections
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,9 @@ def run_look(look: HeavyLook, pool: AnalyzerPool) -> HeavyFinds:
                                                                [p for _, p, _ in look.faces]))
     zoomed: dict[str, list[Detection]] = {}
     for wid, rect in look.counters:
-        tiles = on_free_analyzer("counter_zoom", lambda a, rect=rect: a.counter_looks(look.image, rect))
-        zoomed[wid] = [d for tile in tiles
-                       for d in on_free_analyzer("counter_zoom", lambda a, tile=tile: a.zoom_tile(look.image, tile))]
+        passes = on_free_analyzer("counter_zoom", lambda a, rect=rect: a.counter_looks(look.image, rect))
+        zoomed[wid] = merge_detections([d for p in passes for d in on_free_analyzer(
+            "counter_zoom", lambda a, p=p: a.zoom_look(look.image, p))])
     return HeavyFinds(look, crop_objects, faces, zoomed, {k: v for k, v in timing.items() if v},
                       waited_s=started - look.queued_at)
 
