@@ -138,7 +138,8 @@ def collect(args) -> None:
                     continue
                 view, back = turned_view(image, tile, degrees, mirror)
                 t0 = time.perf_counter()
-                found = analyzer.detector.detect(view, min_score=RAW_SCORE)
+                found = analyzer._detect(analyzer.detector, view, (0, 0, view.shape[1], view.shape[0]), RAW_SCORE,
+                                         fit=analyzer.fit_looks)     # as the product's zoom_tile / zoom_look
                 row["ms"][(tile, degrees, mirror)] = (time.perf_counter() - t0) * 1000
                 row["looks"][(tile, degrees, mirror)] = boxes_back(found, back, w, h)
         if n % 20 == 19:
