@@ -6,6 +6,8 @@ others are for measuring only and stay out of the repository. Each tile is the e
 
     python -m hallmonitor eval DEVSET --labels DEVSET/labels.json --sheet /tmp/sheet.html
     python scripts/devset/failure_pictures.py /tmp/sheet.html --out docs/img/failures.jpg
+    # a sheet of photos that may all be published (registry photos: docs/img/contact-sheet-labels.json)
+    python scripts/devset/failure_pictures.py /tmp/photos.html --published --out docs/img/contact-sheet.png
 
 Attribution for the pictures goes next to them in the docs (the manifest names each image's repository and path).
 """
@@ -77,13 +79,17 @@ def main() -> None:
     ap.add_argument("sheet", type=Path, help="the HTML contact sheet of `hallmonitor eval --sheet`")
     ap.add_argument("--manifest", type=Path, default=ROOT / "data" / "devset-manifest.csv")
     ap.add_argument("--out", type=Path, required=True, help="the JPEG to write")
+    ap.add_argument("--published", action="store_true",
+                    help="every photo of the sheet may be shown (registry photos), no manifest is read")
     ap.add_argument("--per-group", type=int, default=3, help="tiles per (verdict, source, miss / false alarm)")
     ap.add_argument("--columns", type=int, default=4)
     args = ap.parse_args()
 
-    allowed = shown_files(args.manifest)
+    found = entries(args.sheet)
+    allowed = ({e["file"]: ("published photos", "registry package") for e in found} if args.published
+               else shown_files(args.manifest))
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
-    for e in entries(args.sheet):
+    for e in found:
         if e["file"] in allowed:
             groups[(e["verdict"], allowed[e["file"]][0], e["kind"])].append(e)
     if not groups:
@@ -94,7 +100,7 @@ def main() -> None:
             tiles.append(tile(e["img"], f"{verdict.replace('_', ' ')}: {WORDS[kind]}\n{source}"))
             listed.append(f"{verdict} {WORDS[kind]}: {e['file']} ({allowed[e['file']][1]})")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), grid(tiles, args.columns), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    cv2.imwrite(str(args.out), grid(tiles, min(args.columns, len(tiles))), [cv2.IMWRITE_JPEG_QUALITY, 80])
     print(f"{args.out}: {len(tiles)} tiles")
     print("\n".join(listed))
 
