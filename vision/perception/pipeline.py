@@ -32,6 +32,7 @@ def merge_detections(dets: list[Detection], iou: float = 0.5) -> list[Detection]
 # a hands head (Head.crop "hands") looks at the hand squares of wrists MoveNet scores at least this: webcam
 # close-ups get wrist scores of 0.1-0.3 (docs/models.md, "Phone in use, session 4")
 HAND_HEAD_KEYPOINT = 0.1
+BY_POSE = "head and shoulders in the pose"   # why a weak or doubtful person counts (``FrameDetections.confirmed``)
 HEAD_AND_SHOULDERS = (KP["nose"], KP["left_eye"], KP["right_eye"], KP["left_ear"], KP["right_ear"],
                       KP["left_shoulder"], KP["right_shoulder"])
 
@@ -200,16 +201,10 @@ class Analyzer:
                 persons = self._judge_doubtful(image, persons, doubtful, prior_of, posed, confirmed, why,
                                                weak_checked)
             for d in weak[: self.max_confirm]:
-                prior = prior_of(d)
-                if prior is not None:
-                    pose, ok = prior[1], prior[2]
-                else:
-                    pose = posed[d.box] if d.box in posed else self.pose.estimate(image, d.box)
-                    ok = head_and_shoulders(pose, d.box)
-                weak_checked.append((d.box, pose, ok))
+                pose, ok = self._checked(image, d, prior_of, posed, weak_checked)
                 if ok:
                     confirmed[len(persons)] = pose
-                    why[len(persons)] = "head and shoulders in the pose" if pose is not None else "the detector"
+                    why[len(persons)] = BY_POSE if pose is not None else "the detector"
                     persons.append(d)
             # nobody in focus at all: a clear face there is a person the detector missed (a close-up, a
             # head resting on the arms turned to the camera, someone slumped back)
@@ -329,18 +324,25 @@ class Analyzer:
                 kept.append(d)
                 continue
             budget -= 1
-            prior = prior_of(d)
-            if prior is not None:
-                pose, ok = prior[1], prior[2]
-            else:
-                pose = posed[d.box] if d.box in posed else self.pose.estimate(image, d.box)
-                ok = head_and_shoulders(pose, d.box)
-            weak_checked.append((d.box, pose, ok))
+            pose, ok = self._checked(image, d, prior_of, posed, weak_checked)
             if ok:
                 confirmed[len(kept)] = pose
-                why[len(kept)] = "head and shoulders in the pose" if pose is not None else "the detector"
+                why[len(kept)] = BY_POSE if pose is not None else "the detector"
                 kept.append(d)
         return kept
+
+    def _checked(self, image, d: Detection, prior_of, posed: dict, weak_checked: list) -> tuple[Pose | None, bool]:
+        """Does the pose show a head and shoulders in the doubtful or weak box ``d``: the verdict held for its place
+        (``prior_of``), else the pose taken on the way (``posed``) or a new one. The look goes into
+        ``weak_checked``."""
+        prior = prior_of(d)
+        if prior is not None:
+            pose, ok = prior[1], prior[2]
+        else:
+            pose = posed[d.box] if d.box in posed else self.pose.estimate(image, d.box)
+            ok = head_and_shoulders(pose, d.box)
+        weak_checked.append((d.box, pose, ok))
+        return pose, ok
 
     def _a_new_weak_person(self, image, weak: list[Detection], prior_of, posed: dict) -> bool:
         """Does the pose confirm one of the weak boxes ``weak`` that no held verdict covers (``prior_of(box)``
