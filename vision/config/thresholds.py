@@ -41,6 +41,16 @@ class Thresholds(Strict):
                                            "share of the counter's length (the longer side of its bounding "
                                            "rectangle); a bigger \"cell phone\" is something else, e.g. a laptop "
                                            "seen from above (docs/models.md, counter zoom); 1 = no limit")
+    ear_phone_score: float | None = Field(None, ge=0, le=1, description="minimum score for a cell phone within "
+                                          "ear_distance of an ear or eye to count as a phone at the ear (upright, "
+                                          "ear_phone_upright); under phone_score such a phone counts for nothing "
+                                          "else; None: phone_score")
+    ear_phone_upright: float = Field(1.1, ge=0, description="a cell phone within ear_distance of an ear or eye is "
+                                     "a phone at the ear only when its box is at least this many times as tall as "
+                                     "wide (held to the ear, a phone lies along the jaw); a flatter one there counts "
+                                     "as no phone at all, neither at the ear nor in the hand: on photos of people "
+                                     "smoking, brushing their teeth or drinking it is the hand with the cigarette, "
+                                     "the brush or the cup (docs/models.md, \"Phone at the ear, session 7\"); 0: off")
     hand_distance: float = Field(0.45, gt=0, description="phone centre to wrist, in shoulder widths, to count as held")
     ear_distance: float = Field(0.55, gt=0, description="phone centre to ear/eye, in shoulder widths, for phone at ear")
     mouth_distance: float = Field(0.5, gt=0, description="food/drink or wrist to mouth, in shoulder widths")

@@ -130,6 +130,29 @@ def wrists(pose: Pose | None, th: Thresholds) -> list[tuple[float, float]]:
     return [p for p in (pose.point("left_wrist", th.keypoint_score), pose.point("right_wrist", th.keypoint_score)) if p]
 
 
+def phone_at_ear_score(th: Thresholds) -> float:
+    """The score from which a cell phone near the head counts as a phone at the ear."""
+    return th.phone_score if th.ear_phone_score is None else th.ear_phone_score
+
+
+def phone_at_head_shape(det: Detection, pose: Pose | None, sw: float, th: Thresholds) -> str | None:
+    """Where a cell phone box lies against the person's head: None when it is not within ``ear_distance``
+    of an ear or eye; "upright" when it is there and at least ``ear_phone_upright`` times as tall as wide
+    (a phone held to the ear lies along the jaw); "wide" when it is there but flatter than that (on the
+    Stanford 40 Actions photos the "phones" the detector sees at the face of people smoking or brushing their
+    teeth are mostly the hand with a cigarette or a brush, wider than tall: docs/models.md, "Phone at the ear,
+    session 7"). With ``ear_phone_upright`` 0 every phone there is "upright"."""
+    if pose is None:
+        return None
+    heads = [q for q in (pose.point(n, th.keypoint_score) for n in ("left_ear", "right_ear", "left_eye", "right_eye"))
+             if q]
+    c = box_center(det.box)
+    if not heads or min(distance(c, q) for q in heads) > th.ear_distance * sw:
+        return None
+    w, h = det.box[2] - det.box[0], det.box[3] - det.box[1]
+    return "upright" if h >= th.ear_phone_upright * w else "wide"
+
+
 def mouth(pose: Pose, sw: float, th: Thresholds) -> tuple[float, float] | None:
     nose = pose.point("nose", th.keypoint_score)
     return None if nose is None else (nose[0], nose[1] + 0.12 * sw)
@@ -244,32 +267,37 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
         if det.label not in relevant:
             continue
         is_phone = det.label in PHONE_LABELS
-        if det.score < (th.phone_score if is_phone else th.object_score):
+        ear_cut = phone_at_ear_score(th)
+        if det.score < (min(th.phone_score, ear_cut) if is_phone else th.object_score):
             continue
+        weak = is_phone and det.score < th.phone_score    # counts only as a phone at the ear (upright)
         obj = ObjectFacts(oi, det)
         c = box_center(det.box)
         for p in persons:
             pose, sw = p.pose, p.scale
-            if any(min(distance(c, wr), point_box_distance(wr, det.box)) <= th.hand_distance * sw
-                   for wr in wrists(pose, th)):
+            shape = phone_at_head_shape(det, pose, sw, th) if is_phone else None
+            if shape == "wide":      # a wide "phone" at the head: a cigarette, a toothbrush, a cup's rim
+                p.evidence.setdefault("wide_thing_at_head", det.to_json())
+                continue
+            if not weak and any(min(distance(c, wr), point_box_distance(wr, det.box)) <= th.hand_distance * sw
+                                for wr in wrists(pose, th)):
                 obj.held = True
                 if is_phone:
                     p.phone_in_hand = True
             if pose is None:
                 continue
-            if is_phone:
-                heads = [q for q in (pose.point(n, th.keypoint_score) for n in
-                                     ("left_ear", "right_ear", "left_eye", "right_eye")) if q]
-                if heads and min(distance(c, q) for q in heads) <= th.ear_distance * sw:
-                    obj.at_face = True
-                    p.phone_at_ear = True
-                    p.evidence["phone_at_ear"] = det.to_json()
+            if is_phone and shape is not None and det.score >= ear_cut:
+                obj.at_face = True
+                p.phone_at_ear = True
+                p.evidence["phone_at_ear"] = det.to_json()
             elif det.label in FOOD_LABELS and det.score >= th.eating_cue_score:
                 m = mouth(pose, sw, th)
                 if m and min(distance(c, m), point_box_distance(m, det.box)) <= th.mouth_distance * sw:
                     obj.at_face = True
                     p.eating = True
                     p.evidence["food_at_mouth"] = det.to_json()
+        if weak and not obj.at_face:
+            continue
         if obj.held:
             held.add(len(objects))
         objects.append(obj)
