@@ -50,7 +50,7 @@ class Thresholds(Strict):
                                      "wide (held to the ear, a phone lies along the jaw); a flatter one there counts "
                                      "as no phone at all, neither at the ear nor in the hand: on photos of people "
                                      "smoking, brushing their teeth or drinking it is the hand with the cigarette, "
-                                     "the brush or the cup (docs/models.md, \"Phone at the ear, session 7\"); 0: off")
+                                     "the brush or the cup (docs/models.md, \"Phone at the ear, session 6\"); 0: off")
     hand_distance: float = Field(0.45, gt=0, description="phone centre to wrist, in shoulder widths, to count as held")
     ear_distance: float = Field(0.55, gt=0, description="phone centre to ear/eye, in shoulder widths, for phone at ear")
     mouth_distance: float = Field(0.5, gt=0, description="food/drink or wrist to mouth, in shoulder widths")

@@ -141,7 +141,7 @@ def phone_at_head_shape(det: Detection, pose: Pose | None, sw: float, th: Thresh
     (a phone held to the ear lies along the jaw); "wide" when it is there but flatter than that (on the
     Stanford 40 Actions photos the "phones" the detector sees at the face of people smoking or brushing their
     teeth are mostly the hand with a cigarette or a brush, wider than tall: docs/models.md, "Phone at the ear,
-    session 7"). With ``ear_phone_upright`` 0 every phone there is "upright"."""
+    session 6"). With ``ear_phone_upright`` 0 every phone there is "upright"."""
     if pose is None:
         return None
     heads = [q for q in (pose.point(n, th.keypoint_score) for n in ("left_ear", "right_ear", "left_eye", "right_eye"))
