@@ -1,5 +1,5 @@
 """Does ImageNet's "cellular telephone" class, read on the mouth stage's squares around each staff face, tell a
-call from a hand at the face? Measure only (docs/models.md, "Phone at the ear, session 7").
+call from a hand at the face? Measure only (docs/models.md, "Phone at the ear, session 6").
 
 For each cached ``analyze_image`` row (bench/phone_ear.py's caches) and each face the mouth stage read, the
 squares it read (``Face.evidence["mouth"]["squares"]``) go once more through the crop backbone and the backbone's
