@@ -35,13 +35,14 @@ import time
 from math import comb
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vision.evaluation.labels import load_records  # noqa: E402
 from vision.perception.detections import Detection  # noqa: E402
+from vision.perception.turned_looks import boxes_back  # noqa: E402
+from vision.perception.turned_looks import turned_view as product_turned_view  # noqa: E402
 
 RAW_SCORE = 0.05
 # a pass: (degrees turned clockwise, mirrored left-right first)
@@ -50,49 +51,16 @@ PASSES = ((0, False), (90, False), (180, False), (270, False), (0, True), (90, T
 
 
 def turned_view(image: np.ndarray, tile, degrees: int, mirror: bool):
-    """The tile of ``image`` as the pass shows it to the detector, and the 2x3 affine map from that view's
-    pixels back to frame pixels. Quarter turns are exact (the tile's own pixels); other angles sample a
-    square of the tile's size around its centre from the frame (grey beyond the frame's edge)."""
+    """The tile of ``image`` as the pass shows it to the detector, and the 2x3 affine map from that view's pixels
+    back to frame pixels: the product's ``turned_looks.turned_view``, on the frame mirrored left-right first for a
+    mirrored pass (the same pixels as mirroring the tile: PASSES mirror only with quarter turns)."""
+    if not mirror:
+        return product_turned_view(image, tile, degrees)
+    width = image.shape[1]
     x1, y1, x2, y2 = tile
-    w, h = x2 - x1, y2 - y1
-    # frame -> view, as a 3x3 matrix: shift the tile to the origin, mirror, turn about the centre
-    shift = np.array([[1, 0, -x1], [0, 1, -y1], [0, 0, 1]], np.float64)
-    flip = np.array([[-1, 0, w], [0, 1, 0], [0, 0, 1]], np.float64) if mirror else np.eye(3)
-    if degrees % 90 == 0:
-        q = (degrees // 90) % 4
-        view = image[y1:y2, x1:x2]
-        if mirror:
-            view = view[:, ::-1]
-        view = np.ascontiguousarray(np.rot90(view, -q))          # np.rot90 turns anticlockwise
-        turn = [np.eye(3),
-                np.array([[0, -1, h], [1, 0, 0], [0, 0, 1]], np.float64),     # clockwise: (x, y) -> (h - y, x)
-                np.array([[-1, 0, w], [0, -1, h], [0, 0, 1]], np.float64),
-                np.array([[0, 1, 0], [-1, 0, w], [0, 0, 1]], np.float64)][q]
-        to_view = turn @ flip @ shift
-    else:
-        side = max(w, h)
-        rot = cv2.getRotationMatrix2D((w / 2, h / 2), -degrees, 1.0)   # cv2: positive = anticlockwise
-        rot[0, 2] += (side - w) / 2
-        rot[1, 2] += (side - h) / 2
-        to_view = np.vstack([rot, [0, 0, 1]]) @ flip @ shift
-        view = cv2.warpAffine(image, to_view[:2], (side, side), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(114, 114, 114))
-    back = np.linalg.inv(to_view)[:2]
-    return view, back
-
-
-def boxes_back(dets: list[Detection], back: np.ndarray, frame_w: int, frame_h: int) -> list[Detection]:
-    """Each box from the turned view as the frame's upright rectangle around it (clipped to the frame)."""
-    out = []
-    for d in dets:
-        bx1, by1, bx2, by2 = d.box
-        corners = np.array([[bx1, by1, 1], [bx2, by1, 1], [bx2, by2, 1], [bx1, by2, 1]], np.float64)
-        p = corners @ back.T
-        x1, y1 = max(0.0, float(p[:, 0].min())), max(0.0, float(p[:, 1].min()))
-        x2, y2 = min(float(frame_w), float(p[:, 0].max())), min(float(frame_h), float(p[:, 1].max()))
-        if x2 > x1 and y2 > y1:
-            out.append(Detection(d.label, d.score, (x1, y1, x2, y2)))
-    return out
+    view, back = product_turned_view(np.ascontiguousarray(image[:, ::-1]), (width - x2, y1, width - x1, y2), degrees)
+    unflip = np.array([[-1, 0, width], [0, 1, 0], [0, 0, 1]], np.float64)
+    return view, (unflip @ np.vstack([back, (0, 0, 1)]))[:2]
 
 
 def counter_of(rec, w: int, h: int) -> tuple[int, int, int, int]:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from math import comb
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.presence_cue import _rate, mcnemar  # noqa: E402
 
 POSE_BOXES = 4        # the pose on at most this many person boxes per image (best first, score >= 0.1)
 
@@ -59,11 +60,6 @@ def cache_signals(folder: Path, records: list[dict], cache: Path) -> None:
                      "dets": [[round(d.score, 4), *[round(float(v), 1) for v in d.box]] for d in dets],
                      "poses": poses, "faces": faces})
     np.savez_compressed(cache, rows=np.array([json.dumps(r) for r in rows]), masks=np.stack(masks))
-
-
-def mcnemar(b: int, c: int) -> float:
-    n = b + c
-    return 1.0 if n == 0 else min(1.0, 2 * sum(comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n)
 
 
 def load(cache: Path) -> list[dict]:
@@ -166,10 +162,6 @@ def counts(rows: list[dict], got: dict[str, bool], group) -> tuple[int, int, int
 def ba(c) -> float:
     tp, fn, fp, tn = c
     return ((tp / (tp + fn) if tp + fn else 1.0) + (tn / (tn + fp) if tn + fp else 1.0)) / 2
-
-
-def _rate(a: int, b: int) -> str:
-    return f"{a / (a + b):.3f}" if a + b else "-"
 
 
 def main() -> None:

@@ -263,11 +263,11 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
     objects: list[ObjectFacts] = []
     held: set[int] = set()
     relevant = HALL_OBJECTS | set(badge.detector_labels)
+    ear_cut = phone_at_ear_score(th)
     for oi, det in enumerate(frame.objects):
         if det.label not in relevant:
             continue
         is_phone = det.label in PHONE_LABELS
-        ear_cut = phone_at_ear_score(th)
         if det.score < (min(th.phone_score, ear_cut) if is_phone else th.object_score):
             continue
         weak = is_phone and det.score < th.phone_score    # counts only as a phone at the ear (upright)
