@@ -131,6 +131,15 @@ def wait(driver, condition, timeout: float = 10.0, message: str = ""):
                          ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
 
 
+def click_live(driver, css: str, timeout: float = 5.0) -> None:
+    """Click what `css` finds on a page the live stream re-renders: a tile replaced between the find and the
+    click is found again, as a reader's next click would be."""
+    def press(d):
+        d.find_element(By.CSS_SELECTOR, css).click()
+        return True
+    wait(driver, press, timeout, f"could not click {css}")
+
+
 def log_in(browser, url: str, username: str) -> None:
     browser.get(url + "/login")
     browser.delete_all_cookies()                   # logout is a POST from the page; a new user starts clean

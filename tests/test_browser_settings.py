@@ -19,7 +19,7 @@ from dashboard.server import WebServer
 from tests.rtsp_fixtures import camera_stream, rtsp_server  # noqa: F401
 from vision.config import load_config
 
-from .test_browser import CHROMEDRIVER, CHROMIUM, browser, log_in, shot, wait  # noqa: F401
+from .test_browser import CHROMEDRIVER, CHROMIUM, browser, click_live, log_in, shot, wait  # noqa: F401
 from .test_dashboard import Site
 
 pytestmark = pytest.mark.slow
@@ -158,7 +158,7 @@ def test_pause_from_the_board_reaches_another_board(hall, browser):  # noqa: F81
         log_in(browser, url, "manager")
         browser.get(url + "/?lang=zh-CN")
         wait(browser, lambda d: d.find_element(By.ID, "stream-state").get_attribute("data-state") == "connected", 10)
-        browser.find_element(By.CSS_SELECTOR, 'button.tile-pause[data-window="w02"]').click()
+        click_live(browser, 'button.tile-pause[data-window="w02"]')
         dialog = browser.find_element(By.ID, "pause-dialog")
         assert dialog.is_displayed()
         dialog.find_element(By.NAME, "reason").send_keys("窗口设备检修")
@@ -168,13 +168,15 @@ def test_pause_from_the_board_reaches_another_board(hall, browser):  # noqa: F81
         wait(other, lambda d: "state-paused" in d.find_element(By.CSS_SELECTOR, '.tile[data-window="w02"]')
              .get_attribute("class"), 5, "the other board did not see the pause")
         pushed_s = time.monotonic() - t0
-        assert "Paused" in other.find_element(By.CSS_SELECTOR, '.tile[data-window="w02"]').text
+        wait(other, lambda d: "Paused" in d.find_element(By.CSS_SELECTOR, '.tile[data-window="w02"]').text, 5,
+             "the other board's tile does not say Paused")
         pause = store.active_pauses(time.time(), "w02")[0]
         assert pause["reason"] == "窗口设备检修" and pause["source"] == "api"
         wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'button.tile-resume[data-window="w02"]'), 5)
-        assert "暂停服务" in browser.find_element(By.CSS_SELECTOR, '.tile[data-window="w02"]').text
+        wait(browser, lambda d: "暂停服务" in d.find_element(By.CSS_SELECTOR, '.tile[data-window="w02"]').text, 5,
+             "the manager's tile does not say 暂停服务")
         shot(browser, "board-paused")
-        browser.find_element(By.CSS_SELECTOR, 'button.tile-resume[data-window="w02"]').click()
+        click_live(browser, 'button.tile-resume[data-window="w02"]')
         wait(other, lambda d: "state-staffed" in d.find_element(By.CSS_SELECTOR, '.tile[data-window="w02"]')
              .get_attribute("class"), 5, "the other board did not see the resume")
         assert not store.active_pauses(time.time(), "w02")
