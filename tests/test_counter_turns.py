@@ -102,6 +102,16 @@ def test_the_setting_reaches_the_analyzer():
     assert mine.zoom_turns == (90,) and mine.zoom_turned_score == 0.5
 
 
+def test_a_photo_gets_every_look_in_one_pass(analyzer, phone_only_turned):
+    """``hallmonitor analyze`` and ``eval`` (``analyze(zoom=...)`` without ``zoom_turned``): the upright and the
+    turned looks on every photo, as before they were a stage of their own."""
+    frame = analyzer.analyze(phone_only_turned, zoom=[(0, 0, 512, 512)])
+    assert _phones_at_the_patch(frame.zoomed, 0.3) and _phones_at_the_patch(frame.objects, 0.3)
+    assert "counter_zoom" in frame.timing_ms and "counter_turns" not in frame.timing_ms and not frame.zoomed_turned
+    upright = analyzer.analyze(phone_only_turned, zoom=[(0, 0, 512, 512)], zoom_turned=[])
+    assert not _phones_at_the_patch(upright.zoomed, 0.2)                 # the upright looks alone miss it
+
+
 def test_the_live_watch_finds_what_analyze_finds(analyzer, turned_astronaut):
     """The heavy-look queue (the live watch) makes the same passes, the upright ones for the counter zoom and the
     turned ones for its turned stage, and keeps the same finds between them as the eval's one look."""

@@ -279,12 +279,12 @@ class CameraWatch:
             frame.objects = merge_detections(frame.objects + held_objects)
         # the counters: what a look of each counter stage found holds until that stage's next look there
         turned = list(frame.zoomed_turned)        # already in objects
-        fresh = {"counter_zoom": (zoom_windows, frame.zoomed), "counter_turns": (turn_windows, turned)}
-        for stage, (wins, found) in fresh.items():
+        looked = {"counter_zoom": (zoom_windows, frame.zoomed), "counter_turns": (turn_windows, turned)}
+        for stage, (wins, found) in looked.items():
             for wid in wins:
                 self._counter_finds[stage][wid] = on_counter(found, counter_rects[wid])
         kept = [d for stage, held in self._counter_finds.items() for wid, found in held.items()
-                if wid not in fresh[stage][0] for d in found]
+                if wid not in looked[stage][0] for d in found]
         if kept:
             frame.objects = merge_detections(frame.objects + kept)
         frame.zoomed = list(frame.zoomed) + turned + kept     # every counter find the rules see, fresh or held
