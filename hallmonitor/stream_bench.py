@@ -31,8 +31,8 @@ from vision.config import parse_config
 from vision.events import parse_iso
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-STAGES = ("decode", "preprocess", "detect", "confirm", "crop_detect", "counter_zoom", "pose", "face", "heads",
-          "observe", "rules", "clips")
+STAGES = ("decode", "preprocess", "detect", "confirm", "crop_detect", "counter_zoom", "counter_turns", "pose", "face",
+          "heads", "observe", "rules", "clips")
 ANALYSIS_STAGES = tuple(s for s in STAGES if s not in ("decode", "clips"))
 
 

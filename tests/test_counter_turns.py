@@ -20,7 +20,7 @@ import skimage.data
 from vision.config import ModelChoice
 from vision.perception.classes import PHONE_LABELS
 from vision.perception.detections import Detection
-from vision.perception.pipeline import AnalyzerPool
+from vision.perception.pipeline import AnalyzerPool, merge_detections
 from vision.perception.turned_looks import CounterLook, boxes_back, turned_view
 from vision.runtime.heavy_looks import HeavyLook, run_look
 
@@ -102,13 +102,171 @@ def test_the_setting_reaches_the_analyzer():
     assert mine.zoom_turns == (90,) and mine.zoom_turned_score == 0.5
 
 
+def test_a_photo_gets_every_look_in_one_pass(analyzer, phone_only_turned):
+    """``hallmonitor analyze`` and ``eval`` (``analyze(zoom=...)`` without ``zoom_turned``): the upright and the
+    turned looks on every photo, as before they were a stage of their own."""
+    frame = analyzer.analyze(phone_only_turned, zoom=[(0, 0, 512, 512)])
+    assert _phones_at_the_patch(frame.zoomed, 0.3) and _phones_at_the_patch(frame.objects, 0.3)
+    assert "counter_zoom" in frame.timing_ms and "counter_turns" not in frame.timing_ms and not frame.zoomed_turned
+    upright = analyzer.analyze(phone_only_turned, zoom=[(0, 0, 512, 512)], zoom_turned=[])
+    assert not _phones_at_the_patch(upright.zoomed, 0.2)                 # the upright looks alone miss it
+
+
 def test_the_live_watch_finds_what_analyze_finds(analyzer, turned_astronaut):
-    """The heavy-look queue (the live watch) makes the same passes and keeps the same finds as the eval."""
+    """The heavy-look queue (the live watch) makes the same passes, the upright ones for the counter zoom and the
+    turned ones for its turned stage, and keeps the same finds between them as the eval's one look."""
     got = []
-    look = HeavyLook("cam", 0.0, turned_astronaut, crops=[], faces=[], counters=[("w1", (0, 0, 512, 512))],
-                     stages={"counter_zoom": frozenset({"w1"})}, generation=0, deliver=got.append)
+    counter = [("w1", (0, 0, 512, 512))]
+    look = HeavyLook("cam", 0.0, turned_astronaut, crops=[], faces=[], counters=counter, turned=counter,
+                     stages={"counter_zoom": frozenset({"w1"}), "counter_turns": frozenset({"w1"})},
+                     generation=0, deliver=got.append)
     finds = run_look(look, AnalyzerPool([analyzer]))
-    live = finds.zoomed["w1"]
-    assert _phones_at_the_patch(live, 0.3)
+    assert not _phones_at_the_patch(finds.zoomed["w1"], 0.2)        # upright: not seen
+    assert _phones_at_the_patch(finds.turned["w1"], 0.3)            # turned: seen
+    assert {d.label for d in finds.turned["w1"]} <= PHONE_LABELS
+    assert finds.timing_ms["counter_zoom"] > 0 and finds.timing_ms["counter_turns"] > 0
+    live = merge_detections(finds.zoomed["w1"] + finds.turned["w1"])
     assert sorted((d.label, d.box) for d in live) == sorted(
         (d.label, d.box) for d in analyzer.zoom_counters(turned_astronaut, [(0, 0, 512, 512)]))
+
+
+# a counter where only the phone-on-the-counter rule (and presence) is on: the counter's two stages alone
+ONLY_THE_COUNTER = """
+schedule: {hours: {mon-sun: ["00:00-24:00"]}}
+cameras:
+  - id: cam
+    url: rtsp://127.0.0.1:1/x
+    detect_on: frame
+    windows:
+      - id: w1
+        staff_zone: %s
+        counter: %s
+defaults:
+  rules:
+    phone_use: {enabled: false}
+    long_call: {enabled: false}
+    eating: {enabled: false}
+    badge_absent: {enabled: false}
+    sleeping: {enabled: false}
+    extra_person: {enabled: false}
+"""
+# the astronaut is on the counter, nobody's staff (the staff zone is a corner): only the counter looks see her patch
+WHOLE_COUNTER = ONLY_THE_COUNTER % ("[[0, 0], [0.1, 0], [0.1, 0.1], [0, 0.1]]", "[[0, 0], [1, 0], [1, 1], [0, 1]]")
+
+
+def _counter_phones(step) -> list[Detection]:
+    return _phones_at_the_patch(step.frame.zoomed, 0.3)
+
+
+def _rubbed_out(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``image`` with ``box`` filled in from around it (OpenCV's inpainting): what lay there is gone."""
+    x1, y1, x2, y2 = box
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[y1:y2, x1:x2] = 255
+    return cv2.inpaint(image, mask, 5, cv2.INPAINT_TELEA)
+
+
+@pytest.fixture(scope="module")
+def phone_only_turned(turned_astronaut) -> np.ndarray:
+    """The turned astronaut without her glove, which every look takes for a phone (0.33 upright): her patch, which
+    only the turned looks take for one, is the only phone on the counter."""
+    return _rubbed_out(turned_astronaut, (172, 358, 248, 430))
+
+
+def test_the_turned_looks_run_at_their_own_period_on_real_footage(analyzer, media):
+    """vtest.avi, people walking over the counter (the lower half) every frame: the upright zoom looks every 10 s
+    (``counter_zoom_every_s``), the turned looks once per 30 s dwell of the phone-on-the-counter rule, a frame
+    later when the upright look takes that frame's turn."""
+    from vision.config import parse_config
+    from vision.runtime.watch import CameraWatch
+    cap = cv2.VideoCapture(str(media / "opencv" / "vtest.avi"))
+    frames = []
+    while len(frames) < 10:
+        ok, image = cap.read()
+        assert ok
+        frames.append(image)
+        for _ in range(49):                       # 5 s of the 10 fps clip between two frames
+            cap.grab()
+    cap.release()
+    config = parse_config(ONLY_THE_COUNTER % ("[[0, 0], [1, 0], [1, 0.5], [0, 0.5]]",
+                                              "[[0, 0.5], [1, 0.5], [1, 1], [0, 1]]"))
+    watch = CameraWatch(config, "cam", analyzer)
+    assert watch.clock.period("w1", "counter_zoom") == 10.0 and watch.clock.period("w1", "counter_turns") == 30.0
+    upright, turned = [], []
+    for k, image in enumerate(frames):
+        ts = 100.0 + 5 * k
+        step = watch.step(image, ts)
+        upright += [ts] if "counter_zoom" in step.timing_ms else []
+        turned += [ts] if "counter_turns" in step.timing_ms else []
+    assert upright == [100.0, 110.0, 120.0, 130.0, 140.0]
+    assert turned == [100.0, 135.0]
+
+
+def test_a_phone_only_the_turned_looks_see_is_held_between_them_and_rechecked_with_each_upright_look(
+        analyzer, phone_only_turned):
+    from vision.config import parse_config
+    from vision.runtime.watch import CameraWatch
+    watch = CameraWatch(parse_config(WHOLE_COUNTER), "cam", analyzer)
+    moved = phone_only_turned.copy()
+    moved[:40, 400:] = 0                                          # something moved on the counter, away from the patch
+    first = watch.step(phone_only_turned, 100.0)
+    assert {"counter_zoom", "counter_turns"} <= set(first.timing_ms)
+    assert _counter_phones(first) and first.observations[0].phone_on_counter
+    held = watch.step(moved, 105.0)                               # neither stage due: the turned find holds
+    assert not {"counter_zoom", "counter_turns"} & set(held.timing_ms)
+    assert _counter_phones(held) == _counter_phones(first) and held.observations[0].phone_on_counter
+    x, y = PATCH_CENTRE
+    taken = _rubbed_out(moved, (x - 60, y - 60, x + 60, y + 60))   # the phone is taken away
+    gone = watch.step(taken, 110.0)
+    # the upright look is due, and the turned looks go with it where they hold a phone (their own next look
+    # would be at 130): the phone is missed on this frame, as an upright find would be
+    assert {"counter_zoom", "counter_turns"} <= set(gone.timing_ms)
+    assert not _counter_phones(gone) and not gone.observations[0].phone_on_counter
+    back = watch.step(moved, 120.0)                               # back, but only an upright look is due
+    assert "counter_zoom" in back.timing_ms and "counter_turns" not in back.timing_ms
+    assert not back.observations[0].phone_on_counter              # seen again at the turned looks' next look
+
+
+def test_the_live_watch_holds_the_turned_finds_and_they_expire_when_the_next_look_is_starved(
+        analyzer, phone_only_turned):
+    """The heavy-look queue: the turned looks' phone comes back and holds on its own clock (keep-alive 90 s and
+    one 30 s period: 120 s), after the upright finds (10 s period: 40 s) have expired, then it expires too."""
+    from vision.config import parse_config
+    from vision.runtime.heavy_looks import HeavyLooks
+    from vision.runtime.schedule import evidence_expires_s
+    from vision.runtime.watch import CameraWatch
+    live = CameraWatch(parse_config(WHOLE_COUNTER), "cam", analyzer)
+    heavy = HeavyLooks(AnalyzerPool([analyzer])).start()
+    live.heavy = heavy
+    assert evidence_expires_s(live.clock.period("w1", "counter_turns")) == 120.0
+    assert evidence_expires_s(live.clock.period("w1", "counter_zoom")) == 40.0
+    frames = [phone_only_turned.copy(), phone_only_turned.copy()]
+    frames[0][:40, 400:], frames[1][:40, 400:] = 255, 0            # every frame moved: every look is due on time
+    try:
+        first = live.step(phone_only_turned, 100.0)
+        assert not {"counter_zoom", "counter_turns"} & set(first.timing_ms)    # handed off
+        assert _wait(lambda: heavy.done == 1)
+        came = live.step(frames[1], 101.0)
+        assert came.timing_ms["counter_turns"] > 0 and _counter_phones(came)
+        assert came.observations[0].phone_on_counter
+        heavy.stop()                                               # no look is served from now on
+        for ts in (150.0, 219.0):                                  # the upright finds expired at 140; these hold
+            step = live.step(frames[int(ts) % 2], ts)
+            assert _counter_phones(step) and step.observations[0].phone_on_counter, ts
+        late = live.step(frames[1], 221.0)                         # 121 s old: expired
+        assert not _counter_phones(late) and not late.observations[0].phone_on_counter
+        heavy.start()                                              # the queued look runs: held again
+        assert _wait(lambda: heavy.done == 2)
+        assert _counter_phones(live.step(frames[0], 222.0))
+    finally:
+        heavy.stop()
+
+
+def _wait(predicate, timeout: float = 30.0) -> bool:
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False

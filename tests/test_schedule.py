@@ -57,13 +57,16 @@ def run(c: StageClock, seconds: int, moved=None, step: float = 1.0) -> dict[tupl
 def test_each_stage_at_the_rate_its_rules_need():
     c = clock()
     # shipped dwells: eating 20 s is the shortest a crop pass, pose or head serves -> a look every 5 s;
-    # faces and counters at their cameras.yaml settings (5 s, 10 s); presence every second
+    # faces and counters at their cameras.yaml settings (5 s, 10 s); the counter's turned looks once per dwell
+    # of the phone-on-the-counter rule (30 s); presence every second
     assert c.periods["a"] == {"presence": 1.0, "confirm": 5.0, "crop_pass": 5.0, "pose": 5.0, "face": 5.0,
-                              "heads": 5.0, "hand_zoom": None, "counter_zoom": 10.0}     # hand zoom: off by default
+                              "heads": 5.0, "hand_zoom": None, "counter_zoom": 10.0,     # hand zoom: off by default
+                              "counter_turns": 30.0}
     looks = run(c, 60)
     assert looks[("a", "presence")] == looks[("b", "presence")] == 60
     assert looks[("a", "crop_pass")] == looks[("a", "pose")] == looks[("a", "face")] == 12
     assert looks[("a", "counter_zoom")] == 6
+    assert looks[("a", "counter_turns")] == 2 and looks[("b", "counter_turns")] == 3    # b takes its turn 15 s early
 
 
 def test_a_window_gets_only_the_stages_its_enabled_rules_need():
@@ -157,3 +160,20 @@ def test_a_setting_of_zero_means_every_frame():
     config = parse_config(HALL % "" + "models: {face_every_s: 0}\n")
     face = next(s for s in STAGES if s.name == "face")
     assert stage_period(face, config.rules(config.cameras[0].windows[0]), config.models) == 0.0
+
+
+@pytest.mark.parametrize("setting, a, b", [
+    ("", 30.0, 30.0),                                                       # the shipped 30 s dwell
+    ("defaults: {rules: {phone_on_counter: {dwell_s: 12}}}", 12.0, 12.0),   # a shorter dwell: looked at sooner
+    ("defaults: {rules: {phone_on_counter: {dwell_s: 300}}}", 30.0, 30.0),  # at least every MAX_LOOK_S
+    ("models: {counter_zoom_turns: []}", None, None),                       # no turns: no stage
+    ("models: {counter_zoom_every_s: 0}", None, None),                      # no counter zoom: no turned looks
+])
+def test_the_counter_turned_looks_once_a_dwell_of_the_phone_on_the_counter_rule(setting, a, b):
+    config = parse_config(HALL % "" + setting + "\n")
+    c = StageClock.for_camera(config, config.cameras[0])
+    assert (c.period("a", "counter_turns"), c.period("b", "counter_turns")) == (a, b)
+    assert c.period("a", "counter_zoom") == (None if "every_s: 0" in setting else 10.0)    # the upright keeps its own
+    assert clock(PHONE_ONLY).period("b", "counter_turns") is None          # the rule off: no turned looks
+    own = clock("        rules:\n          phone_on_counter: {dwell_s: 16}")      # one window's own dwell
+    assert (own.period("a", "counter_turns"), own.period("b", "counter_turns")) == (30.0, 16.0)

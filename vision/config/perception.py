@@ -37,8 +37,10 @@ class ModelChoice(Strict):
         default_factory=lambda: list(DEFAULT_TURNS),
         description="the counter zoom also looks at each tile turned by these degrees clockwise (1-359), for phones "
                     "lying across or at a slant, which the detector (trained on upright phones in hands) misses; each "
-                    "turn is one more detector pass per tile; [] = upright only (docs/models.md, \"Phone on the "
-                    "counter, session 6\")")
+                    "turn is one more detector pass per tile; on a camera the turned looks run once per dwell of the "
+                    "phone_on_counter rule (30 s), and with each upright look where they hold a phone; a photo gets "
+                    "every look; [] = upright only (docs/models.md, \"Phone on the counter, session 6\"; "
+                    "docs/performance.md section 16)")
     counter_zoom_turned_score: float = Field(TURNED_PHONE_SCORE, ge=0, le=1,
                                              description="minimum score for a cell phone a turned look at a "
                                              "counter tile finds (an upright look's phones need "

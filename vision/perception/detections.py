@@ -123,6 +123,9 @@ class FrameDetections:
     # one per person: learned heads' probabilities on the person's crop, e.g. {"phone_in_use": 0.91}
     head_scores: list[dict[str, float] | None] = field(default_factory=list)
     zoomed: list[Detection] = field(default_factory=list)   # what the counter zoom found (also in objects)
+    # what the counter zoom's turned looks found when they ran on their own (``Analyzer.analyze(zoom_turned=...)``,
+    # the live watch's "counter_turns" stage; also in objects, not in zoomed)
+    zoomed_turned: list[Detection] = field(default_factory=list)
     # phones the hand zoom found in a staff member's hand square (not in objects: never "on the counter")
     hand_phones: list[Detection] = field(default_factory=list)
     # one per person: what the crop pass found on the person's enlarged crop (also in objects); None: not run

@@ -121,7 +121,7 @@ class Analyzer:
                 zoom: list[tuple[int, int, int, int]] | None = None,
                 confirm_min_score: float | None = None, read_faces: bool = True,
                 hands: bool = False, looks: dict | None = None, confirm_held: list | None = None,
-                doubtful=None) -> FrameDetections:
+                doubtful=None, zoom_turned: list[tuple[int, int, int, int]] | None = None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -131,7 +131,10 @@ class Analyzer:
         ``max_poses`` of them. The heads score the ``focus`` persons (staff; everyone when there is
         no focus), at most ``max_head_persons`` of them, in one batched backbone call.
         ``zoom``: rectangles (the counters) the detector also looks at in tiles of its own input
-        size, for phones and cups lying there (``zoom_counters``).
+        size, for phones and cups lying there (``zoom_counters``): upright, and turned by each of
+        ``zoom_turns`` when ``zoom_turned`` is None (a photo: every look).
+        ``zoom_turned``: the counters of the turned looks instead (the live watch runs them as a stage of
+        their own, ``vision.runtime.schedule``'s "counter_turns"); what they find is in ``zoomed_turned``.
         ``confirm_min_score``: a person scored from this up to ``person_min_score`` (in the focus) is
         kept when its pose shows a head and shoulders (``head_and_shoulders``); None: none is.
         The face stage reads the heads of the persons ``focus`` picks (staff),
@@ -245,9 +248,15 @@ class Analyzer:
         zoomed: list[Detection] = []
         if zoom:
             t = Timer()
-            zoomed = self.zoom_counters(image, zoom)
+            zoomed = self.zoom_counters(image, zoom, turned=zoom_turned is None)
             objects = merge_detections(objects + zoomed)
             timing["counter_zoom"] = t.ms()
+        zoomed_turned: list[Detection] = []
+        if zoom_turned:
+            t = Timer()
+            zoomed_turned = self.zoom_counters(image, zoom_turned, upright=False)
+            objects = merge_detections(objects + zoomed_turned)
+            timing["counter_turns"] = t.ms()
 
         poses = []
         t = Timer()
@@ -284,6 +293,7 @@ class Analyzer:
         head_scores = self._head_scores(image, persons, head_focus, poses)
         timing["heads"] = t.ms()
         return FrameDetections(width=w, height=h, objects=objects, persons=persons, poses=poses, zoomed=zoomed,
+                               zoomed_turned=zoomed_turned,
                                hand_phones=hand_phones,
                                confirmed=[why.get(i) for i in range(len(persons))], faces=faces,
                                head_scores=head_scores, crop_objects=crop_objects, weak_checked=weak_checked,
@@ -378,15 +388,17 @@ class Analyzer:
             self.mouth.read(image, faces)
         return faces
 
-    def counter_looks(self, image: np.ndarray, rect) -> list[CounterLook]:
+    def counter_looks(self, image: np.ndarray, rect, upright: bool = True, turned: bool = True) -> list[CounterLook]:
         """The detector passes ``zoom_counters`` makes on one counter: each tile of the detector's input size
-        upright, then turned by each of ``zoom_turns``."""
+        upright (unless ``upright`` is False), then turned by each of ``zoom_turns`` (unless ``turned`` is
+        False)."""
         h, w = image.shape[:2]
         size = max(self.detector.spec.input.width, self.detector.spec.input.height)
         square = not (self.fit_looks and getattr(self.detector, "free_size", False))
         tiles = [t for t in counter_tiles(rect, size, self.zoom_max_tiles, frame_size=(w, h), square=square)
                  if t[2] - t[0] >= 8 and t[3] - t[1] >= 8]
-        return [CounterLook(t, degrees) for t in tiles for degrees in (0, *self.zoom_turns)]
+        turns = ((0,) if upright else ()) + (self.zoom_turns if turned else ())
+        return [CounterLook(t, degrees) for t in tiles for degrees in turns]
 
     def zoom_look(self, image: np.ndarray, look: CounterLook) -> list[Detection]:
         """One pass of the counter zoom: hall objects on the upright tile; on a turned one (the tile turned a
@@ -482,10 +494,12 @@ class Analyzer:
         regions = [r for i in chosen for r in hand_regions(poses[i], persons[i].box, i, w, h)]
         return look_at_hands(self.detector, image, regions, min_score=self.min_score)
 
-    def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]]) -> list[Detection]:
+    def zoom_counters(self, image: np.ndarray, counters: list[tuple[int, int, int, int]], upright: bool = True,
+                      turned: bool = True) -> list[Detection]:
         """Hall objects (phones, cups, food, cards) found in tiles of each counter rectangle (and phones in its
-        turned looks); one box per thing a pass or two both found."""
-        return merge_detections([d for rect in counters for look in self.counter_looks(image, rect)
+        turned looks); one box per thing a pass or two both found. ``upright`` / ``turned`` False: without
+        the upright looks / the turned ones (``counter_looks``)."""
+        return merge_detections([d for rect in counters for look in self.counter_looks(image, rect, upright, turned)
                                  for d in self.zoom_look(image, look)])
 
 

@@ -1,4 +1,5 @@
-"""The heavy looks of every camera (crop pass, counter zoom, face stage), run by one pool-wide queue.
+"""The heavy looks of every camera (crop pass, counter zoom upright and turned, face stage), run by one
+pool-wide queue.
 
 A camera's presence look (the detector on its windows' zones, once a second) must not wait behind
 the crop pass or the counter zoom of its own frame or of another camera's: those cost several
@@ -48,6 +49,7 @@ class HeavyLook:
     generation: int                                      # the watch's; a look from before a gap is dropped
     deliver: Callable[[HeavyFinds], None]
     queued_at: float = field(default_factory=time.monotonic)
+    turned: list[tuple[str, tuple]] = field(default_factory=list)   # (window id, counter rectangle): its turned looks
 
 
 @dataclass
@@ -59,12 +61,13 @@ class HeavyFinds:
     timing_ms: dict[str, float]
     waited_s: float                                      # from queued to started
     error: str | None = None
+    turned: dict[str, list[Detection]] = field(default_factory=dict)   # window id -> what its turned looks found
 
 
 def run_look(look: HeavyLook, pool: AnalyzerPool) -> HeavyFinds:
     """Every pass of ``look``, each on an Analyzer taken from ``pool`` behind any waiting frame."""
     started = time.monotonic()
-    timing = {"crop_detect": 0.0, "counter_zoom": 0.0, "face": 0.0}
+    timing = {"crop_detect": 0.0, "counter_zoom": 0.0, "counter_turns": 0.0, "face": 0.0}
 
     def on_free_analyzer(stage: str, work):
         analyzer = pool.acquire(background=True)
@@ -81,13 +84,21 @@ def run_look(look: HeavyLook, pool: AnalyzerPool) -> HeavyFinds:
     if look.faces:
         faces = on_free_analyzer("face", lambda a: a.read_faces(look.image, [b for b, _, _ in look.faces],
                                                                [p for _, p, _ in look.faces]))
-    zoomed: dict[str, list[Detection]] = {}
-    for wid, rect in look.counters:
-        passes = on_free_analyzer("counter_zoom", lambda a, rect=rect: a.counter_looks(look.image, rect))
-        zoomed[wid] = merge_detections([d for p in passes for d in on_free_analyzer(
-            "counter_zoom", lambda a, p=p: a.zoom_look(look.image, p))])
+
+    def counter(stage: str, wid_rects: list[tuple[str, tuple]], upright: bool) -> dict[str, list[Detection]]:
+        """Each counter's passes upright (``upright``) or turned, one pass per free Analyzer."""
+        found: dict[str, list[Detection]] = {}
+        for wid, rect in wid_rects:
+            passes = on_free_analyzer(stage, lambda a, rect=rect: a.counter_looks(look.image, rect, upright=upright,
+                                                                                  turned=not upright))
+            found[wid] = merge_detections([d for p in passes for d in on_free_analyzer(
+                stage, lambda a, p=p: a.zoom_look(look.image, p))])
+        return found
+
+    zoomed = counter("counter_zoom", look.counters, upright=True)
+    turned = counter("counter_turns", look.turned, upright=False)
     return HeavyFinds(look, crop_objects, faces, zoomed, {k: v for k, v in timing.items() if v},
-                      waited_s=started - look.queued_at)
+                      waited_s=started - look.queued_at, turned=turned)
 
 
 class HeavyLooks:

@@ -11,9 +11,11 @@ A stage is one entry of ``STAGES``:
 * ``behaviours``: the rules whose evidence it gives; a stage none of a window's enabled rules
   needs never runs there; ``()`` means every window needs it (presence);
 * how often: ``every_s`` (a fixed period, or the name of a ``models`` setting in cameras.yaml that
-  fixes it), or else ``LOOKS_PER_DWELL`` looks over the shortest dwell of the rules it serves
-  (a 30 s phone dwell: a look every 7.5 s; its verdict holds in between), within
+  fixes it), or else ``looks_per_dwell`` looks (``LOOKS_PER_DWELL``, four) over the shortest dwell of
+  the rules it serves (a 30 s phone dwell: a look every 7.5 s; its verdict holds in between), within
   ``MIN_LOOK_S``..``MAX_LOOK_S``;
+* ``off_unless``: ``models`` settings that switch the stage off when they are 0 or empty (the counter's
+  turned looks: no counter zoom, or no turns);
 * ``needs``: stages that must run with it on the same persons (the face stage reads the head where
   the pose puts it);
 * ``holds``: for a stage that looks at each staff member, the ``FrameDetections`` list it fills
@@ -62,6 +64,10 @@ class Stage:
     # ``HEAVY_PER_FRAME`` such looks go on one frame and the others wait a frame or two (a frame that
     # carries them all delays the alerts judged on it, and the other cameras' frames behind it)
     heavy: bool = False
+    # looks over the shortest dwell of the rules it serves, when ``every_s`` is None
+    looks_per_dwell: float = LOOKS_PER_DWELL
+    # ModelChoice settings that switch the stage off when 0 or empty
+    off_unless: tuple[str, ...] = ()
 
 
 PHONE, CALL, EATING, BADGE, SLEEPING = "phone_use", "long_call", "eating", "badge_absent", "sleeping"
@@ -89,6 +95,12 @@ STAGES: tuple[Stage, ...] = (
     # the counter in tiles of the detector's size: phones and cups lying there
     Stage("counter_zoom", ("phone_on_counter",), every_s="counter_zoom_every_s", zero_is_off=True,
           watches="counter", heavy=True),
+    # the same tiles turned (models.counter_zoom_turns): phones lying across or at a slant. Two more detector
+    # passes a tile, so once a dwell of the phone-on-the-counter rule (30 s), not at the upright zoom's rate:
+    # a phone only they see is seen up to a dwell later. A counter where they hold a phone is looked at again
+    # with each upright look (``CameraWatch``), so a phone taken away is missed as soon as before
+    Stage("counter_turns", ("phone_on_counter",), looks_per_dwell=1.0, watches="counter", heavy=True,
+          off_unless=("counter_zoom_every_s", "counter_zoom_turns")),
 )
 
 
@@ -105,9 +117,9 @@ def evidence_expires_s(period: float, keep_alive: float = KEEP_ALIVE_S) -> float
     return keep_alive_s(period, keep_alive) + period
 
 
-def look_every_s(dwell_s: float) -> float:
-    """How often a rule with this dwell needs a fresh look."""
-    return min(MAX_LOOK_S, max(MIN_LOOK_S, dwell_s / LOOKS_PER_DWELL))
+def look_every_s(dwell_s: float, looks_per_dwell: float = LOOKS_PER_DWELL) -> float:
+    """How often a rule with this dwell needs a fresh look (``looks_per_dwell`` looks over the dwell)."""
+    return min(MAX_LOOK_S, max(MIN_LOOK_S, dwell_s / looks_per_dwell))
 
 
 def stage_period(stage: Stage, rules, models) -> float | None:
@@ -116,12 +128,14 @@ def stage_period(stage: Stage, rules, models) -> float | None:
     needed = [getattr(rules, b) for b in stage.behaviours if getattr(rules, b).enabled]
     if stage.behaviours and not needed:
         return None
+    if any(not getattr(models, setting) for setting in stage.off_unless):
+        return None
     if isinstance(stage.every_s, str):
         value = float(getattr(models, stage.every_s))     # the hall's own setting
         return None if value <= 0 and stage.zero_is_off else value
     if stage.every_s is not None:
         return float(stage.every_s)
-    return min(look_every_s(r.dwell_s) for r in needed)
+    return min(look_every_s(r.dwell_s, stage.looks_per_dwell) for r in needed)
 
 
 @dataclass

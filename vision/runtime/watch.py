@@ -38,7 +38,10 @@ PERSON_STAGES = {s.name: s.holds for s in STAGES if s.holds}
 MOVED_SHARE = 0.01       # a window moved when this share of its pixels changed since a stage's last look
 # the stages a live watch hands to the hall's heavy-look queue (vision.runtime.heavy_looks) instead of
 # running them inside its frame
-HANDED_OFF = ("crop_pass", "face", "counter_zoom")
+HANDED_OFF = ("crop_pass", "face", "counter_zoom", "counter_turns")
+# the counter zoom's stages (vision.runtime.schedule): upright tiles, and the same tiles turned; each holds its finds
+# per window until its own next look there
+COUNTER_STAGES = ("counter_zoom", "counter_turns")
 
 
 @dataclass
@@ -57,6 +60,12 @@ def held_value(box, held: list[tuple], min_iou: float = 0.5):
     return value if best >= min_iou else None
 
 
+def on_counter(found: list[Detection], rect) -> list[Detection]:
+    """The finds whose centre lies in the counter rectangle ``rect`` (those that counter's look holds)."""
+    x1, y1, x2, y2 = rect
+    return [d for d in found if x1 <= box_center(d.box)[0] <= x2 and y1 <= box_center(d.box)[1] <= y2]
+
+
 class CameraWatch:
     def __init__(self, config: HallConfig, camera_id: str, analyzer):
         self.analyzer = analyzer
@@ -67,7 +76,8 @@ class CameraWatch:
         # what the last look of each per-person stage found: (person box, value, window ids), held until
         # the next look of that stage at those windows
         self._held: dict[str, list[tuple]] = {stage: [] for stage in PERSON_STAGES}
-        self._zoomed: dict[str, list[Detection]] = {}     # window id -> what the last counter look found
+        # counter stage -> window id -> what its last look at that counter found
+        self._counter_finds: dict[str, dict[str, list[Detection]]] = {stage: {} for stage in COUNTER_STAGES}
         self._hand_phones: list[Detection] = []           # what the last hand looks found, held in between
         self._last_frame: FrameDetections | None = None   # carried over a tick on which nothing was due
         self._zone_last: dict[str, dict] = {}            # window id -> the state heads' last verdict
@@ -185,7 +195,7 @@ class CameraWatch:
 
         heavy_timing = self._take_heavy_finds()
         self._expire_heavy_finds(ts)
-        plan = self.clock.plan(ts, moved)
+        plan = self._recheck_turned(self.clock.plan(ts, moved))
         handed: dict[str, frozenset[str]] = {}
         if self.heavy is not None and any(plan.runs(s) for s in HANDED_OFF):
             here = {name: wins for name, wins in plan.due.items() if name not in HANDED_OFF}
@@ -241,13 +251,14 @@ class CameraWatch:
         # persons at a counter who are nobody's staff get a pose every pass: a citizen's phone in the
         # hand is not a phone lying on the counter
         looks["pose"] = lambda p: staff_pose(p) or (at_counter(p) and not staff_of(p))
-        zoom_windows = sorted(plan.windows("counter_zoom"))
+        zoom_windows, turn_windows = sorted(plan.windows("counter_zoom")), sorted(plan.windows("counter_turns"))
         zoom = [counter_rects[wid] for wid in zoom_windows] or None
         frame = analyzer.analyze(image, person_min_score=self.person_score, focus=lambda p: bool(staff_of(p)),
                                  pose_focus=looks["pose"], region=region, max_poses=self.max_poses, zoom=zoom,
+                                 zoom_turned=[counter_rects[wid] for wid in turn_windows],
                                  confirm_min_score=self.confirm_score, read_faces=plan.runs("face"), looks=looks,
-                                 hands=plan.runs("hand_zoom"),
-                                 confirm_held=self._confirm_held, doubtful=self._doubtful)
+                                 hands=plan.runs("hand_zoom"), confirm_held=self._confirm_held,
+                                 doubtful=self._doubtful)
         self._hold_weak_verdicts(frame, plan, staff_of)
         held_objects: list[Detection] = []
         for stage, name in PERSON_STAGES.items():
@@ -266,16 +277,27 @@ class CameraWatch:
             setattr(frame, name, values)
         if held_objects:
             frame.objects = merge_detections(frame.objects + held_objects)
-        # the counters: what a look found holds until that counter's next look
-        for wid in zoom_windows:
-            x1, y1, x2, y2 = counter_rects[wid]
-            self._zoomed[wid] = [d for d in frame.zoomed if x1 <= box_center(d.box)[0] <= x2
-                                 and y1 <= box_center(d.box)[1] <= y2]
-        kept = [d for wid, found in self._zoomed.items() if wid not in zoom_windows for d in found]
+        # the counters: what a look of each counter stage found holds until that stage's next look there
+        turned = list(frame.zoomed_turned)        # already in objects
+        looked = {"counter_zoom": (zoom_windows, frame.zoomed), "counter_turns": (turn_windows, turned)}
+        for stage, (wins, found) in looked.items():
+            for wid in wins:
+                self._counter_finds[stage][wid] = on_counter(found, counter_rects[wid])
+        kept = [d for stage, held in self._counter_finds.items() for wid, found in held.items()
+                if wid not in looked[stage][0] for d in found]
         if kept:
             frame.objects = merge_detections(frame.objects + kept)
-            frame.zoomed = list(frame.zoomed) + kept
+        frame.zoomed = list(frame.zoomed) + turned + kept     # every counter find the rules see, fresh or held
         return frame
+
+    def _recheck_turned(self, plan: Plan) -> Plan:
+        """A counter where the turned looks hold a phone gets them again with each upright look: their own period
+        (a dwell) would hold a phone taken away that long, so it is missed as soon as an upright find is."""
+        held = {wid for wid, found in self._counter_finds["counter_turns"].items() if found}
+        again = {wid for wid in plan.windows("counter_zoom") & held if self.clock.period(wid, "counter_turns")}
+        if again <= plan.windows("counter_turns"):
+            return plan
+        return Plan(plan.ts, {**plan.due, "counter_turns": plan.windows("counter_turns") | again}, plan.late)
 
     def _hold_weak_verdicts(self, frame: FrameDetections, plan: Plan, staff_of) -> None:
         """The verdicts on weak persons held for the next frames: this frame's (``weak_checked``), and each
@@ -308,8 +330,9 @@ class CameraWatch:
             crops=[(frame.persons[i].box, staff_of(frame.persons[i])) for i in crop_idx],
             faces=[(frame.persons[i].box, poses[i], staff_of(frame.persons[i])) for i in face_idx],
             counters=[(wid, counter_rects[wid]) for wid in sorted(handed.get("counter_zoom", ()))],
+            turned=[(wid, counter_rects[wid]) for wid in sorted(handed.get("counter_turns", ()))],
             stages=handed, generation=self._generation, deliver=self._heavy_inbox.append)
-        if not (look.crops or look.faces or look.counters):
+        if not (look.crops or look.faces or look.counters or look.turned):
             # nobody to look at: as a look that found nothing, at once
             self._apply_heavy(HeavyFinds(look, [], [], {}, {}, 0.0))
             return
@@ -341,11 +364,10 @@ class CameraWatch:
                 self._held[stage] = [e for e in self._held[stage] if not (set(e[2]) & due)] + entries
         for stage, wins in look.stages.items():
             self._heavy_at.update({(wid, stage): look.ts for wid in wins})
-        rects = dict(look.counters)
-        for wid in look.stages.get("counter_zoom", ()):
-            x1, y1, x2, y2 = rects.get(wid, (0, 0, 0, 0))
-            self._zoomed[wid] = [d for d in finds.zoomed.get(wid, []) if x1 <= box_center(d.box)[0] <= x2
-                                 and y1 <= box_center(d.box)[1] <= y2]
+        for stage, rects, found in (("counter_zoom", dict(look.counters), finds.zoomed),
+                                    ("counter_turns", dict(look.turned), finds.turned)):
+            for wid in look.stages.get(stage, ()):
+                self._counter_finds[stage][wid] = on_counter(found.get(wid, []), rects.get(wid, (0, 0, 0, 0)))
 
     def _expire_heavy_finds(self, ts: float) -> None:
         """Drop the heavy looks' finds held longer than their stage may hold them (``evidence_expires_s``): on a
@@ -355,8 +377,8 @@ class CameraWatch:
                    if ts - at > evidence_expires_s(self.clock.period(wid, stage) or 0.0, self.clock.keep_alive_s)]
         for wid, stage in expired:
             del self._heavy_at[(wid, stage)]
-            if stage == "counter_zoom":
-                self._zoomed.pop(wid, None)
+            if stage in self._counter_finds:
+                self._counter_finds[stage].pop(wid, None)
             else:
                 self._held[stage] = [e for e in self._held[stage] if wid not in e[2]]
         if expired:
@@ -428,7 +450,8 @@ class CameraWatch:
         self._last_frame = None
         self._look_gray.clear()
         self._zone_last.clear()
-        self._zoomed.clear()
+        for held in self._counter_finds.values():
+            held.clear()
         self._hand_phones = []
         self._confirm_held = []
         self._held = {stage: [] for stage in PERSON_STAGES}
