@@ -25,6 +25,10 @@ class Thresholds(Strict):
     small_person_share: float = Field(0.08, ge=0, le=1, description="a person box under this share of the staff "
                                       "zone's area is small: at a score under person_sure_score it needs a head and "
                                       "shoulders in its pose; 0 = no person is small")
+    distinct_staff: bool = Field(True, description="the staff count (and the extra_person rule) counts distinct "
+                                 "people: a box on a head already counted, or a headless box mostly inside another "
+                                 "staff box, is the same person; every box keeps its behaviours; off: every staff "
+                                 "box counts (docs/models.md, \"Distinct staff, session 7\")")
     object_score: float = Field(0.30, ge=0, le=1, description="minimum score for cups, bottles, food")
     phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
     hand_phone_score: float = Field(0.30, ge=0, le=1, description="minimum score for a cell phone the hand zoom "

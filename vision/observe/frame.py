@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from vision.config import BadgeProfile, HallConfig, Thresholds, Window
+from vision.observe.distinct_staff import counted_as, same_person_cuts
 from vision.observe.observations import ObjectObservation, PersonObservation, WindowObservation
 from vision.observe.person_facts import (  # noqa: F401 - re-exported
     FrameFacts,
@@ -72,6 +73,11 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
                for of in facts.objects]
 
     window_staff = [p for p in persons if p.staff]
+    # one person seen as several boxes counts once (``distinct_staff``); every box keeps its verdicts
+    counted = counted_as(window_staff, same_person_cuts(th))
+    for p, (j, reason) in zip(window_staff, counted):
+        if reason is not None:
+            p.evidence["same_person_as"] = {"person": window_staff[j].index, "why": reason}
     judged = [p.badge for p in window_staff if p.badge is not None]
     pause = None
     if window.pause_sign is not None and image is not None:
@@ -82,7 +88,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         pause = score >= window.pause_sign.threshold
     return WindowObservation(
         window_id=window.id,
-        staff_count=len(window_staff),
+        staff_count=sum(1 for i, (j, _) in enumerate(counted) if i == j),
         phone_on_counter=any(o.on_counter and o.detection.label in PHONE_LABELS for o in objects),
         phone_in_use=any(p.phone_in_hand or p.phone_at_ear for p in window_staff),
         phone_at_ear=any(p.phone_at_ear for p in window_staff),
