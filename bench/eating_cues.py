@@ -289,10 +289,42 @@ def replayed(**overrides):
     return say
 
 
+def head_square_drink(cut: float, reach: float = 1.0, share: float | None = 0.35):
+    """Eating = the shipped rules (replayed) OR the detector on the head square found a cup, bottle or wine
+    glass scoring ``cut`` or more within ``reach`` head widths of the mouth, at most ``share`` of the person
+    (None: any size)."""
+    from vision.perception.eating import mouth_point
+
+    base = replayed()
+
+    def say(r) -> bool:
+        if base(r):
+            return True
+        for p in r["people"]:
+            hb = p["head"]
+            hw = max(1.0, hb[2] - hb[0])
+            mx, my = mouth_point(hb)
+            longer = max(p["box"][2] - p["box"][0], p["box"][3] - p["box"][1])
+            for d in p["near"]:
+                if d["label"] not in ("cup", "bottle", "wine glass") or d["score"] < cut:
+                    continue
+                x1, y1, x2, y2 = d["box"]
+                if share is not None and max(x2 - x1, y2 - y1) > share * longer:
+                    continue
+                if np.hypot(max(x1 - mx, 0, mx - x2), max(y1 - my, 0, my - y2)) / hw <= reach:
+                    return True
+        return False
+    return say
+
+
 def variants():
     yield "replay, no size limit (= shipped?)", replayed(mouth_food_max_share=100.0)
     for share in (0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
         yield f"replay, mouth_food_max_share {share}", replayed(mouth_food_max_share=share)
+    for cut in (0.25, 0.3, 0.35, 0.4):
+        yield f"replay, mouth_object {cut}", replayed(mouth_object=cut)
+        yield f"head-square drink >= {cut}", head_square_drink(cut)
+        yield f"head-square drink >= {cut}, any size", head_square_drink(cut, share=None)
     for wrist in (0.0, 0.15, 0.2, 0.25):
         yield f"replay, wrist_at_mouth {wrist}", replayed(wrist_at_mouth=wrist)
         yield f"replay, wrist_at_mouth {wrist} + share 0.35", replayed(wrist_at_mouth=wrist, mouth_food_max_share=0.35)
