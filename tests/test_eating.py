@@ -18,7 +18,7 @@ from vision.errors import ModelError
 from vision.models.adapters import build
 from vision.models.manifest import get_model
 from vision.perception.detections import Detection, Face, Pose
-from vision.perception.eating import food_at_mouth, judge_at_face, mouth_point
+from vision.perception.eating import food_at_mouth, held_sized, judge_at_face, mouth_point
 from vision.perception.load import load_analyzer
 from vision.perception.mouth import MouthReader, face_square, head_box
 
@@ -102,6 +102,24 @@ def test_food_at_mouth(label, box, score, eating):
     assert verdict.eating is eating, verdict.evidence
 
 
+PERSON = (40.0, 60.0, 240.0, 460.0)          # 400 px tall: a drink held up is at most 0.35 of it (140 px)
+
+
+@pytest.mark.parametrize("box, held", [
+    ((120, 150, 150, 190), True),       # a cup, 40 px: 0.1 of the person
+    ((110, 120, 170, 255), True),       # a bottle, 135 px
+    ((60, 100, 220, 400), False),       # 300 px: the person's own body taken for a "bottle"
+    ((0, 0, 640, 480), False),
+])
+def test_a_drink_at_the_mouth_is_small_beside_the_person(box, held):
+    det = Detection("bottle", 0.5, box)
+    assert held_sized(det, PERSON, TH.mouth_food_max_share) is held
+    assert held_sized(det, None, TH.mouth_food_max_share)             # no person box: any size
+    verdict = food_at_mouth(FACE, [det], reach=TH.food_at_face, min_score=TH.object_score, max_size=100,
+                            person=PERSON, max_share=TH.mouth_food_max_share)
+    assert verdict.eating is held, verdict.evidence
+
+
 def test_mouth_point_is_low_on_the_face():
     assert mouth_point(FACE) == (130.0, 152.5)
 
@@ -135,6 +153,42 @@ def test_head_box_falls_back_to_the_pose_then_the_box():
     hb = head_box(box, Pose(kp), None)
     assert (hb[0] + hb[2]) / 2 == 100 and hb[2] - hb[0] == 50          # a quarter of the box at least
     assert head_box(box, None, None) == (50.0, 0.0, 150.0, 100.0)
+
+
+@pytest.fixture(scope="module")
+def astronaut(skimage_data):
+    """The astronaut photo as the models see it: her person box, pose and face."""
+    return analyze_image(skimage_data / "astronaut.png", load_analyzer())
+
+
+def _eating_with(result, thing: Detection, **overrides) -> bool:
+    """The analysed photo with ``thing`` added to what the detector found: does the window say eating?"""
+    from dataclasses import replace
+
+    from vision.config import single_window_config
+    from vision.observe.frame import observe_camera
+
+    frame = replace(result.frame, objects=[*result.frame.objects, thing])
+    h, w = result.image.shape[:2]
+    config = single_window_config(w, h, None)
+    if overrides:
+        config = config.model_copy(update={"defaults": config.defaults.model_copy(
+            update={"thresholds": config.defaults.thresholds.model_copy(update=overrides)})})
+    [obs] = observe_camera(frame, config, "image", result.image)
+    return obs.eating
+
+
+def test_on_a_real_photo_a_cup_at_the_mouth_is_eating_and_a_person_sized_bottle_is_not(astronaut):
+    """The astronaut's person box is 494 px tall and her mouth about (225, 150): a cup there (60 px) is
+    a drink held up; a 340 px "bottle" over her mouth and chest is the kind of box the detector puts on
+    a person's own body in a small frame (the dev set's in-car frames, docs/models.md "Eating, session 7")."""
+    [person] = astronaut.frame.persons
+    assert max(person.width, person.height) > 480
+    assert not _eating_with(astronaut, Detection("cup", 0.5, (400, 400, 450, 460)))     # far from the mouth
+    assert _eating_with(astronaut, Detection("cup", 0.5, (200, 140, 250, 200)))
+    body = Detection("bottle", 0.35, (150, 60, 330, 400))
+    assert not _eating_with(astronaut, body)
+    assert _eating_with(astronaut, body, mouth_food_max_share=1.0)        # without the limit: eating
 
 
 HALL = """

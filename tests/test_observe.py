@@ -98,9 +98,18 @@ def test_eating_cues_below_their_score_cut_are_not_eating():
     obs = observe_window(frame([seated], [cup]), WINDOW, strict, BadgeProfile())
     assert not obs.eating and len(obs.objects) == 1          # still seen, not at the mouth for eating
     sipping = (Detection("person", 0.9, STAFF_BOX), seated_pose(wrist=((500, 205), (440, 450))))
-    assert observe_window(frame([sipping]), WINDOW, TH, BadgeProfile()).persons[0].evidence["wrist_at_mouth"]
-    stricter = TH.model_copy(update={"eating_cue_score": 0.95})   # the keypoints score 0.9
+    wrist_on = TH.model_copy(update={"wrist_at_mouth": 0.3})
+    assert observe_window(frame([sipping]), WINDOW, wrist_on, BadgeProfile()).persons[0].evidence["wrist_at_mouth"]
+    stricter = wrist_on.model_copy(update={"eating_cue_score": 0.95})   # the keypoints score 0.9
     assert not observe_window(frame([sipping]), WINDOW, stricter, BadgeProfile()).eating
+
+
+def test_a_wrist_at_the_mouth_alone_is_not_eating_by_default():
+    """The wrist cue is off by default (``wrist_at_mouth`` 0): on the dev set it made no right eating call
+    and four wrong ones, a hand at the chin and phones at the ear."""
+    sipping = (Detection("person", 0.9, STAFF_BOX), seated_pose(wrist=((500, 205), (440, 450))))
+    obs = observe_window(frame([sipping]), WINDOW, TH, BadgeProfile())
+    assert not obs.eating and "wrist_at_mouth" not in obs.persons[0].evidence
 
 
 @pytest.mark.parametrize("eye_dy, ear_dy, face, expected", [

@@ -64,6 +64,18 @@ class Thresholds(Strict):
     mouth_object: float = Field(0.3, ge=0, le=1, description="probability of a mouth-held thing (cup, bottle, food) "
                                 "around the face at or above which the staff member is eating or drinking")
     food_at_face: float = Field(0.6, ge=0, description="food/drink box to the mouth of the face found, in face widths")
+    wrist_at_mouth: float = Field(0.0, ge=0, description="a wrist this close to the pose's mouth, in shoulder "
+                                  "widths, is eating (the wrist and nose keypoints scoring eating_cue_score); 0: "
+                                  "off, the default: on the dev set it made none of the 48 right eating calls and 4 "
+                                  "wrong ones (a hand at the chin, a phone at the ear: docs/models.md, \"Eating, "
+                                  "session 7\"); 0.3 was the older rule")
+    mouth_food_max_share: float = Field(0.35, gt=0, description="a food or drink box at the mouth counts (for the "
+                                        "pose's cue and the face's) only when its longer side is at most this share "
+                                        "of the person box's longer side: a cup or a bottle held up is small beside "
+                                        "the person; the bigger \"bottles\" and \"wine glasses\" at a mouth on the "
+                                        "dev set were the person itself, a seat or a monitor (held drinks 0.15-0.32, "
+                                        "those 0.38-1.0 of the person: docs/models.md, \"Eating, session 7\"); "
+                                        "the mouth stage (mouth_object) is judged apart; a large value: no limit")
     head_down_tilt: float = Field(0.15, ge=0, description="nose below the eye line by this many shoulder widths")
     pitch_is_head_down: bool = Field(False, description="a head pitched down (ears above the eyes) with the eyes "
                                      "not seen counts as head down; off: on public photos it fired on 6 of 60 people "

@@ -19,7 +19,7 @@ from vision.config import BadgeProfile, Thresholds
 from vision.perception.badge import judge_badge
 from vision.perception.classes import FOOD_LABELS, HALL_OBJECTS, PHONE_LABELS
 from vision.perception.detections import KP, Detection, Face, FrameDetections, Pose
-from vision.perception.eating import judge_at_face
+from vision.perception.eating import held_sized, judge_at_face
 from vision.perception.eyes import judge_eyes, readings_from_json
 from vision.perception.geometry import box_center, distance, point_box_distance
 
@@ -109,7 +109,7 @@ class FrameFacts:
         if person.index not in self._at_face:
             verdict: tuple[bool, dict | None] = (False, None)
             if person.face is not None and not person.eating and self.frame is not None:
-                at_face = judge_at_face(person.face, self.frame.objects, self.thresholds)
+                at_face = judge_at_face(person.face, self.frame.objects, self.thresholds, person.box)
                 verdict = (bool(at_face.eating), at_face.evidence)
             self._at_face[person.index] = verdict
         return self._at_face[person.index]
@@ -290,7 +290,8 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
                 obj.at_face = True
                 p.phone_at_ear = True
                 p.evidence["phone_at_ear"] = det.to_json()
-            elif det.label in FOOD_LABELS and det.score >= th.eating_cue_score:
+            elif det.label in FOOD_LABELS and det.score >= th.eating_cue_score \
+                    and held_sized(det, p.box, th.mouth_food_max_share):
                 m = mouth(pose, sw, th)
                 if m and min(distance(c, m), point_box_distance(m, det.box)) <= th.mouth_distance * sw:
                     obj.at_face = True
@@ -310,10 +311,10 @@ def frame_facts(frame: FrameDetections, th: Thresholds, badge: BadgeProfile,
 
     for p in persons:
         pose, sw = p.pose, p.scale
-        if pose is not None and not p.eating and not p.phone_in_hand:
+        if pose is not None and not p.eating and not p.phone_in_hand and th.wrist_at_mouth > 0:
             cue = th.model_copy(update={"keypoint_score": max(th.keypoint_score, th.eating_cue_score)})
             m = mouth(pose, sw, cue)
-            if m and any(distance(wr, m) <= 0.6 * th.mouth_distance * sw for wr in wrists(pose, cue)):
+            if m and any(distance(wr, m) <= th.wrist_at_mouth * sw for wr in wrists(pose, cue)):
                 p.eating = True
                 p.evidence["wrist_at_mouth"] = True
         down, why = head_down_by_eyes(p.eyes, head_down(pose, p.box, sw, th))
