@@ -99,3 +99,16 @@ def test_the_setting_loads_and_refuses_a_shrink(tmp_path):
     a = load_analyzer(ModelChoice(presence_max_stretch=1.5, pose=None, heads=[], face=None, segmenter=None))
     assert a.presence_stretch == 1.5
     assert a.presence.fit_size(1280, 439, a.presence_stretch) == (416, 224)
+
+
+def test_the_shipped_presence_pass_runs_the_walkway_at_416_by_224(analyzer, walkway):
+    """The default (models.presence_max_stretch 1.5, also in the shipped cameras.yaml): the bench's zones at
+    416 x 224, 54 % of the square's pixels."""
+    from pathlib import Path
+
+    from vision.config import load_config
+    shipped = load_config(Path(__file__).resolve().parents[1] / "cameras.yaml")
+    assert shipped.models.presence_max_stretch == analyzer.presence_stretch == 1.5
+    a = stretched(analyzer, analyzer.presence_stretch)
+    persons_at(a, walkway, WALKWAY_REGION)
+    assert a.presence.input_size == (416, 224)
