@@ -10,9 +10,13 @@ versions of the code can be compared by a ratio:
     python bench/watch_cost.py --seconds 60 --still     # the same frame over and over
     python bench/watch_cost.py --seconds 60 --hand-off  # as the live worker: heavy looks to the hall's queue
     python bench/watch_cost.py --seconds 60 --presence auto  # the int8 twin on the presence pass
+    python bench/watch_cost.py --seconds 60 --stretch none   # the presence pass stretched to the square
+    python bench/watch_cost.py --seconds 60 --footage /work/data/office-staff.mp4   # a hall's own recording
 
 The models, thresholds and rules are the shipped cameras.yaml's (``--config`` for another file), as in
-the live benchmark; ``--presence`` overrides its ``models.presence_detector``.
+the live benchmark; ``--presence`` overrides its ``models.presence_detector``, ``--stretch`` its
+``models.presence_max_stretch``. ``--footage``: another video in place of the walkway (one frame a second,
+at 720p as the bench's cameras).
 
 With ``--hand-off`` the crop pass, face stage and counter zoom go to a ``HeavyLooks`` queue on a second
 session (vision/runtime/heavy_looks.py), as in the live worker; the frame's own CPU is then the camera
@@ -33,9 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def frames(seconds: int):
+def frames(seconds: int, footage: Path | None = None):
     import cv2
-    cap = cv2.VideoCapture(str(ROOT / ".cache" / "media" / "opencv" / "vtest.avi"))
+    cap = cv2.VideoCapture(str(footage or ROOT / ".cache" / "media" / "opencv" / "vtest.avi"))
+    if not cap.isOpened():
+        raise SystemExit(f"cannot read {footage}")
     fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
     out, i = [], 0
     while len(out) < seconds:
@@ -65,6 +71,10 @@ def main() -> None:
     ap.add_argument("--hand-off", action="store_true", help="heavy looks to the hall's queue, as the live worker")
     ap.add_argument("--presence", default=None, help="models.presence_detector: auto (the detector's int8 "
                     "twin), none (the detector), or a detect model's name; default: the config's (shipped: none)")
+    ap.add_argument("--stretch", default=None, help="models.presence_max_stretch: e.g. 1, 1.5, 2, or none (the "
+                    "square); default: the config's")
+    ap.add_argument("--footage", type=Path, default=None, help="a video to play in place of vtest.avi")
+    ap.add_argument("--events", action="store_true", help="list each event: frame, window, type, phase")
     ap.add_argument("--config", type=Path, default=None, help="the cameras.yaml whose models, thresholds and "
                     "rules to measure (default: the shipped one)")
     args = ap.parse_args()
@@ -79,11 +89,13 @@ def main() -> None:
     update: dict = {"threads": 1}
     if args.presence is not None:
         update["presence_detector"] = None if args.presence.lower() in ("none", "null") else args.presence
+    if args.stretch is not None:
+        update["presence_max_stretch"] = None if args.stretch.lower() in ("none", "null") else float(args.stretch)
     choice = config.models.model_copy(update=update)
     rss0 = rss_mb()
     analyzer = load_analyzer(choice)
     rss1 = rss_mb()
-    images = frames(args.seconds)
+    images = frames(args.seconds, args.footage)
     if args.still:
         images = [images[0]] * len(images)
     watch = CameraWatch(config, "cam0", analyzer)
@@ -103,6 +115,9 @@ def main() -> None:
         step = watch.step(img, 2000.0 + k)
         cpu.append((time.thread_time() - c0) * 1000)
         events += len(step.events)
+        if args.events:
+            for e in step.events:
+                print(f"  frame {k}: {e.window_id} {e.type} {e.phase}")
         for stage, ms in step.timing_ms.items():
             stages[stage] = stages.get(stage, 0.0) + ms
         while watch._heavy_out and not watch._heavy_inbox:      # the look is still out: a second passes
@@ -115,7 +130,8 @@ def main() -> None:
           f"the frame's own CPU median {statistics.median(cpu):.1f} ms, mean {mean:.1f} ms, "
           f"p95 {sorted(cpu)[int(0.95 * (len(cpu) - 1))]:.1f} ms, max {max(cpu):.1f} ms; all CPU per camera-frame "
           f"{total:.1f} ms = {total / args.windows:.1f} ms per window per second; {events} events")
-    print(f"presence pass: {analyzer.presence.spec.name}, crop pass and zooms: {analyzer.detector.spec.name}; "
+    print(f"presence pass: {analyzer.presence.spec.name} (max stretch {analyzer.presence_stretch}), "
+          f"crop pass and zooms: {analyzer.detector.spec.name}; "
           f"RSS {rss0:.0f} MB before the models, {rss1:.0f} MB after one Analyzer, {rss_mb():.0f} MB at the end")
     print("wall ms per frame by stage: " + ", ".join(f"{s} {v / len(images):.1f}" for s, v in stages.items()))
 

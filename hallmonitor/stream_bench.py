@@ -329,7 +329,10 @@ def stream_bench(cameras: list[int], windows_per_camera: int, seconds: float, fp
         for mode in modes:
             hall = shipped if mode == "shipped" else None
             pool = make_pool(mode, crop_pass, hall)
-            limit = physical_limit(stream, windows_per_camera, fps, pool.analyzers[0].presence)
+            first = pool.analyzers[0]
+            limit = physical_limit(stream, windows_per_camera, fps, first.presence,
+                                   region=bench_region(folder, kind, windows_per_camera, first),
+                                   stretch=first.presence_stretch)
             click.echo(limit.text, err=True)
             results: list[RunResult] = []
             held: dict[int, bool] = {}
@@ -442,9 +445,13 @@ def decode_cost(stream: Path, fps: float, limit_s: float = 12.0, every_frame: bo
     return 1000 * cpu / max(1, analysed), decoded / max(1, analysed)
 
 
-def detector_ms(stream: Path, detector, repeats: int = 20) -> float:
-    """The detector's inference on the stream's keyframes (median, after three warm-up frames)."""
+def detector_ms(stream: Path, detector, repeats: int = 20, region=None, stretch: float | None = None) -> float:
+    """The detector's inference on the stream's keyframes (median, after three warm-up frames): on ``region``
+    (x1, y1, x2, y2) of each at the presence pass's input (``stretch``: models.presence_max_stretch), else
+    the whole frame."""
     import av
+
+    from vision.perception.pipeline import Analyzer
     frames = []
     with av.open(str(stream)) as container:
         vs = container.streams.video[0]
@@ -455,24 +462,35 @@ def detector_ms(stream: Path, detector, repeats: int = 20) -> float:
                     break
     infer_ms = []
     for image in frames[:repeats]:
-        detector.detect(image)
+        Analyzer._detect(detector, image, region, 0.2, stretch=stretch)
         infer_ms.append(detector.timing["infer"])
     return statistics.median(infer_ms[3:] or infer_ms)
 
 
+def bench_region(folder: Path, kind, windows_per_camera: int, analyzer) -> tuple[int, int, int, int] | None:
+    """The rectangle the presence pass looks at on a bench camera's frame (its windows' zones, padded)."""
+    from vision.runtime.watch import CameraWatch
+    config = parse_config(bench_config(folder, ["rtsp://127.0.0.1:1/cam0"], windows_per_camera, 1.0, "auto"))
+    return CameraWatch(config, "cam0", analyzer)._region(kind.width, kind.height)
+
+
 def physical_limit(stream: Path, windows_per_camera: int, fps: float = 1.0, detector=None,
-                   decode: tuple[float, float] | None = None) -> PhysicalLimit:
+                   decode: tuple[float, float] | None = None, region=None,
+                   stretch: float | None = None) -> PhysicalLimit:
     """What the arithmetic costs on this machine with the cheapest models at the bar (the hall's presence detector,
     once per camera-frame for all its windows) plus the decode one analysed frame needs (``decode``: as
-    ``decode_cost`` gives it, if already measured)."""
+    ``decode_cost`` gives it, if already measured). ``region``, ``stretch``: the presence pass's rectangle and
+    its models.presence_max_stretch (``detector_ms``)."""
     if detector is None:
         from vision.config import ModelChoice
         from vision.perception.load import load_analyzer
         detector = load_analyzer(ModelChoice(threads=1), crop_pass=False).presence
-    infer = detector_ms(stream, detector)
+    infer = detector_ms(stream, detector, region=region, stretch=stretch)
     decode_ms, per_analysis = decode or decode_cost(stream, fps)
     per_core = 1000.0 / (infer + decode_ms) / fps
-    text = (f"physical limit on this machine: {detector.spec.name} inference {infer:.1f} ms (1 thread, median) "
+    size = getattr(detector, "input_size", None)
+    shown = f" at {size[0]} x {size[1]}" if size else ""
+    text = (f"physical limit on this machine: {detector.spec.name} inference{shown} {infer:.1f} ms (1 thread, median) "
             f"+ decode {decode_ms:.1f} ms CPU ({per_analysis:.1f} frames) = {infer + decode_ms:.1f} ms per "
             f"camera-frame -> {per_core:.1f} cameras per core = {per_core * windows_per_camera:.1f} windows per core "
             f"at {windows_per_camera} windows per camera ({fps:g} analysis/s)")

@@ -11,6 +11,11 @@ this picks only the detector and keeps every other default::
 zoom stretch their rectangle to the detector's square input, as before the free input size (section 14)::
 
     nice python scripts/eval_detector.py FOLDER --labels LABELS --square-looks > square.json
+
+``--stretch``: ``models.presence_max_stretch`` (the presence pass at the photo's own aspect, docs/performance.md
+section 17; "none" the detector's square)::
+
+    nice python scripts/eval_detector.py FOLDER --labels LABELS --stretch 1 > stretch1.json
 """
 import json
 import sys
@@ -28,16 +33,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 @click.option("--presence", default=None, help="a detect model for the presence pass only (default: the detector)")
 @click.option("--sheet", "sheet_path", type=click.Path(path_type=Path), help="contact sheet of the misses")
 @click.option("--square-looks", is_flag=True, help="crop pass and counter zoom on the square input (before section 14)")
-def main(folder: Path, labels_path: Path, detector: str, presence: str | None, sheet_path, square_looks: bool) -> None:
+@click.option("--stretch", default=None, help="models.presence_max_stretch: the presence pass at the frame's own "
+              "aspect, its shorter side stretched at most this much (e.g. 1, 1.5, 2); none: the square; "
+              "default: the shipped setting")
+def main(folder: Path, labels_path: Path, detector: str, presence: str | None, sheet_path, square_looks: bool,
+         stretch: str | None) -> None:
     from vision.config import ModelChoice
     from vision.evaluation.labels import load_records
     from vision.evaluation.run import run_eval
     from vision.perception.load import load_analyzer
 
     records = load_records(labels_path)
-    name = (detector if presence is None else f"{detector}+{presence}") + ("-square" if square_looks else "")
+    max_stretch = ModelChoice().presence_max_stretch if stretch is None \
+        else None if stretch.lower() in ("none", "null") else float(stretch)
+    name = (detector if presence is None else f"{detector}+{presence}") + ("-square" if square_looks else "") \
+        + (f"-stretch{max_stretch:g}" if max_stretch is not None else "")
     sheet = sheet_path or labels_path.with_name(f"{labels_path.stem}.{name}.sheet.html")
-    analyzer = load_analyzer(ModelChoice(detector=detector, presence_detector=presence))
+    analyzer = load_analyzer(ModelChoice(detector=detector, presence_detector=presence,
+                                         presence_max_stretch=max_stretch))
     analyzer.fit_looks = not square_looks
     run = run_eval(folder, records, analyzer, sheet)
     report = run.report

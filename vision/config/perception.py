@@ -22,6 +22,15 @@ class ModelChoice(Strict):
                                           "(<detector>-int8) if the manifest has it; null (the default): the detector; "
                                           "with auto staff_present lost beyond noise on the dev set "
                                           "(docs/performance.md section 13)")
+    presence_max_stretch: float | None = Field(1.5, ge=1, description="the presence pass (the windows' zones, or a "
+                                               "photo's frame) at the rectangle's own aspect, its longer side at the "
+                                               "detector's input size and its shorter side stretched at most this "
+                                               "many times more (a 1280 x 439 rectangle: 416 x 160 at 1, 416 x 224 at "
+                                               "1.5, 416 x 288 at 2; a 4:3 photo keeps the square from 1.34); null: "
+                                               "stretched to the detector's square, as before; only a detector of "
+                                               "free input size (nanodet) takes it, the static files (nanodet-int8, "
+                                               "YOLO) keep their square. At 1.5 the walkway's presence pass costs 54 % "
+                                               "of the square's and finds more people (docs/performance.md section 17)")
     pose: str | None = "movenet-lightning"
     threads: int = Field(0, ge=0, description="onnxruntime intra-op threads per session; 0 = 1 with several sessions, "
                                               "else all cores")

@@ -42,6 +42,7 @@ class NanoDetDetector:
         self._centers: dict[tuple[int, int], list[np.ndarray]] = {}
         self.bins = np.arange(self.reg_max + 1, dtype=np.float32)
         self.timing: dict[str, float] = {}
+        self.input_size: tuple[int, int] | None = None    # (width, height) of the last call's input
 
     def centers(self, w: int, h: int) -> list[np.ndarray]:
         """Per stride, the centres of the cells of a ``w`` x ``h`` input."""
@@ -54,15 +55,17 @@ class NanoDetDetector:
             self._centers[(w, h)] = grids
         return self._centers[(w, h)]
 
-    def fit_size(self, width: int, height: int) -> tuple[int, int]:
+    def fit_size(self, width: int, height: int, max_stretch: float = 1.0) -> tuple[int, int]:
         """The input for a ``width`` x ``height`` picture: with a free input size, the picture's own aspect at
         the scale the manifest's input gives its longer side, each side rounded up to the largest stride (a
         thin strip is not stretched to a square: the same pixels at the same scale, fewer of them); else the
-        manifest's size."""
+        manifest's size. ``max_stretch``: each side may be scaled up to this many times more than that (a
+        1280 x 439 strip at 2: 416 x 288 instead of 416 x 160), never past the manifest's side; the manifest's
+        square is the unbounded stretch."""
         w, h = self.spec.input.width, self.spec.input.height
         if not self.free_size or width <= 0 or height <= 0:
             return w, h
-        scale = min(w / width, h / height)
+        scale = min(w / width, h / height) * max(1.0, max_stretch)
         step = max(self.strides)
 
         def side(n: float, most: int) -> int:
@@ -82,6 +85,7 @@ class NanoDetDetector:
                                  f"{spec.height} inputs (run models/free_input_size.py on it for others)")
             spec = replace(spec, width=int(size[0]), height=int(size[1]))
         x, tf = preprocess(image, spec, origin)
+        self.input_size = (spec.width, spec.height)
         self.timing = {"preprocess": t.ms()}
         t = Timer()
         outs = self.session.run(self.score_outputs + self.box_outputs, {self.spec.input.name: x})

@@ -52,7 +52,7 @@ def load_analyzer(choice=None, base_dir=None, crop_pass: bool | None = None):
         pixels = PersonPixels(build(get_model(choice.segmenter, manifest, task="segment"), choice.threads))
     return Analyzer(detector, pose, face=face, crop_pass=crop_pass, backbone=backbone, heads=heads, mouth=mouth,
                     presence=presence, pixels=pixels, zoom_turns=tuple(choice.counter_zoom_turns),
-                    zoom_turned_score=choice.counter_zoom_turned_score)
+                    zoom_turned_score=choice.counter_zoom_turned_score, presence_stretch=choice.presence_max_stretch)
 
 
 def presence_detector_name(choice, manifest) -> str:

@@ -70,11 +70,16 @@ class Analyzer:
                  zoom_turns: tuple[int, ...] = DEFAULT_TURNS, zoom_turned_score: float = TURNED_PHONE_SCORE,
                  max_confirm: int = 2,
                  backbone=None, heads=(), max_head_persons: int = 8, mouth=None, presence=None,
-                 pixels: PersonPixels | None = None, fit_looks: bool = True, max_doubtful: int = 4):
+                 pixels: PersonPixels | None = None, fit_looks: bool = True, max_doubtful: int = 4,
+                 presence_stretch: float | None = None):
         self.detector = detector
         # the crop pass and the counter zoom give a detector with a free input size (models/free_input_size.py)
         # their rectangle at its own aspect, and the counter strips along it (docs/performance.md section 14)
         self.fit_looks = fit_looks
+        # the presence pass (and the detector's look again at weak persons) gives a free-size detector the zones'
+        # rectangle (or a photo) at its own aspect, each side stretched at most this many times more than the
+        # other; None: stretched to the square input (models.presence_max_stretch, docs/performance.md section 17)
+        self.presence_stretch = presence_stretch
         # the detector of the presence pass (the whole frame or the windows' zones): ``presence`` (e.g. the
         # int8 twin, docs/performance.md section 12), else ``detector``; the crop pass, the counter zoom and
         # the hand zoom (the small phones and cups) always use ``detector``
@@ -166,7 +171,7 @@ class Analyzer:
         floor = min(self.min_score, confirm_floor)
         if confirming and self.pixels is not None:
             floor = min(floor, self.pixels.cue.min_score)
-        found = self._detect(self.presence, image, region, floor)
+        found = self._detect(self.presence, image, region, floor, stretch=self.presence_stretch)
         timing["preprocess"] += self.presence.timing.get("preprocess", 0.0)
         timing["detect"] = t.ms() - timing["preprocess"]
         persons = sorted((d for d in found if d.label == self.person_label and d.score >= person_min_score),
@@ -191,7 +196,7 @@ class Analyzer:
                 # the pose confirms a new int8 weak box, the detector looks again and its own persons are judged,
                 # as with the detector alone; int8's weak boxes it does not back are held as such (no pose, not
                 # confirmed), so they do not make it look again while the verdicts hold
-                again = self._detect(self.detector, image, region, confirm_floor)
+                again = self._detect(self.detector, image, region, confirm_floor, stretch=self.presence_stretch)
                 strong = [f for f in again if f.label == self.person_label and f.score >= person_min_score
                           and (focus is None or focus(f)) and not any(box_iou(f.box, p.box) >= 0.5 for p in persons)]
                 persons += strong                      # persons at the bar for the detector: held as such
@@ -300,17 +305,20 @@ class Analyzer:
                                head_thresholds={hd.behaviour: hd.threshold for hd in self.heads}, timing_ms=timing)
 
     @staticmethod
-    def _detect(detector, image: np.ndarray, region, min_score: float, fit: bool = False) -> list[Detection]:
+    def _detect(detector, image: np.ndarray, region, min_score: float, fit: bool = False,
+                stretch: float | None = None) -> list[Detection]:
         """``detector`` on the frame, or on ``region`` of it (boxes in frame coordinates). ``fit``: a detector
         with a free input size (``free_size``) takes the region at its own aspect (``fit_size``) instead of
-        stretched to its square input."""
+        stretched to its square input; ``stretch`` (not None): so it does, each side stretched at most this many
+        times more than the other (``fit_size``'s ``max_stretch``; 1 is ``fit``)."""
+        free = getattr(detector, "free_size", False)
+        if stretch is None and fit:
+            stretch = 1.0
+        x1, y1, x2, y2 = region if region is not None else (0, 0, image.shape[1], image.shape[0])
+        sized = {"size": detector.fit_size(x2 - x1, y2 - y1, stretch)} if free and stretch is not None else {}
         if region is None:
-            return detector.detect(image, min_score=min_score)
-        x1, y1, x2, y2 = region
-        if fit and getattr(detector, "free_size", False):
-            return detector.detect(image[y1:y2, x1:x2], min_score=min_score, origin=(x1, y1),
-                                   size=detector.fit_size(x2 - x1, y2 - y1))
-        return detector.detect(image[y1:y2, x1:x2], min_score=min_score, origin=(x1, y1))
+            return detector.detect(image, min_score=min_score, **sized)
+        return detector.detect(image[y1:y2, x1:x2], min_score=min_score, origin=(x1, y1), **sized)
 
     def _weak_persons(self, found, persons, focus, confirm_min_score: float,
                       person_min_score: float) -> list[Detection]:
