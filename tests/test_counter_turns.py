@@ -24,6 +24,8 @@ from vision.perception.pipeline import AnalyzerPool, merge_detections
 from vision.perception.turned_looks import CounterLook, boxes_back, turned_view
 from vision.runtime.heavy_looks import HeavyLook, run_look
 
+from .test_capture import wait_until
+
 PATCH_CENTRE = (206, 263)        # the astronaut's chest patch, which the zoom takes for a phone
 
 
@@ -245,7 +247,7 @@ def test_the_live_watch_holds_the_turned_finds_and_they_expire_when_the_next_loo
     try:
         first = live.step(phone_only_turned, 100.0)
         assert not {"counter_zoom", "counter_turns"} & set(first.timing_ms)    # handed off
-        assert _wait(lambda: heavy.done == 1)
+        assert wait_until(lambda: heavy.done == 1, 30)
         came = live.step(frames[1], 101.0)
         assert came.timing_ms["counter_turns"] > 0 and _counter_phones(came)
         assert came.observations[0].phone_on_counter
@@ -256,17 +258,7 @@ def test_the_live_watch_holds_the_turned_finds_and_they_expire_when_the_next_loo
         late = live.step(frames[1], 221.0)                         # 121 s old: expired
         assert not _counter_phones(late) and not late.observations[0].phone_on_counter
         heavy.start()                                              # the queued look runs: held again
-        assert _wait(lambda: heavy.done == 2)
+        assert wait_until(lambda: heavy.done == 2, 30)
         assert _counter_phones(live.step(frames[0], 222.0))
     finally:
         heavy.stop()
-
-
-def _wait(predicate, timeout: float = 30.0) -> bool:
-    import time
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
