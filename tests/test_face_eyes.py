@@ -117,7 +117,12 @@ def test_zidane_faces_on_both_heads(analyzer, media):
     assert len(faces) == 2
     for name, truth in ZIDANE_FACES.items():
         person, face = max(faces, key=lambda pf: iou(pf[1].box, truth))
-        assert iou(face.box, truth) > 0.45, f"no face on {name}'s head: {[f.box for _, f in faces]}"
+        # on the head: the truth boxes are the whole heads, hair and all, so a face box is judged by how much of
+        # it lies on the head and how much of the head's width it spans, not by IoU with the head
+        fx1, fy1, fx2, fy2 = face.box
+        inside = (max(0.0, min(fx2, truth[2]) - max(fx1, truth[0])) * max(0.0, min(fy2, truth[3]) - max(fy1, truth[1])))
+        assert inside >= 0.9 * (fx2 - fx1) * (fy2 - fy1), f"no face on {name}'s head: {[f.box for _, f in faces]}"
+        assert fx2 - fx1 >= 0.5 * (truth[2] - truth[0]), f"{name}'s face box is a part of the face: {face.box}"
         assert person.box[0] <= (face.box[0] + face.box[2]) / 2 <= person.box[2]
     ancelotti = max((f for _, f in faces), key=lambda f: iou(f.box, ZIDANE_FACES["ancelotti"]))
     assert ancelotti.eyes == "open"
