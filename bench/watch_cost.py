@@ -100,7 +100,6 @@ def main() -> None:
                     "rules to measure (default: the shipped one)")
     ap.add_argument("--checkout", type=Path, default=None, help="the checkout whose code to measure (default: this "
                     "one), e.g. /work/main, with this script's pose counts")
-    ap.add_argument("--events", action="store_true", help="print each event with its frame")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a threshold for every window, "
                     "e.g. weak_beside_staff_waits=false")
     args = ap.parse_args()
@@ -147,9 +146,6 @@ def main() -> None:
         step = watch.step(img, 2000.0 + k)
         cpu.append((time.thread_time() - c0) * 1000)
         events += len(step.events)
-        if args.events:
-            for ev in step.events:
-                print(f"event at frame {k}: {ev.window_id} {ev.type} {ev.phase}")
         for obs in step.observations:
             counts.setdefault(obs.window_id, []).append(obs.staff_count)
         if args.events:
