@@ -101,7 +101,7 @@ def main() -> None:
     ap.add_argument("--checkout", type=Path, default=None, help="the checkout whose code to measure (default: this "
                     "one), e.g. /work/main, with this script's pose counts")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a threshold for every window, "
-                    "e.g. weak_beside_staff_waits=false")
+                    "e.g. unsure_beside_staff_wait=false")
     args = ap.parse_args()
     from hallmonitor.stream_bench import SHIPPED, bench_config, shipped_hall
     from vision.config import parse_config
