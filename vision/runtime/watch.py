@@ -110,7 +110,8 @@ class CameraWatch:
         self.confirm_score = min(config.thresholds(w).person_confirm_score for w in self.camera.windows)
         # each window's staff and one person at its counter: more poses than that cost and add nothing
         self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
-        # the windows whose new weak or doubtful boxes beside a counted staff member wait for the confirmation (``_weak_waits``)
+        # the windows whose new weak or doubtful boxes beside a counted staff member wait for the confirmation
+        # (``_weak_waits``)
         self._waiting = frozenset(w.id for w in self.camera.windows if config.thresholds(w).unsure_beside_staff_wait)
         self._geometry: tuple | None = None
         self._doubtful: Callable[[Detection], bool] | None = None   # presence_check.doubtful_for, per frame size
@@ -295,9 +296,9 @@ class CameraWatch:
     def _weak_waits(self, plan: Plan, staff_of) -> Callable[[Detection, list[Detection]], bool] | None:
         """Which new weak or doubtful boxes wait for their window's confirmation instead of a pose now
         (``Analyzer.analyze``'s ``confirm_waits``): those whose every window already counts a staff member this
-        frame (a sure person, or one a held verdict confirms) and is not due for its confirmation. A window that counts nobody
-        poses a new weak box at once, so presence is never late; only an extra person is counted up to one
-        confirmation period later (the extra_person rule's dwell is 120 s)."""
+        frame (a sure person, or one a held verdict confirms) and is not due for its confirmation. A window that
+        counts nobody poses a new box at once, so presence is never late; only an extra person is counted up to
+        one confirmation period later (the extra_person rule's dwell is 120 s)."""
         if not self._waiting:
             return None
         due = plan.windows("confirm")
