@@ -33,8 +33,29 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
+# --checkout DIR measures another checkout's code (e.g. main) with this script's counting
+if "--checkout" in sys.argv:
+    ROOT = Path(sys.argv[sys.argv.index("--checkout") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
+
+# the Analyzer methods whose MoveNet calls are the confirmation's (weak and doubtful persons)
+CONFIRMING = ("_checked", "_a_new_weak_person")
+
+
+def count_poses(pose) -> dict[str, int]:
+    """Count ``pose.estimate`` calls, as the confirmation's or the pose stage's (by the calling method)."""
+    counts = {"confirm": 0, "pose": 0}
+    estimate = pose.estimate
+
+    def counted(image, box):
+        counts["confirm" if sys._getframe(1).f_code.co_name in CONFIRMING else "pose"] += 1
+        return estimate(image, box)
+
+    pose.estimate = counted
+    return counts
 
 
 def frames(seconds: int, footage: Path | None = None):
@@ -77,6 +98,10 @@ def main() -> None:
     ap.add_argument("--events", action="store_true", help="list each event: frame, window, type, phase")
     ap.add_argument("--config", type=Path, default=None, help="the cameras.yaml whose models, thresholds and "
                     "rules to measure (default: the shipped one)")
+    ap.add_argument("--checkout", type=Path, default=None, help="the checkout whose code to measure (default: this "
+                    "one), e.g. /work/main, with this script's pose counts")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a threshold for every window, "
+                    "e.g. unsure_beside_staff_wait=false")
     args = ap.parse_args()
     from hallmonitor.stream_bench import SHIPPED, bench_config, shipped_hall
     from vision.config import parse_config
@@ -85,7 +110,11 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="watch-cost-"))
     hall = shipped_hall(args.config or SHIPPED)
-    config = parse_config(bench_config(folder, ["rtsp://127.0.0.1:1/cam0"], args.windows, 1.0, "auto", hall))
+    raw = bench_config(folder, ["rtsp://127.0.0.1:1/cam0"], args.windows, 1.0, "auto", hall)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        raw.setdefault("defaults", {}).setdefault("thresholds", {})[key] = yaml.safe_load(value)
+    config = parse_config(raw)
     update: dict = {"threads": 1}
     if args.presence is not None:
         update["presence_detector"] = None if args.presence.lower() in ("none", "null") else args.presence
@@ -108,13 +137,17 @@ def main() -> None:
         from vision.runtime.heavy_looks import HeavyLooks
         heavy = HeavyLooks(AnalyzerPool([load_analyzer(choice)])).start()
         watch.heavy = heavy
+    poses = count_poses(analyzer.pose) if analyzer.pose is not None else {"confirm": 0, "pose": 0}
     cpu, stages, events = [], {}, 0
+    counts: dict[str, list[int]] = {}         # window id -> its staff count on each frame
     p0 = time.process_time()
     for k, img in enumerate(images):
         c0 = time.thread_time()
         step = watch.step(img, 2000.0 + k)
         cpu.append((time.thread_time() - c0) * 1000)
         events += len(step.events)
+        for obs in step.observations:
+            counts.setdefault(obs.window_id, []).append(obs.staff_count)
         if args.events:
             for e in step.events:
                 print(f"  frame {k}: {e.window_id} {e.type} {e.phase}")
@@ -133,6 +166,11 @@ def main() -> None:
     print(f"presence pass: {analyzer.presence.spec.name} (max stretch {analyzer.presence_stretch}), "
           f"crop pass and zooms: {analyzer.detector.spec.name}; "
           f"RSS {rss0:.0f} MB before the models, {rss1:.0f} MB after one Analyzer, {rss_mb():.0f} MB at the end")
+    if args.events:
+        for wid, seen in counts.items():
+            print(f"staff count of {wid}: {' '.join(map(str, seen))}")
+    print(f"MoveNet calls: confirmation {poses['confirm']}, pose stage {poses['pose']} in {len(images)} frames; "
+          f"code: {ROOT}")
     print("wall ms per frame by stage: " + ", ".join(f"{s} {v / len(images):.1f}" for s, v in stages.items()))
 
 

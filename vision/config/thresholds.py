@@ -29,6 +29,13 @@ class Thresholds(Strict):
                                  "people: a box on a head already counted, or a headless box mostly inside another "
                                  "staff box, is the same person; every box keeps its behaviours; off: every staff "
                                  "box counts (docs/models.md, \"Distinct staff, session 7\")")
+    unsure_beside_staff_wait: bool = Field(True, description="a new person box that needs the pose's "
+                                           "confirmation (weak: person_confirm_score up to person_score; doubtful: "
+                                           "see person_sure_score) and has no verdict held at its place, in a window "
+                                           "that already counts a staff member, waits for the window's confirmation "
+                                           "(every 5 s) instead of being posed at once: only an extra person is "
+                                           "counted up to one confirmation later; in a window that counts nobody it "
+                                           "is posed at once (docs/performance.md section 18); off: posed on arrival")
     object_score: float = Field(0.30, ge=0, le=1, description="minimum score for cups, bottles, food")
     phone_score: float = Field(0.25, ge=0, le=1, description="minimum score for a cell phone")
     hand_phone_score: float = Field(0.30, ge=0, le=1, description="minimum score for a cell phone the hand zoom "

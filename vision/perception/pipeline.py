@@ -126,7 +126,8 @@ class Analyzer:
                 zoom: list[tuple[int, int, int, int]] | None = None,
                 confirm_min_score: float | None = None, read_faces: bool = True,
                 hands: bool = False, looks: dict | None = None, confirm_held: list | None = None,
-                doubtful=None, zoom_turned: list[tuple[int, int, int, int]] | None = None) -> FrameDetections:
+                doubtful=None, zoom_turned: list[tuple[int, int, int, int]] | None = None,
+                confirm_waits=None) -> FrameDetections:
         """One frame through the models.
 
         ``region`` (x1, y1, x2, y2): run the detector on that part of the frame only (the windows'
@@ -157,6 +158,12 @@ class Analyzer:
         ``doubtful(person)`` (``presence_check.doubtful_in``): with the confirmations on, a person at the bar
         it picks (a small box at a middling score) is kept only when its pose shows a head and shoulders,
         like a weak one, with the same held verdicts; None: every person at the bar is believed.
+        ``confirm_waits(box, counted)``: a new weak or doubtful box (no held verdict at its place) for which it
+        says True,
+        given the persons counted so far (``counted``: the sure ones and the weak ones whose held verdict
+        confirms them), is neither posed nor counted nor held this frame; it is looked at again on the next
+        (``CameraWatch``: beside a counted staff member it waits for its window's confirmation). None: every
+        new weak box is posed at once.
         """
         h, w = image.shape[:2]
         if self.everyone:
@@ -207,13 +214,19 @@ class Analyzer:
                 weak = backed
             if doubtful is not None:
                 persons = self._judge_doubtful(image, persons, doubtful, prior_of, posed, confirmed, why,
-                                               weak_checked)
-            for d in weak[: self.max_confirm]:
+                                               weak_checked, confirm_waits)
+            looked = weak[: self.max_confirm]
+            counted = persons + [d for d in looked if (held := prior_of(d)) is not None and held[2]]
+            for d in looked:
+                if (confirm_waits is not None and d.box not in posed and prior_of(d) is None
+                        and confirm_waits(d, counted)):
+                    continue                          # beside someone counted: its window's confirmation poses it
                 pose, ok = self._checked(image, d, prior_of, posed, weak_checked)
                 if ok:
                     confirmed[len(persons)] = pose
                     why[len(persons)] = BY_POSE if pose is not None else "the detector"
                     persons.append(d)
+                    counted.append(d)
             # nobody in focus at all: a clear face there is a person the detector missed (a close-up, a
             # head resting on the arms turned to the camera, someone slumped back)
             if self.face is not None and not any(focus is None or focus(p) for p in persons):
@@ -330,18 +343,26 @@ class Analyzer:
         return [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
 
     def _judge_doubtful(self, image, persons: list[Detection], doubtful, prior_of, posed: dict, confirmed: dict,
-                        why: dict, weak_checked: list) -> list[Detection]:
+                        why: dict, weak_checked: list, waits=None) -> list[Detection]:
         """The persons at the bar without the doubtful ones whose pose shows no head and shoulders (the best
         ``max_doubtful`` doubtful ones are checked; a verdict held at the same place, ``prior_of``, stands).
         The kept ones' poses go into ``confirmed``, their reason into ``why``, every verdict into
-        ``weak_checked``."""
+        ``weak_checked``. A new doubtful one for which ``waits(box, counted)`` says True (``analyze``'s
+        ``confirm_waits``) is left out this frame, without a pose."""
+        judged: set[int] = set()                      # the doubtful ones checked (the best ``max_doubtful``)
+        for i, d in enumerate(persons):
+            if len(judged) < self.max_doubtful and doubtful(d):
+                judged.add(i)
+        # who counts without a new pose: the persons believed, and the doubtful ones a held verdict confirms
+        counted = [d for i, d in enumerate(persons)
+                   if i not in judged or ((held := prior_of(d)) is not None and held[2])]
         kept: list[Detection] = []
-        budget = self.max_doubtful
-        for d in persons:
-            if budget <= 0 or not doubtful(d):
+        for i, d in enumerate(persons):
+            if i not in judged:
                 kept.append(d)
                 continue
-            budget -= 1
+            if waits is not None and d.box not in posed and prior_of(d) is None and waits(d, counted):
+                continue                              # beside someone counted: its window's confirmation poses it
             pose, ok = self._checked(image, d, prior_of, posed, weak_checked)
             if ok:
                 confirmed[len(kept)] = pose

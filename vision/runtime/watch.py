@@ -110,6 +110,9 @@ class CameraWatch:
         self.confirm_score = min(config.thresholds(w).person_confirm_score for w in self.camera.windows)
         # each window's staff and one person at its counter: more poses than that cost and add nothing
         self.max_poses = sum(w.staff + 1 for w in self.camera.windows)
+        # the windows whose new weak or doubtful boxes beside a counted staff member wait for the confirmation
+        # (``_weak_waits``)
+        self._waiting = frozenset(w.id for w in self.camera.windows if config.thresholds(w).unsure_beside_staff_wait)
         self._geometry: tuple | None = None
         self._doubtful: Callable[[Detection], bool] | None = None   # presence_check.doubtful_for, per frame size
         # which stage is due for which window (vision.runtime.schedule), and the picture each stage last looked at
@@ -258,7 +261,7 @@ class CameraWatch:
                                  zoom_turned=[counter_rects[wid] for wid in turn_windows],
                                  confirm_min_score=self.confirm_score, read_faces=plan.runs("face"), looks=looks,
                                  hands=plan.runs("hand_zoom"), confirm_held=self._confirm_held,
-                                 doubtful=self._doubtful)
+                                 doubtful=self._doubtful, confirm_waits=self._weak_waits(plan, staff_of))
         self._hold_weak_verdicts(frame, plan, staff_of)
         held_objects: list[Detection] = []
         for stage, name in PERSON_STAGES.items():
@@ -289,6 +292,24 @@ class CameraWatch:
             frame.objects = merge_detections(frame.objects + kept)
         frame.zoomed = list(frame.zoomed) + turned + kept     # every counter find the rules see, fresh or held
         return frame
+
+    def _weak_waits(self, plan: Plan, staff_of) -> Callable[[Detection, list[Detection]], bool] | None:
+        """Which new weak or doubtful boxes wait for their window's confirmation instead of a pose now
+        (``Analyzer.analyze``'s ``confirm_waits``): those whose every window already counts a staff member this
+        frame (a sure person, or one a held verdict confirms) and is not due for its confirmation. A window that
+        counts nobody poses a new box at once, so presence is never late; only an extra person is counted up to
+        one confirmation period later (the extra_person rule's dwell is 120 s)."""
+        if not self._waiting:
+            return None
+        due = plan.windows("confirm")
+
+        def waits(box: Detection, counted: list[Detection]) -> bool:
+            wins = set(staff_of(box))
+            if not wins or not wins <= self._waiting or wins & due:
+                return False
+            return all(any(wid in staff_of(p) for p in counted) for wid in wins)
+
+        return waits
 
     def _recheck_turned(self, plan: Plan) -> Plan:
         """A counter where the turned looks hold a phone gets them again with each upright look: their own period
