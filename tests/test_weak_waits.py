@@ -13,6 +13,8 @@ from vision.perception.geometry import box_iou
 from vision.perception.load import load_analyzer
 from vision.runtime.watch import CameraWatch
 
+from .test_watch_schedule import CountingPose
+
 RULES_OFF = """
         rules: {eating: {enabled: false}, phone_use: {enabled: false}, long_call: {enabled: false},
                 badge_absent: {enabled: false}, sleeping: {enabled: false}}"""
@@ -39,17 +41,6 @@ models:
 WHOLE = "[[0, 0], [1, 0], [1, 0.8], [0, 0.8]]"       # the man on the left and the players
 LEFT = "[[0, 0], [0.2, 0], [0.2, 0.8], [0, 0.8]]"     # the man on the left only
 LEFT_HALF = "[[0, 0], [0.45, 0], [0.45, 0.8], [0, 0.8]]"    # the man and the boy, a small box here (doubtful)
-
-
-class CountingPose:
-    """The real MoveNet, counting its calls."""
-
-    def __init__(self, pose):
-        self.pose, self.calls = pose, 0
-
-    def estimate(self, image, box):
-        self.calls += 1
-        return self.pose.estimate(image, box)
 
 
 @pytest.fixture(scope="module")
