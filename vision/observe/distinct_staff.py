@@ -126,9 +126,14 @@ def counted_as(staff: list[PersonObservation], cuts: SamePerson | None = None) -
     return out
 
 
+def people_in(counted: list[tuple[int, str | None]]) -> int:
+    """How many distinct people a ``counted_as`` answer holds: the persons counted as themselves."""
+    return sum(1 for i, (j, _) in enumerate(counted) if i == j)
+
+
 def staff_count(staff: list[PersonObservation], cuts: SamePerson | None = None) -> int:
     """How many distinct people ``staff`` are."""
-    return sum(1 for i, (j, _) in enumerate(counted_as(staff, cuts)) if i == j)
+    return people_in(counted_as(staff, cuts))
 
 
 def same_person_cuts(th) -> SamePerson | None:

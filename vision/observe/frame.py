@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from vision.config import BadgeProfile, HallConfig, Thresholds, Window
-from vision.observe.distinct_staff import counted_as, same_person_cuts
+from vision.observe.distinct_staff import counted_as, people_in, same_person_cuts
 from vision.observe.observations import ObjectObservation, PersonObservation, WindowObservation
 from vision.observe.person_facts import (  # noqa: F401 - re-exported
     FrameFacts,
@@ -88,7 +88,7 @@ def observe_window(frame: FrameDetections, window: Window, th: Thresholds, badge
         pause = score >= window.pause_sign.threshold
     return WindowObservation(
         window_id=window.id,
-        staff_count=sum(1 for i, (j, _) in enumerate(counted) if i == j),
+        staff_count=people_in(counted),
         phone_on_counter=any(o.on_counter and o.detection.label in PHONE_LABELS for o in objects),
         phone_in_use=any(p.phone_in_hand or p.phone_at_ear for p in window_staff),
         phone_at_ear=any(p.phone_at_ear for p in window_staff),

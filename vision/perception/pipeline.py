@@ -218,8 +218,7 @@ class Analyzer:
             looked = weak[: self.max_confirm]
             counted = persons + [d for d in looked if (held := prior_of(d)) is not None and held[2]]
             for d in looked:
-                if (confirm_waits is not None and d.box not in posed and prior_of(d) is None
-                        and confirm_waits(d, counted)):
+                if self._waits(d, confirm_waits, counted, posed, prior_of):
                     continue                          # beside someone counted: its window's confirmation poses it
                 pose, ok = self._checked(image, d, prior_of, posed, weak_checked)
                 if ok:
@@ -342,6 +341,12 @@ class Analyzer:
                        and (focus is None or focus(d))), key=lambda d: d.score, reverse=True)
         return [d for d in weak if not any(inside_share(d.box, p.box) > 0.5 for p in persons)]
 
+    @staticmethod
+    def _waits(d: Detection, waits, counted: list[Detection], posed: dict, prior_of) -> bool:
+        """A new weak or doubtful box (not posed this frame, no verdict held at its place) that ``waits`` (``analyze``'s
+        ``confirm_waits``) leaves for its window's confirmation, given the persons ``counted`` so far."""
+        return waits is not None and d.box not in posed and prior_of(d) is None and waits(d, counted)
+
     def _judge_doubtful(self, image, persons: list[Detection], doubtful, prior_of, posed: dict, confirmed: dict,
                         why: dict, weak_checked: list, waits=None) -> list[Detection]:
         """The persons at the bar without the doubtful ones whose pose shows no head and shoulders (the best
@@ -361,7 +366,7 @@ class Analyzer:
             if i not in judged:
                 kept.append(d)
                 continue
-            if waits is not None and d.box not in posed and prior_of(d) is None and waits(d, counted):
+            if self._waits(d, waits, counted, posed, prior_of):
                 continue                              # beside someone counted: its window's confirmation poses it
             pose, ok = self._checked(image, d, prior_of, posed, weak_checked)
             if ok:

@@ -38,10 +38,10 @@ PERSON_STAGES = {s.name: s.holds for s in STAGES if s.holds}
 MOVED_SHARE = 0.01       # a window moved when this share of its pixels changed since a stage's last look
 # the stages a live watch hands to the hall's heavy-look queue (vision.runtime.heavy_looks) instead of
 # running them inside its frame
-HANDED_OFF = ("crop_pass", "face", "counter_zoom", "counter_turns")
 # the counter zoom's stages (vision.runtime.schedule): upright tiles, and the same tiles turned; each holds its finds
 # per window until its own next look there
 COUNTER_STAGES = ("counter_zoom", "counter_turns")
+HANDED_OFF = ("crop_pass", "face", *COUNTER_STAGES)
 
 
 @dataclass
@@ -63,7 +63,7 @@ def held_value(box, held: list[tuple], min_iou: float = 0.5):
 def on_counter(found: list[Detection], rect) -> list[Detection]:
     """The finds whose centre lies in the counter rectangle ``rect`` (those that counter's look holds)."""
     x1, y1, x2, y2 = rect
-    return [d for d in found if x1 <= box_center(d.box)[0] <= x2 and y1 <= box_center(d.box)[1] <= y2]
+    return [d for d, (cx, cy) in ((d, box_center(d.box)) for d in found) if x1 <= cx <= x2 and y1 <= cy <= y2]
 
 
 class CameraWatch:
